@@ -1,0 +1,283 @@
+//! The parser component in its sandbox: compiled once, then a fresh `Store`
+//! and instance for every render, with a memory cap and a CPU deadline.
+//!
+//! The component gets no capabilities. A std guest for `wasm32-wasip2`
+//! imports the WASI stdio, environment and exit interfaces, and only those
+//! (plus the `wasi:io` streams they use) are linked: no filesystem, clocks,
+//! random, sockets. Its environment and arguments are empty, stdin is empty,
+//! and stdout/stderr go to small in-memory pipes whose content is logged (a
+//! guest panic message arrives that way). A component importing anything
+//! else fails to load at start-up.
+
+use parser_wasm::Family;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{Component, HasData, Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "parser",
+    });
+}
+
+use bindings::exports::iptables_exporter::parser::metrics;
+
+/// The parser component compiled into the binary by `build.rs`.
+pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("PARSER_COMPONENT_PATH"));
+
+/// How often the epoch ticks; the CPU deadline is rounded up to it.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Guest stdout/stderr kept for the log; a guest writing more traps.
+const GUEST_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Bounds on one render.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest size any one linear memory of the guest may grow to.
+    pub max_memory_bytes: usize,
+    /// Wall-clock time the guest may run before it is interrupted.
+    pub deadline: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("loading the parser component: {0:#}")]
+    Load(wasmtime::Error),
+    #[error("the parser component ran past its deadline of {0:?}")]
+    Deadline(Duration),
+    #[error("the parser component asked for more than its memory limit of {0} bytes")]
+    MemoryLimit(usize),
+    #[error("the parser component failed: {0:#}")]
+    Trap(wasmtime::Error),
+}
+
+/// One family's save output going into the component.
+pub struct Dump {
+    pub family: Family,
+    pub save_output: Vec<u8>,
+}
+
+/// Sizes of a family that parsed.
+pub type Stats = metrics::Stats;
+
+/// A family the component rejected: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseFailure {
+    pub line: u32,
+    pub message: String,
+}
+
+/// What one render returns: the exposition of every family that parsed and
+/// one result per dump, in the order given.
+pub struct Rendering {
+    pub exposition: String,
+    pub results: Vec<Result<Stats, ParseFailure>>,
+}
+
+pub struct Sandbox {
+    engine: Engine,
+    pre: bindings::ParserPre<GuestState>,
+    limits: Limits,
+}
+
+impl Sandbox {
+    /// Compiles `component` and resolves its imports; done once at start-up.
+    pub fn new(component: &[u8], limits: Limits) -> Result<Self, Error> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(Error::Load)?;
+        let component = Component::new(&engine, component).map_err(Error::Load)?;
+        let mut linker = Linker::new(&engine);
+        link_stdio_only(&mut linker).map_err(Error::Load)?;
+        let pre = linker.instantiate_pre(&component).map_err(Error::Load)?;
+        let pre = bindings::ParserPre::new(pre).map_err(Error::Load)?;
+        spawn_epoch_ticker(&engine);
+        Ok(Self {
+            engine,
+            pre,
+            limits,
+        })
+    }
+
+    /// Renders `dumps` in a fresh instance. Blocking: call it off the async
+    /// runtime's worker threads.
+    pub fn render(&self, dumps: Vec<Dump>) -> Result<Rendering, Error> {
+        let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
+        let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
+        let ctx = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        let limit_hit = Arc::new(AtomicBool::new(false));
+        let state = GuestState {
+            ctx,
+            table: ResourceTable::new(),
+            limiter: MemoryCap {
+                max_bytes: self.limits.max_memory_bytes,
+                hit: limit_hit.clone(),
+            },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        store.epoch_deadline_trap();
+
+        let wit_dumps: Vec<metrics::Dump> = dumps
+            .into_iter()
+            .map(|d| metrics::Dump {
+                family: family_to_wit(d.family),
+                save_output: d.save_output,
+            })
+            .collect();
+        let result = self.pre.instantiate(&mut store).and_then(|parser| {
+            parser
+                .iptables_exporter_parser_metrics()
+                .call_render(&mut store, &wit_dumps)
+        });
+        log_guest_output("stdout", &stdout);
+        log_guest_output("stderr", &stderr);
+        match result {
+            Ok(rendering) => Ok(Rendering {
+                exposition: rendering.exposition,
+                results: rendering
+                    .results
+                    .into_iter()
+                    .map(|r| {
+                        r.map_err(|e| ParseFailure {
+                            line: e.line,
+                            message: e.message,
+                        })
+                    })
+                    .collect(),
+            }),
+            Err(_) if limit_hit.load(Ordering::Relaxed) => {
+                Err(Error::MemoryLimit(self.limits.max_memory_bytes))
+            }
+            Err(err) if err.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
+                Err(Error::Deadline(self.limits.deadline))
+            }
+            Err(err) => Err(Error::Trap(err)),
+        }
+    }
+}
+
+fn family_to_wit(family: Family) -> metrics::Family {
+    match family {
+        Family::Ipv4 => metrics::Family::Ipv4,
+        Family::Ipv6 => metrics::Family::Ipv6,
+    }
+}
+
+fn deadline_ticks(deadline: Duration) -> u64 {
+    let ticks = deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+/// Ticks the engine's epoch until the engine is dropped. A thread of its own
+/// rather than a runtime task, so that a busy async runtime cannot delay it.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|err| tracing::error!(%err, "cannot start the epoch ticker; guest deadlines will not fire"));
+}
+
+fn log_guest_output(stream: &'static str, pipe: &MemoryOutputPipe) {
+    let content = pipe.contents();
+    if !content.is_empty() {
+        tracing::warn!(stream, output = %String::from_utf8_lossy(&content).trim_end(), "parser component wrote output");
+    }
+}
+
+struct GuestState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryCap,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Refuses memory growth past the cap, and remembers that it did so that
+/// the resulting trap is reported as what it is.
+struct MemoryCap {
+    max_bytes: usize,
+    hit: Arc<AtomicBool>,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit.store(true, Ordering::Relaxed);
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached",
+                self.max_bytes
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Function tables of a parser need a few hundred entries at most.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+struct StdioOnly;
+
+impl HasData for StdioOnly {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// Links the interfaces a std guest imports, and nothing else.
+fn link_stdio_only(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::p2::bindings::{cli, sync::io};
+    let l = linker;
+    io::error::add_to_linker::<GuestState, StdioOnly>(l, |s| &mut s.table)?;
+    io::poll::add_to_linker::<GuestState, StdioOnly>(l, |s| &mut s.table)?;
+    io::streams::add_to_linker::<GuestState, StdioOnly>(l, |s| &mut s.table)?;
+    cli::exit::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::environment::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::stdin::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::stdout::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::stderr::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::terminal_input::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::terminal_output::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::terminal_stdin::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::terminal_stdout::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    cli::terminal_stderr::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
+    Ok(())
+}

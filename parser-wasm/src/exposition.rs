@@ -1,0 +1,178 @@
+//! Prometheus text format 0.0.4: metric headers, label escaping and samples.
+//!
+//! Used by the renderer for the ruleset series and by the host for the
+//! per-family scrape series, so that both write the format the same way.
+
+use std::fmt::Write as _;
+
+/// A metric's name, help text and type; each is written once per exposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        }
+    }
+}
+
+/// A sample value in the text format.
+pub trait Value {
+    fn write_to(&self, out: &mut String);
+}
+
+impl Value for u128 {
+    fn write_to(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Value for u64 {
+    fn write_to(&self, out: &mut String) {
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Value for f64 {
+    fn write_to(&self, out: &mut String) {
+        if self.is_nan() {
+            out.push_str("NaN");
+        } else if self.is_infinite() {
+            out.push_str(if *self > 0.0 { "+Inf" } else { "-Inf" });
+        } else {
+            let _ = write!(out, "{self}");
+        }
+    }
+}
+
+/// Writes the samples of one metric, its `# HELP` and `# TYPE` lines just
+/// before the first sample, so a metric with no samples leaves no trace.
+pub struct MetricWriter<'o> {
+    out: &'o mut String,
+    metric: &'o Metric,
+    started: bool,
+}
+
+impl<'o> MetricWriter<'o> {
+    pub fn new(out: &'o mut String, metric: &'o Metric) -> Self {
+        Self {
+            out,
+            metric,
+            started: false,
+        }
+    }
+
+    /// One sample; label values are escaped here.
+    pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Value) {
+        if !self.started {
+            self.started = true;
+            let Metric { name, help, kind } = self.metric;
+            let _ = writeln!(self.out, "# HELP {name} {help}");
+            let _ = writeln!(self.out, "# TYPE {name} {}", kind.as_str());
+        }
+        self.out.push_str(self.metric.name);
+        for (i, (name, value)) in labels.iter().enumerate() {
+            self.out.push(if i == 0 { '{' } else { ',' });
+            self.out.push_str(name);
+            self.out.push_str("=\"");
+            push_escaped(self.out, value);
+            self.out.push('"');
+        }
+        if !labels.is_empty() {
+            self.out.push('}');
+        }
+        self.out.push(' ');
+        value.write_to(self.out);
+        self.out.push('\n');
+    }
+}
+
+/// Appends a label value escaped as the text format requires:
+/// `\` → `\\`, `"` → `\"`, newline → `\n`.
+pub fn push_escaped(out: &mut String, value: &str) {
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '"', '\n']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: Metric = Metric {
+        name: "x_total",
+        help: "An x.",
+        kind: Kind::Counter,
+    };
+
+    #[test]
+    fn header_once_before_first_sample() {
+        let mut out = String::new();
+        let mut w = MetricWriter::new(&mut out, &M);
+        w.sample(&[("a", "1")], 5u64);
+        w.sample(&[("a", "2"), ("b", "x")], u128::MAX);
+        assert_eq!(
+            out,
+            "# HELP x_total An x.\n# TYPE x_total counter\nx_total{a=\"1\"} 5\nx_total{a=\"2\",b=\"x\"} 340282366920938463463374607431768211455\n"
+        );
+    }
+
+    #[test]
+    fn no_samples_no_header() {
+        let mut out = String::new();
+        drop(MetricWriter::new(&mut out, &M));
+        assert_eq!(out, "");
+    }
+
+    #[test]
+    fn escapes_label_values() {
+        let cases = [
+            ("plain", "plain"),
+            (r#"--comment "a  b""#, r#"--comment \"a  b\""#),
+            (r"back\slash", r"back\\slash"),
+            ("new\nline", r"new\nline"),
+            ("\u{fffd}é", "\u{fffd}é"),
+        ];
+        for (input, want) in cases {
+            let mut out = String::new();
+            push_escaped(&mut out, input);
+            assert_eq!(out, want);
+        }
+    }
+
+    #[test]
+    fn float_values() {
+        let cases = [
+            (0.25, "0.25"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (1e-7, "0.0000001"),
+        ];
+        for (value, want) in cases {
+            let mut out = String::new();
+            value.write_to(&mut out);
+            assert_eq!(out, want);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Parser for `iptables-save -c` / `ip6tables-save -c` output and renderer of
+//! the Prometheus series the metrics contract (`../shared/spec/metrics.md`)
+//! defines for it.
+//!
+//! The same code is a native library (tests, benchmarks, the host's own
+//! exposition helpers) and, built for `wasm32-wasip2`, the sandboxed
+//! component the exporter runs on every scrape.
+//!
+//! # Layout
+//! - [`lines`]: bytes → numbered lines (LF, CRLF, no final newline).
+//! - [`syntax`]: one line → a borrowed `Line` (table, chain, rule, commit).
+//! - [`counters`]: `[P:B]` and inline `-c P B` → checked `u64`s.
+//! - [`ruleset`]: lines → tables, chains and rules; duplicates summed.
+//! - [`render`]: rulesets → exposition text.
+//! - [`exposition`]: the text format's headers, escaping and samples.
+//! - [`error`]: `ParseError { line, kind }`.
+//! - `component`: wasm32 only, the WIT exports.
+//!
+//! Parsing and rendering are separate steps so that a ruleset analyzer can
+//! use the parsed model without the metrics.
+
+pub mod counters;
+pub mod error;
+pub mod exposition;
+pub mod lines;
+pub mod render;
+pub mod ruleset;
+pub mod syntax;
+
+// The bindings wit-bindgen generates use `unsafe` for the canonical ABI.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+mod component;
+
+pub use error::{ErrorKind, ParseError};
+pub use ruleset::{Ruleset, Stats, parse};
+
+/// Which save command a dump came from; the `family` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.label() == label)
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One family's raw save output.
+#[derive(Debug, Clone, Copy)]
+pub struct Dump<'a> {
+    pub family: Family,
+    pub save_output: &'a [u8],
+}
+
+/// The exposition for every dump that parsed, and one result per dump.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rendering {
+    pub exposition: String,
+    pub results: Vec<Result<Stats, ParseError>>,
+}
+
+/// Output bytes per input byte reserved up front: every rule is written
+/// twice (packets, bytes) with labels around it.
+const OUTPUT_PER_INPUT: usize = 5;
+
+/// Parses every dump and renders those that parsed, in the order given.
+///
+/// This is the whole job of the component; natively it is what tests and
+/// benchmarks compare the component against. A family given twice fails the
+/// second time (line 0), since its series would repeat.
+pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
+    let mut parsed: Vec<(Family, Ruleset<'_>)> = Vec::with_capacity(dumps.len());
+    let mut results = Vec::with_capacity(dumps.len());
+    for dump in dumps {
+        let result = if parsed.iter().any(|(f, _)| *f == dump.family) {
+            Err(ParseError::new(0, ErrorKind::DuplicateFamily))
+        } else {
+            parse(dump.save_output).map(|ruleset| {
+                let stats = ruleset.stats();
+                parsed.push((dump.family, ruleset));
+                stats
+            })
+        };
+        results.push(result);
+    }
+    let input_len: usize = dumps.iter().map(|d| d.save_output.len()).sum();
+    let mut exposition = String::with_capacity(input_len.saturating_mul(OUTPUT_PER_INPUT) / 2);
+    let refs: Vec<(Family, &Ruleset<'_>)> = parsed.iter().map(|(f, r)| (*f, r)).collect();
+    render::render(&refs, &mut exposition);
+    Rendering {
+        exposition,
+        results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_family_leaves_no_series_and_others_render() {
+        let good = b"*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n";
+        let bad = b"*filter\n:INPUT ACCEPT [1:2]\n[3:x] -A INPUT\nCOMMIT\n";
+        let rendering = render_dumps(&[
+            Dump {
+                family: Family::Ipv4,
+                save_output: bad,
+            },
+            Dump {
+                family: Family::Ipv6,
+                save_output: good,
+            },
+        ]);
+        assert_eq!(rendering.results[0].as_ref().map_err(|e| e.line), Err(3));
+        assert!(rendering.results[1].is_ok());
+        assert!(!rendering.exposition.contains("ipv4"));
+        assert!(rendering.exposition.contains(r#"family="ipv6""#));
+    }
+
+    #[test]
+    fn family_given_twice_is_rejected() {
+        let dump = Dump {
+            family: Family::Ipv4,
+            save_output: b"*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n",
+        };
+        let rendering = render_dumps(&[dump, dump]);
+        assert!(rendering.results[0].is_ok());
+        assert_eq!(
+            rendering.results[1],
+            Err(ParseError::new(0, ErrorKind::DuplicateFamily))
+        );
+        assert_eq!(rendering.exposition.matches("iptables_rules{").count(), 1);
+    }
+
+    #[test]
+    fn family_labels_round_trip() {
+        for family in Family::ALL {
+            assert_eq!(Family::from_label(family.label()), Some(family));
+        }
+        assert_eq!(Family::from_label("ipv5"), None);
+    }
+}
