@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn no_samples_no_header() {
         let mut out = String::new();
-        drop(MetricWriter::new(&mut out, &M));
+        let _unused = MetricWriter::new(&mut out, &M);
         assert_eq!(out, "");
     }
 

@@ -52,7 +52,8 @@ mod tests {
 
     #[test]
     fn splits_lf_crlf_and_unterminated_last_line() {
-        let cases: &[(&[u8], &[(usize, &[u8])])] = &[
+        type Case<'a> = (&'a [u8], &'a [(usize, &'a [u8])]);
+        let cases: &[Case] = &[
             (b"", &[]),
             (b"\n", &[(1, b"")]),
             (b"a\nb\n", &[(1, b"a"), (2, b"b")]),

@@ -1,0 +1,277 @@
+//! Runs a save command (`iptables-save -c`): bounded in time and output,
+//! killed with its whole process group when a bound is passed, always reaped.
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+
+/// Stderr kept for the log; the rest is read and dropped so that a noisy
+/// command cannot block on a full pipe.
+const STDERR_KEPT_BYTES: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct SaveCommand {
+    pub program: PathBuf,
+    pub timeout: Duration,
+    pub max_output_bytes: usize,
+}
+
+/// A successful run: what the command printed.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+    /// Anything it wrote to stderr (up to a few KiB), for the log.
+    pub stderr: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} did not finish within {timeout:?} and was killed")]
+    Timeout { program: String, timeout: Duration },
+    #[error("{program} printed more than {limit} bytes and was killed")]
+    TooLarge { program: String, limit: usize },
+    #[error("{program} failed ({status}){}", with_colon(stderr))]
+    Failed {
+        program: String,
+        status: ExitStatus,
+        stderr: String,
+    },
+    #[error("reading from {program}: {source}")]
+    Io {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+fn with_colon(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
+}
+
+impl SaveCommand {
+    /// Runs `PROGRAM -c` with no stdin and returns its stdout.
+    pub async fn run(&self) -> Result<Output, Error> {
+        let program = self.program.display().to_string();
+        let mut child = Command::new(&self.program)
+            .arg("-c")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so that a wrapper script's children are
+            // killed with it; and killed if this future is dropped.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| Error::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+        let group = child.id();
+        let outcome = tokio::time::timeout(self.timeout, self.finish(&mut child, &program)).await;
+        let result = match outcome {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::Timeout {
+                program: program.clone(),
+                timeout: self.timeout,
+            }),
+        };
+        if result.is_err() {
+            kill_and_reap(&mut child, group).await;
+        }
+        result
+    }
+
+    async fn finish(&self, child: &mut Child, program: &str) -> Result<Output, Error> {
+        let io = |source| Error::Io {
+            program: program.to_owned(),
+            source,
+        };
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let (stdout, stderr) = tokio::try_join!(
+            read_capped(stdout, self.max_output_bytes),
+            read_stderr(stderr)
+        )
+        .map_err(io)?;
+        let Some(stdout) = stdout else {
+            return Err(Error::TooLarge {
+                program: program.to_owned(),
+                limit: self.max_output_bytes,
+            });
+        };
+        let status = child.wait().await.map_err(io)?;
+        if !status.success() {
+            return Err(Error::Failed {
+                program: program.to_owned(),
+                status,
+                stderr,
+            });
+        }
+        Ok(Output { stdout, stderr })
+    }
+}
+
+/// Reads everything, or `None` as soon as more than `limit` bytes arrive.
+async fn read_capped(
+    pipe: Option<impl AsyncRead + Unpin>,
+    limit: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let Some(pipe) = pipe else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut buf = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    pipe.take(cap).read_to_end(&mut buf).await?;
+    Ok((buf.len() <= limit).then_some(buf))
+}
+
+async fn read_stderr(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<String> {
+    let Some(mut pipe) = pipe else {
+        return Ok(String::new());
+    };
+    let mut kept = Vec::new();
+    (&mut pipe)
+        .take(STDERR_KEPT_BYTES as u64)
+        .read_to_end(&mut kept)
+        .await?;
+    tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await?;
+    Ok(String::from_utf8_lossy(&kept).trim_end().to_owned())
+}
+
+async fn kill_and_reap(child: &mut Child, group: Option<u32>) {
+    if let Some(pid) = group.and_then(|p| i32::try_from(p).ok()) {
+        // The group may already be gone; nothing to do then.
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let _ = child.start_kill();
+    if let Err(err) = child.wait().await {
+        tracing::warn!(%err, "reaping a killed save command");
+    }
+}
+
+/// Finds `program` the way a shell would: a path with a `/` as it is,
+/// otherwise the first executable of that name in `PATH`.
+pub fn resolve(program: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| executable(candidate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn script(body: &str) -> tempfile::TempPath {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(file, "#!/bin/sh\n{body}").expect("write script");
+        let path = file.into_temp_path();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    fn command(path: &Path) -> SaveCommand {
+        SaveCommand {
+            program: path.to_path_buf(),
+            timeout: Duration::from_secs(5),
+            max_output_bytes: 1024,
+        }
+    }
+
+    #[tokio::test]
+    async fn passes_dash_c_and_returns_stdout() {
+        let path = script(r#"echo "args: $*"; echo warning >&2"#);
+        let out = command(&path).run().await.expect("runs");
+        assert_eq!(out.stdout, b"args: -c\n");
+        assert_eq!(out.stderr, "warning");
+    }
+
+    #[tokio::test]
+    async fn non_zero_exit_is_an_error_with_stderr() {
+        let path = script("echo partial; echo 'no table' >&2; exit 3");
+        match command(&path).run().await {
+            Err(Error::Failed { status, stderr, .. }) => {
+                assert_eq!(status.code(), Some(3));
+                assert_eq!(stderr, "no table");
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn output_over_the_cap_is_refused() {
+        let path = script("head -c 5000 /dev/zero");
+        let err = command(&path).run().await.expect_err("too large");
+        assert!(
+            matches!(err, Error::TooLarge { limit: 1024, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn hanging_command_is_killed_with_its_children() {
+        let marker = tempfile::NamedTempFile::new().expect("temp");
+        let path = script(&format!(
+            "sleep 30 & echo $! > {}; wait",
+            marker.path().display()
+        ));
+        let mut cmd = command(&path);
+        cmd.timeout = Duration::from_millis(300);
+        let err = cmd.run().await.expect_err("times out");
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        let sleeper: i32 = std::fs::read_to_string(marker.path())
+            .expect("marker")
+            .trim()
+            .parse()
+            .expect("pid");
+        // The grandchild got SIGKILL with the group; give the kernel a moment.
+        let gone = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            let stat = std::fs::read_to_string(format!("/proc/{sleeper}/stat")).unwrap_or_default();
+            stat.is_empty() || stat.contains(") Z ")
+        });
+        assert!(gone, "grandchild {sleeper} survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let err = command(Path::new("/nonexistent/iptables-save"))
+            .run()
+            .await
+            .expect_err("missing");
+        assert!(matches!(err, Error::Spawn { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn resolve_finds_programs_in_path_and_checks_paths() {
+        assert!(resolve(Path::new("sh")).is_some());
+        assert_eq!(
+            resolve(Path::new("/bin/sh")),
+            Some(PathBuf::from("/bin/sh"))
+        );
+        assert_eq!(resolve(Path::new("no-such-save-command-here")), None);
+        assert_eq!(resolve(Path::new("/etc/hostname")), None);
+    }
+}
