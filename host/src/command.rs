@@ -272,6 +272,7 @@ mod tests {
             Some(PathBuf::from("/bin/sh"))
         );
         assert_eq!(resolve(Path::new("no-such-save-command-here")), None);
-        assert_eq!(resolve(Path::new("/etc/hostname")), None);
+        let not_executable = tempfile::NamedTempFile::new().expect("temp file");
+        assert_eq!(resolve(not_executable.path()), None);
     }
 }
