@@ -1,27 +1,9 @@
 //! `iptables-exporter`: flags → logging → serve or render; results → exit codes.
-//!
-//! # Layout
-//! - `cli`: flags, defaults, value checks.
-//! - `command`: runs a save command with a timeout and an output cap.
-//! - `sandbox`: the parser component: compiled once, fresh instance per render.
-//! - `collect`: one scrape: commands → component → exposition + scrape series.
-//! - `server`: HTTP routes and graceful shutdown; `landing`: the `/` page.
-//! - `self_metrics`: process and build-info metrics.
-//! - `signals`: the shutdown future; `render`: the `render` subcommand.
-
-mod cli;
-mod collect;
-mod command;
-mod landing;
-mod render;
-mod sandbox;
-mod self_metrics;
-mod server;
-mod signals;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use cli::{Cli, Command, LogArgs, LogFormat, SandboxArgs, ServeArgs};
+use iptables_exporter::cli::{Cli, Command, LogArgs, LogFormat, SandboxArgs, ServeArgs};
+use iptables_exporter::{collect, command, load_sandbox, render, self_metrics, server, signals};
 use parser_wasm::Family;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,24 +35,6 @@ fn init_logging(args: &LogArgs) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-}
-
-/// Compiles the embedded component, or the one given with `--component`.
-fn load_sandbox(args: &SandboxArgs) -> anyhow::Result<sandbox::Sandbox> {
-    let limits = sandbox::Limits {
-        max_memory_bytes: args.max_memory_bytes,
-        deadline: args.deadline,
-    };
-    let owned;
-    let bytes = match &args.component {
-        Some(path) => {
-            owned = std::fs::read(path)
-                .with_context(|| format!("reading component {}", path.display()))?;
-            &owned[..]
-        }
-        None => sandbox::EMBEDDED_COMPONENT,
-    };
-    Ok(sandbox::Sandbox::new(bytes, limits)?)
 }
 
 /// The save commands of the configured families that are installed.

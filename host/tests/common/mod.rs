@@ -1,0 +1,113 @@
+//! Helpers shared by the integration tests: fixture discovery, the sandbox,
+//! and tools that must be installed (missing tools fail the test loudly).
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use iptables_exporter::sandbox::{Dump, Limits, Sandbox};
+use parser_wasm::Family;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ is inside the repository")
+        .to_path_buf()
+}
+
+pub fn fixtures() -> PathBuf {
+    repo_root().join("fixtures")
+}
+
+/// `../shared/fixtures/public`, which CI has beside the clone.
+pub fn public_fixtures() -> PathBuf {
+    repo_root().join("../shared/fixtures/public")
+}
+
+/// Files directly in `dir` whose name ends with `suffix`, sorted.
+pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|err| panic!("reading {}: {err}", dir.display()));
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_file() && p.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Family of a fixture named `NAME.FAMILY.rules`; ipv4 when not given.
+pub fn fixture_family(path: &Path) -> Family {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.ends_with(".ipv6.rules") { Family::Ipv6 } else { Family::Ipv4 }
+}
+
+pub fn sandbox() -> Sandbox {
+    Sandbox::new(
+        iptables_exporter::sandbox::EMBEDDED_COMPONENT,
+        Limits {
+            max_memory_bytes: 512 << 20,
+            deadline: Duration::from_secs(30),
+        },
+    )
+    .expect("the embedded component loads")
+}
+
+/// Renders one dump natively: the exposition, or `line N: message`.
+pub fn render_native(family: Family, input: &[u8]) -> Result<String, String> {
+    let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump {
+        family,
+        save_output: input,
+    }]);
+    match rendering.results.into_iter().next() {
+        Some(Ok(_)) => Ok(rendering.exposition),
+        Some(Err(err)) => Err(err.to_string()),
+        None => Err("no result".into()),
+    }
+}
+
+/// Renders one dump through the component: the exposition, or `line N: message`.
+pub fn render_component(sandbox: &Sandbox, family: Family, input: &[u8]) -> Result<String, String> {
+    let rendering = sandbox
+        .render(vec![Dump {
+            family,
+            save_output: input.to_vec(),
+        }])
+        .expect("the component runs to completion");
+    match rendering.results.into_iter().next() {
+        Some(Ok(_)) => Ok(rendering.exposition),
+        Some(Err(err)) => Err(err.to_string()),
+        None => Err("no result".into()),
+    }
+}
+
+/// Runs a tool that the tests require; panics with an install hint if absent.
+pub fn require_tool(name: &str, package: &str) -> PathBuf {
+    iptables_exporter::command::resolve(Path::new(name))
+        .unwrap_or_else(|| panic!("`{name}` is required by this test: apt-get install -y {package}"))
+}
+
+/// What `promtool check metrics` says about `exposition`, apart from the
+/// cardinality hints the metrics contract allows. Empty means clean.
+/// (promtool 2.42 exits 0 even on errors, so its output is what counts.)
+pub fn promtool_problems(exposition: &str) -> String {
+    use std::io::Write as _;
+    let promtool = require_tool("promtool", "prometheus");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool starts");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = exposition.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("promtool runs");
+    writer.join().expect("writer thread").expect("writing to promtool");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    text.lines()
+        .filter(|l| !l.contains("cardinality"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
