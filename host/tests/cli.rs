@@ -46,11 +46,19 @@ fn reads_stdin_with_dash_or_nothing_and_takes_the_family() {
     let golden = std::fs::read_to_string(input.with_extension("prom")).expect("golden");
     for args in [&["--family", "ipv6", "-"][..], &["--family", "ipv6"]] {
         let out = render(args, &bytes);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         assert_eq!(text(&out.stdout), golden, "{args:?}");
     }
     let out = render(&[], &bytes);
-    assert!(text(&out.stdout).contains(r#"family="ipv4""#), "ipv4 is the default family");
+    assert!(
+        text(&out.stdout).contains(r#"family="ipv4""#),
+        "ipv4 is the default family"
+    );
 }
 
 #[test]
@@ -68,7 +76,11 @@ fn malformed_input_exits_1_with_the_line_on_stderr_only() {
 fn unreadable_file_is_a_different_failure() {
     let out = render(&["/nonexistent/dump.rules"], b"");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("/nonexistent/dump.rules"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/dump.rules"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(text(&out.stdout), "");
 }
 

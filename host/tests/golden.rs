@@ -25,7 +25,10 @@ fn check_golden(expected: &Path, got: &str, failures: &mut Vec<String>) {
             "{} differs\n--- expected\n{want}\n--- got\n{got}",
             expected.display()
         )),
-        Err(err) => failures.push(format!("{}: {err} (run with UPDATE_GOLDEN=1)", expected.display())),
+        Err(err) => failures.push(format!(
+            "{}: {err} (run with UPDATE_GOLDEN=1)",
+            expected.display()
+        )),
     }
 }
 
@@ -33,17 +36,31 @@ fn check_golden(expected: &Path, got: &str, failures: &mut Vec<String>) {
 fn valid_fixtures_match_their_expositions() {
     let sandbox = sandbox();
     let inputs = files_ending(&fixtures(), ".rules");
-    assert!(inputs.len() >= 15, "expected at least 15 fixtures, found {}", inputs.len());
+    assert!(
+        inputs.len() >= 15,
+        "expected at least 15 fixtures, found {}",
+        inputs.len()
+    );
     let mut failures = Vec::new();
     for input in &inputs {
         let family = fixture_family(input);
         let bytes = std::fs::read(input).expect("fixture readable");
-        let native = render_native(family, &bytes).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+        let native =
+            render_native(family, &bytes).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
         let component = render_component(&sandbox, family, &bytes);
-        assert_eq!(component.as_ref(), Ok(&native), "{}: component and native differ", input.display());
+        assert_eq!(
+            component.as_ref(),
+            Ok(&native),
+            "{}: component and native differ",
+            input.display()
+        );
         check_golden(&input.with_extension("prom"), &native, &mut failures);
         let problems = promtool_problems(&native);
-        assert!(problems.is_empty(), "{}: promtool says:\n{problems}", input.display());
+        assert!(
+            problems.is_empty(),
+            "{}: promtool says:\n{problems}",
+            input.display()
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -52,7 +69,11 @@ fn valid_fixtures_match_their_expositions() {
 fn malformed_fixtures_fail_with_their_messages() {
     let sandbox = sandbox();
     let inputs = files_ending(&fixtures().join("bad"), ".rules");
-    assert!(inputs.len() >= 10, "expected the malformed cases, found {}", inputs.len());
+    assert!(
+        inputs.len() >= 10,
+        "expected the malformed cases, found {}",
+        inputs.len()
+    );
     let mut failures = Vec::new();
     for input in &inputs {
         let bytes = std::fs::read(input).expect("fixture readable");
@@ -60,15 +81,33 @@ fn malformed_fixtures_fail_with_their_messages() {
             .err()
             .unwrap_or_else(|| panic!("{} parsed but should not", input.display()));
         let component = render_component(&sandbox, Family::Ipv4, &bytes);
-        assert_eq!(component, Err(native.clone()), "{}: component and native differ", input.display());
+        assert_eq!(
+            component,
+            Err(native.clone()),
+            "{}: component and native differ",
+            input.display()
+        );
         let line: usize = native
             .strip_prefix("line ")
             .and_then(|rest| rest.split(':').next())
             .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{}: message without a line number: {native}", input.display()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: message without a line number: {native}",
+                    input.display()
+                )
+            });
         let lines = bytes.split(|&b| b == b'\n').count();
-        assert!(line >= 1 && line <= lines + 1, "{}: line {line} outside the input", input.display());
-        check_golden(&input.with_extension("err"), &format!("{native}\n"), &mut failures);
+        assert!(
+            line >= 1 && line <= lines + 1,
+            "{}: line {line} outside the input",
+            input.display()
+        );
+        check_golden(
+            &input.with_extension("err"),
+            &format!("{native}\n"),
+            &mut failures,
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -84,16 +123,38 @@ fn public_dumps_render_and_pass_promtool() {
             dumps.extend(files_ending(&dir, ".save"));
         }
     }
-    assert!(dumps.len() >= 25, "expected the public dumps, found {}", dumps.len());
+    assert!(
+        dumps.len() >= 25,
+        "expected the public dumps, found {}",
+        dumps.len()
+    );
     for dump in &dumps {
         // SOURCES.md marks none of these as malformed; all must render.
-        let family = if dump.to_string_lossy().contains("ip6tables") { Family::Ipv6 } else { Family::Ipv4 };
+        let family = if dump.to_string_lossy().contains("ip6tables") {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        };
         let bytes = std::fs::read(dump).expect("dump readable");
-        let native = render_native(family, &bytes).unwrap_or_else(|e| panic!("{}: {e}", dump.display()));
+        let native =
+            render_native(family, &bytes).unwrap_or_else(|e| panic!("{}: {e}", dump.display()));
         let component = render_component(&sandbox, family, &bytes);
-        assert_eq!(component.as_ref(), Ok(&native), "{}: component and native differ", dump.display());
-        assert!(native.contains("iptables_rules{"), "{}: no series", dump.display());
+        assert_eq!(
+            component.as_ref(),
+            Ok(&native),
+            "{}: component and native differ",
+            dump.display()
+        );
+        assert!(
+            native.contains("iptables_rules{"),
+            "{}: no series",
+            dump.display()
+        );
         let problems = promtool_problems(&native);
-        assert!(problems.is_empty(), "{}: promtool says:\n{problems}", dump.display());
+        assert!(
+            problems.is_empty(),
+            "{}: promtool says:\n{problems}",
+            dump.display()
+        );
     }
 }

@@ -27,7 +27,8 @@ pub fn public_fixtures() -> PathBuf {
 
 /// Files directly in `dir` whose name ends with `suffix`, sorted.
 pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|err| panic!("reading {}: {err}", dir.display()));
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|err| panic!("reading {}: {err}", dir.display()));
     let mut files: Vec<PathBuf> = entries
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.is_file() && p.to_string_lossy().ends_with(suffix))
@@ -38,8 +39,15 @@ pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 
 /// Family of a fixture named `NAME.FAMILY.rules`; ipv4 when not given.
 pub fn fixture_family(path: &Path) -> Family {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if name.ends_with(".ipv6.rules") { Family::Ipv6 } else { Family::Ipv4 }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.ends_with(".ipv6.rules") {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    }
 }
 
 pub fn sandbox() -> Sandbox {
@@ -83,8 +91,9 @@ pub fn render_component(sandbox: &Sandbox, family: Family, input: &[u8]) -> Resu
 
 /// Runs a tool that the tests require; panics with an install hint if absent.
 pub fn require_tool(name: &str, package: &str) -> PathBuf {
-    iptables_exporter::command::resolve(Path::new(name))
-        .unwrap_or_else(|| panic!("`{name}` is required by this test: apt-get install -y {package}"))
+    iptables_exporter::command::resolve(Path::new(name)).unwrap_or_else(|| {
+        panic!("`{name}` is required by this test: apt-get install -y {package}")
+    })
 }
 
 /// What `promtool check metrics` says about `exposition`, apart from the
@@ -104,10 +113,20 @@ pub fn promtool_problems(exposition: &str) -> String {
     let input = exposition.to_owned();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().expect("promtool runs");
-    writer.join().expect("writer thread").expect("writing to promtool");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("writing to promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     text.lines()
         .filter(|l| !l.contains("cardinality"))
         .collect::<Vec<_>>()
         .join("\n")
 }
+pub mod http;
+pub mod netns;
+pub mod save;

@@ -1,0 +1,126 @@
+//! A minimal blocking HTTP/1.0 client (no chunking, connection closes) and a
+//! reader for the Prometheus text format, independent of the exporter's code.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+pub struct Response {
+    pub status: u16,
+    pub headers: String,
+    pub body: Vec<u8>,
+}
+
+pub fn request(method: &str, address: &str, path: &str) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
+    let headers = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = headers
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    Ok(Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+pub fn get(address: &str, path: &str) -> std::io::Result<Response> {
+    request("GET", address, path)
+}
+
+/// Polls until `address` accepts connections.
+pub fn wait_for_listener(address: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect(address).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listening on {address} after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One sample: metric name and labels, value as text.
+pub type Series = (String, BTreeMap<String, String>);
+
+/// Reads samples of the text format; panics on a line it cannot read, and
+/// on a series that appears twice.
+pub fn parse_exposition(text: &str) -> BTreeMap<Series, String> {
+    let mut samples = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (series, value) = match line.find('{') {
+            Some(open) => {
+                let close = line
+                    .rfind('}')
+                    .unwrap_or_else(|| panic!("no closing brace: {line}"));
+                let labels = parse_labels(&line[open + 1..close])
+                    .unwrap_or_else(|| panic!("bad labels: {line}"));
+                ((line[..open].to_owned(), labels), line[close + 1..].trim())
+            }
+            None => {
+                let (name, value) = line
+                    .split_once(' ')
+                    .unwrap_or_else(|| panic!("no value: {line}"));
+                ((name.to_owned(), BTreeMap::new()), value.trim())
+            }
+        };
+        let previous = samples.insert(series.clone(), value.to_owned());
+        assert!(previous.is_none(), "duplicate series {series:?}");
+    }
+    samples
+}
+
+fn parse_labels(text: &str) -> Option<BTreeMap<String, String>> {
+    let mut labels = BTreeMap::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        let name: String = chars.by_ref().take_while(|&c| c != '=').collect();
+        if name.is_empty() {
+            return Some(labels);
+        }
+        if chars.next()? != '"' {
+            return None;
+        }
+        let mut value = String::new();
+        loop {
+            match chars.next()? {
+                '\\' => match chars.next()? {
+                    'n' => value.push('\n'),
+                    c => value.push(c),
+                },
+                '"' => break,
+                c => value.push(c),
+            }
+        }
+        labels.insert(name, value);
+        match chars.next() {
+            Some(',') => {}
+            None => return Some(labels),
+            Some(_) => return None,
+        }
+    }
+}
+
+pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}

@@ -1,0 +1,136 @@
+//! Network namespaces for end-to-end tests: created per test, deleted on drop;
+//! code runs inside one on a thread of its own (setns is per thread).
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// Fails the test, loudly, when not root: these tests must not skip.
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "end-to-end tests need root (network namespaces, iptables); run them as root"
+    );
+}
+
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(tag: &str) -> Self {
+        require_root();
+        super::require_tool("ip", "iproute2");
+        let name = format!(
+            "ipte2e-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        run_checked(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Self { name };
+        run_checked(Command::new("ip").args(["-n", &ns.name, "link", "set", "lo", "up"]));
+        ns
+    }
+
+    /// A command that runs inside the namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name]).arg(program);
+        command
+    }
+
+    /// Runs `program args` inside, with `stdin`, and requires success.
+    pub fn run(&self, program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut child = self
+            .command(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("writing stdin");
+        let out = child.wait_with_output().expect("waiting");
+        check(&format!("{program} {args:?}"), &out);
+        out.stdout
+    }
+
+    /// Runs `f` on a thread that has entered the namespace, so sockets it
+    /// opens live there (loopback traffic stays inside).
+    pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = Path::new("/run/netns").join(&self.name);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let file =
+                        File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                        .expect("entering the namespace");
+                    f()
+                })
+                .join()
+                .expect("namespace thread panicked")
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn run_checked(command: &mut Command) {
+    let out = command.output().expect("command starts");
+    check(&format!("{command:?}"), &out);
+}
+
+fn check(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A child process that is killed if the test ends before it is stopped.
+pub struct Guarded(pub Child);
+
+impl Guarded {
+    /// SIGTERM, then the exit status (bounded wait).
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.0.id()).expect("pid fits"));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

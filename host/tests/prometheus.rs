@@ -1,0 +1,132 @@
+//! A real Prometheus server scrapes the exporter (both inside a network
+//! namespace, with real iptables rules), and its HTTP API must return the
+//! ruleset series with exactly the labels the exporter serves.
+
+mod common;
+
+use common::http;
+use common::netns::{Guarded, Netns};
+use common::require_tool;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const EXPORTER: &str = "127.0.0.1:9455";
+const PROMETHEUS: &str = "127.0.0.1:9090";
+
+const RULES: &str = r#"*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:LOGGING - [0:0]
+-A INPUT -s 10.0.0.0/8 ! -i lo -m comment --comment "keep  this, \"quoted\"" -j ACCEPT
+-A INPUT -p tcp -j LOGGING
+-A INPUT -p tcp -j LOGGING
+-A LOGGING -j LOG --log-prefix "dropped: "
+COMMIT
+"#;
+
+type LabelSet = BTreeMap<String, String>;
+
+/// Label sets of `metric` in Prometheus, without job/instance/__name__.
+fn prometheus_series(metric: &str) -> Option<BTreeSet<LabelSet>> {
+    let response = http::get(PROMETHEUS, &format!("/api/v1/query?query={metric}")).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
+    let results = json["data"]["result"].as_array()?;
+    let mut sets = BTreeSet::new();
+    for result in results {
+        let metric_labels = result["metric"].as_object()?;
+        assert_eq!(metric_labels["job"], "iptables");
+        assert_eq!(metric_labels["instance"], EXPORTER);
+        let set: LabelSet = metric_labels
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "job" | "instance" | "__name__"))
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        sets.insert(set);
+    }
+    Some(sets)
+}
+
+#[test]
+fn prometheus_ingests_the_rule_series_with_their_labels() {
+    let prometheus = require_tool("prometheus", "prometheus");
+    let ns = Netns::new("prom");
+    ns.run("iptables-nft-restore", &[], RULES.as_bytes());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: iptables\n    static_configs:\n      - targets: ['{EXPORTER}']\n"
+        ),
+    )
+    .expect("config");
+    let _exporter = Guarded(
+        ns.command(env!("CARGO_BIN_EXE_iptables-exporter"))
+            .args([
+                "--iptables.save-path=iptables-nft-save",
+                "--iptables.families=ipv4",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("exporter starts"),
+    );
+    let prometheus_log = tempfile::NamedTempFile::new().expect("log file");
+    let _prometheus = Guarded(
+        ns.command(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={PROMETHEUS}"))
+            .stdout(Stdio::null())
+            .stderr(prometheus_log.reopen().expect("log handle"))
+            .spawn()
+            .expect("prometheus starts"),
+    );
+
+    ns.enter(|| {
+        http::wait_for_listener(EXPORTER, Duration::from_secs(20));
+        let scrape = http::get(EXPORTER, "/metrics").expect("scrape");
+        let served = http::parse_exposition(&String::from_utf8_lossy(&scrape.body));
+        http::wait_for_listener(PROMETHEUS, Duration::from_secs(30));
+
+        for metric in [
+            "iptables_rule_packets_total",
+            "iptables_rule_bytes_total",
+            "iptables_default_packets_total",
+            "iptables_rules",
+            "iptables_scrape_success",
+        ] {
+            let want: BTreeSet<LabelSet> = served
+                .keys()
+                .filter(|(name, _)| name == metric)
+                .map(|(_, labels)| labels.clone())
+                .collect();
+            assert!(!want.is_empty(), "the exporter serves no {metric}");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                match prometheus_series(metric) {
+                    Some(got) if got == want => break,
+                    got => assert!(
+                        Instant::now() < deadline,
+                        "Prometheus has {got:?} for {metric}, want {want:?}; prometheus log:\n{}",
+                        std::fs::read_to_string(prometheus_log.path()).unwrap_or_default()
+                    ),
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+        let rule =
+            r#"-s 10.0.0.0/8 ! -i lo -m comment --comment "keep  this, \"quoted\"" -j ACCEPT"#;
+        let got = prometheus_series("iptables_rule_packets_total").expect("query");
+        assert!(
+            got.iter()
+                .any(|l| l.get("rule").map(String::as_str) == Some(rule)),
+            "rule label not preserved byte for byte: {got:?}"
+        );
+    });
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, unit tests, golden files,
+# the render CLI, and the end-to-end tests with real iptables in network
+# namespaces and a real Prometheus. Needs root (namespaces, iptables).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
