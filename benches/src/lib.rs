@@ -39,7 +39,7 @@ impl Rng {
 
     /// `[packets:bytes]` with plausible sizes; mostly busy, some idle.
     fn counters(&mut self) -> String {
-        if self.next() % 5 == 0 {
+        if self.next().is_multiple_of(5) {
             return "[0:0]".into();
         }
         let packets = self.range(1, 50_000_000);
@@ -242,7 +242,7 @@ pub fn generate(rules: usize, seed: u64, family: Family) -> String {
     let mut pod = 0u64;
     while count < rules {
         service += 1;
-        if service % 16 == 0 {
+        if service.is_multiple_of(16) {
             // A published Docker container: one rule in nat, one in filter.
             let ip = format!("172.17.{}.{}", (service >> 8) & 0xff, service & 0xff);
             let port = rng.range(1024, 65000);
@@ -267,7 +267,7 @@ pub fn generate(rules: usize, seed: u64, family: Family) -> String {
             service,
             rng.pick(PORT_NAMES)
         );
-        let (proto, port) = if rng.next() % 8 == 0 {
+        let (proto, port) = if rng.next().is_multiple_of(8) {
             ("udp", 53)
         } else {
             ("tcp", rng.range(80, 9999))
