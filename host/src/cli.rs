@@ -69,6 +69,9 @@ pub struct ServeArgs {
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
     pub telemetry_path: String,
+    /// Maximum number of metrics requests served at once; more get 503 (0 for no limit).
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
+    pub max_requests: usize,
     /// iptables-save command; a name is looked up in PATH.
     #[arg(
         long = "iptables.save-path",
@@ -216,6 +219,7 @@ mod tests {
         let s = &cli.serve;
         assert_eq!(s.listen_address, ":9455");
         assert_eq!(s.telemetry_path, "/metrics");
+        assert_eq!(s.max_requests, 40);
         assert_eq!(s.iptables_save_path, PathBuf::from("iptables-save"));
         assert_eq!(s.ip6tables_save_path, PathBuf::from("ip6tables-save"));
         assert_eq!(s.families, Families(vec![Family::Ipv4, Family::Ipv6]));

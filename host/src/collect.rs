@@ -1,15 +1,22 @@
-//! One scrape: run every family's save command, render all outputs in one
-//! component call, and add each family's `iptables_scrape_success` and
-//! `iptables_scrape_duration_seconds`.
+//! One collection: run every family's save command, render all outputs in
+//! one component instance, streaming its text into a shared [`Output`], and
+//! add each family's `iptables_scrape_success` and
+//! `iptables_scrape_duration_seconds`. Scrapes that arrive while a
+//! collection runs share it (single-flight).
 //!
 //! A failure is a value, not an HTTP error: the family reports success 0, its
-//! cause is logged, and none of its series are exported.
+//! cause is logged, and none of its series are exported. Parse errors are
+//! known before any text is rendered; only a component failure in the middle
+//! of rendering (a deadline, say) aborts the output, and with it the
+//! responses reading it, rather than let them end as if complete.
 
 use crate::command::SaveCommand;
+use crate::flight::{AbortOnDrop, Output, Reader};
 use crate::sandbox::{self, Sandbox};
+use bytes::Bytes;
 use parser_wasm::Family;
 use parser_wasm::exposition::{Kind, Metric, MetricWriter};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const SCRAPE_SUCCESS: Metric = Metric {
@@ -23,9 +30,17 @@ const SCRAPE_DURATION: Metric = Metric {
     kind: Kind::Gauge,
 };
 
+/// Size of the pieces the component renders at a time: large enough that
+/// the per-call cost vanishes, small enough to keep little text in flight.
+pub const CHUNK_BYTES: u32 = 256 * 1024;
+
 pub struct Collector {
     families: Vec<(Family, SaveCommand)>,
     sandbox: Arc<Sandbox>,
+    /// Size of the pieces the component renders at a time.
+    chunk_bytes: u32,
+    /// The collection running now, which new scrapes join.
+    current: Mutex<Option<Arc<Output>>>,
 }
 
 /// How one family fared in a scrape.
@@ -37,12 +52,55 @@ struct Outcome {
 }
 
 impl Collector {
-    pub fn new(families: Vec<(Family, SaveCommand)>, sandbox: Arc<Sandbox>) -> Self {
-        Self { families, sandbox }
+    pub fn new(
+        families: Vec<(Family, SaveCommand)>,
+        sandbox: Arc<Sandbox>,
+        chunk_bytes: u32,
+    ) -> Self {
+        Self {
+            families,
+            sandbox,
+            chunk_bytes,
+            current: Mutex::new(None),
+        }
     }
 
-    /// Collects every configured family and returns the exposition text.
-    pub async fn collect(&self) -> String {
+    /// The output of the collection running now, or of one started for this
+    /// scrape: scrapes that arrive while a collection runs share it.
+    pub fn scrape(self: &Arc<Self>) -> Reader {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(output) = current.as_ref().filter(|o| !o.is_finished()) {
+            tracing::debug!("joining the collection in progress");
+            return output.reader();
+        }
+        let output = Output::new();
+        *current = Some(output.clone());
+        let reader = output.reader();
+        let collector = self.clone();
+        tokio::spawn(async move { collector.collect_into(output).await });
+        reader
+    }
+
+    /// Runs one collection into `output`: the ruleset series as the component
+    /// renders them, then each family's scrape series.
+    async fn collect_into(self: Arc<Self>, output: Arc<Output>) {
+        let abort_unless_finished = AbortOnDrop(output.clone());
+        let (dumps, mut outcomes) = self.run_commands().await;
+        if self.render(dumps, &mut outcomes, &output).await {
+            let mut tail = String::new();
+            write_scrape_series(&outcomes, &mut tail);
+            output.push(Bytes::from(tail));
+            output.finish();
+        }
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &output)) {
+            *current = None;
+        }
+        drop(abort_unless_finished);
+    }
+
+    /// Runs every family's save command concurrently.
+    async fn run_commands(&self) -> (Vec<sandbox::Dump>, Vec<Outcome>) {
         let runs: Vec<_> = self
             .families
             .iter()
@@ -84,37 +142,51 @@ impl Collector {
             }
             outcomes.push(outcome);
         }
-
-        let mut exposition = self.render(dumps, &mut outcomes).await;
-        write_scrape_series(&outcomes, &mut exposition);
-        exposition
+        (dumps, outcomes)
     }
 
-    /// Renders the dumps and marks the families that parsed as successful.
-    async fn render(&self, dumps: Vec<sandbox::Dump>, outcomes: &mut [Outcome]) -> String {
+    /// Renders the dumps into `output` and marks the families that parsed as
+    /// successful. Returns false when the output must be aborted: the
+    /// component failed after some of its text had been handed out.
+    async fn render(
+        &self,
+        dumps: Vec<sandbox::Dump>,
+        outcomes: &mut [Outcome],
+        output: &Arc<Output>,
+    ) -> bool {
         if dumps.is_empty() {
-            return String::new();
+            return true;
         }
         let families: Vec<Family> = dumps.iter().map(|d| d.family).collect();
         let sandbox = self.sandbox.clone();
+        let sink = output.clone();
+        let chunk_bytes = self.chunk_bytes;
         let started = Instant::now();
-        let rendered = tokio::task::spawn_blocking(move || sandbox.render(dumps)).await;
+        let rendered = tokio::task::spawn_blocking(move || {
+            let mut handed_out = false;
+            let result = sandbox.render_chunks(dumps, chunk_bytes, |chunk| {
+                handed_out = true;
+                sink.push(Bytes::from(chunk));
+            });
+            (result, handed_out)
+        })
+        .await;
         let render_time = started.elapsed();
         for outcome in outcomes.iter_mut().filter(|o| families.contains(&o.family)) {
             outcome.duration += render_time;
         }
-        let rendering = match rendered {
-            Ok(Ok(rendering)) => rendering,
-            Ok(Err(err)) => {
-                tracing::error!(families = ?families, %err, "rendering failed");
-                return String::new();
+        let results = match rendered {
+            Ok((Ok(results), _)) => results,
+            Ok((Err(err), handed_out)) => {
+                tracing::error!(families = ?families, %err, handed_out, "rendering failed");
+                return !handed_out;
             }
             Err(err) => {
                 tracing::error!(families = ?families, %err, "rendering task failed");
-                return String::new();
+                return false;
             }
         };
-        for (family, result) in families.iter().zip(&rendering.results) {
+        for (family, result) in families.iter().zip(&results) {
             match result {
                 Ok(stats) => {
                     tracing::debug!(%family, tables = stats.tables, chains = stats.chains, rules = stats.rules, "parsed");
@@ -125,7 +197,7 @@ impl Collector {
                 Err(err) => tracing::error!(%family, %err, "save output rejected"),
             }
         }
-        rendering.exposition
+        true
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod collect;
 pub mod command;
+pub mod flight;
 pub mod landing;
 pub mod render;
 pub mod sandbox;

@@ -82,10 +82,17 @@ fn serve(args: &ServeArgs, sandbox_args: &SandboxArgs) -> anyhow::Result<()> {
     );
     let families = installed_families(args);
     let app = Arc::new(server::App {
-        collector: collect::Collector::new(families, Arc::new(sandbox)),
+        collector: Arc::new(collect::Collector::new(
+            families,
+            Arc::new(sandbox),
+            collect::CHUNK_BYTES,
+        )),
         self_metrics: self_metrics::SelfMetrics::new()
             .context("registering the exporter's own metrics")?,
         telemetry_path: args.telemetry_path.clone(),
+        max_requests: (args.max_requests > 0)
+            .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests))),
+        gzip_level: flate2::Compression::new(server::GZIP_LEVEL),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

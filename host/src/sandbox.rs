@@ -105,9 +105,59 @@ impl Sandbox {
         })
     }
 
-    /// Renders `dumps` in a fresh instance. Blocking: call it off the async
-    /// runtime's worker threads.
+    /// Renders `dumps` in a fresh instance, in one call. Blocking: call it
+    /// off the async runtime's worker threads.
     pub fn render(&self, dumps: Vec<Dump>) -> Result<Rendering, Error> {
+        let dumps = dumps_to_wit(dumps);
+        let rendering = self.run(|store, parser| {
+            parser
+                .iptables_exporter_parser_metrics()
+                .call_render(store, &dumps)
+        })?;
+        Ok(Rendering {
+            exposition: rendering.exposition,
+            results: results_from_wit(rendering.results),
+        })
+    }
+
+    /// Renders `dumps` in a fresh instance, handing the exposition to `sink`
+    /// in pieces of at least `chunk_bytes` (whole lines) as they are made.
+    /// Returns one result per dump. Blocking, like [`Sandbox::render`].
+    pub fn render_chunks(
+        &self,
+        dumps: Vec<Dump>,
+        chunk_bytes: u32,
+        mut sink: impl FnMut(String),
+    ) -> Result<Vec<Result<Stats, ParseFailure>>, Error> {
+        let dumps = dumps_to_wit(dumps);
+        self.run(move |store, parser| {
+            let metrics = parser.iptables_exporter_parser_metrics();
+            let renderer = metrics.renderer().call_constructor(&mut *store, &dumps)?;
+            // The guest holds its own copy now.
+            drop(dumps);
+            let results = metrics.renderer().call_results(&mut *store, renderer)?;
+            loop {
+                let chunk =
+                    metrics
+                        .renderer()
+                        .call_next_chunk(&mut *store, renderer, chunk_bytes)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                sink(chunk);
+            }
+            renderer.resource_drop(&mut *store)?;
+            Ok(results_from_wit(results))
+        })
+    }
+
+    /// Runs `call` against a fresh instance in a fresh store with this
+    /// sandbox's limits, logs what the guest wrote, and names the cause of a
+    /// failure.
+    fn run<R>(
+        &self,
+        call: impl FnOnce(&mut Store<GuestState>, &bindings::Parser) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
         let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
         let ctx = WasiCtx::builder()
@@ -128,34 +178,14 @@ impl Sandbox {
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         store.epoch_deadline_trap();
 
-        let wit_dumps: Vec<metrics::Dump> = dumps
-            .into_iter()
-            .map(|d| metrics::Dump {
-                family: family_to_wit(d.family),
-                save_output: d.save_output,
-            })
-            .collect();
-        let result = self.pre.instantiate(&mut store).and_then(|parser| {
-            parser
-                .iptables_exporter_parser_metrics()
-                .call_render(&mut store, &wit_dumps)
-        });
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|parser| call(&mut store, &parser));
         log_guest_output("stdout", &stdout);
         log_guest_output("stderr", &stderr);
         match result {
-            Ok(rendering) => Ok(Rendering {
-                exposition: rendering.exposition,
-                results: rendering
-                    .results
-                    .into_iter()
-                    .map(|r| {
-                        r.map_err(|e| ParseFailure {
-                            line: e.line,
-                            message: e.message,
-                        })
-                    })
-                    .collect(),
-            }),
+            Ok(value) => Ok(value),
             Err(_) if limit_hit.load(Ordering::Relaxed) => {
                 Err(Error::MemoryLimit(self.limits.max_memory_bytes))
             }
@@ -165,6 +195,30 @@ impl Sandbox {
             Err(err) => Err(Error::Trap(err)),
         }
     }
+}
+
+fn dumps_to_wit(dumps: Vec<Dump>) -> Vec<metrics::Dump> {
+    dumps
+        .into_iter()
+        .map(|d| metrics::Dump {
+            family: family_to_wit(d.family),
+            save_output: d.save_output,
+        })
+        .collect()
+}
+
+fn results_from_wit(
+    results: Vec<Result<Stats, metrics::ParseError>>,
+) -> Vec<Result<Stats, ParseFailure>> {
+    results
+        .into_iter()
+        .map(|r| {
+            r.map_err(|e| ParseFailure {
+                line: e.line,
+                message: e.message,
+            })
+        })
+        .collect()
 }
 
 fn family_to_wit(family: Family) -> metrics::Family {

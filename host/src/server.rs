@@ -1,13 +1,23 @@
-//! HTTP: the metrics endpoint, the landing page, 404 elsewhere; graceful
-//! shutdown when the given future resolves.
+//! HTTP: the metrics endpoint, the landing page, 404 elsewhere, 405 for
+//! methods other than GET and HEAD; graceful shutdown when the given future
+//! resolves.
+//!
+//! The metrics body is streamed from the shared collection output (see
+//! `flight`), gzip-compressed when the client accepts it.
 
 use crate::collect::Collector;
+use crate::flight::Reader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{
+    ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, VARY,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -15,21 +25,32 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Text exposition format served on the telemetry path.
 const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// A client has this long to send its request headers.
+/// A client has this long to send its request headers (slowloris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head accepted.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// gzip level for clients that accept it (see benches/README.md for the numbers).
+pub const GZIP_LEVEL: u32 = 1;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
 pub struct App {
-    pub collector: Collector,
+    pub collector: Arc<Collector>,
     pub self_metrics: SelfMetrics,
     pub telemetry_path: String,
+    /// Metrics requests served at once; `None` for no limit.
+    pub max_requests: Option<Arc<Semaphore>>,
+    pub gzip_level: Compression,
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
@@ -56,6 +77,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .max_buf_size(MAX_HEADER_BYTES)
                     .serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
@@ -75,7 +97,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
 }
 
 impl App {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path();
         let is_metrics = path == self.telemetry_path;
         if !is_metrics && path != "/" {
@@ -88,38 +110,172 @@ impl App {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        if is_metrics {
-            let mut body = self.collector.collect().await;
-            self.self_metrics.write(&mut body);
-            with_type(
-                Response::new(Full::new(Bytes::from(body))),
-                EXPOSITION_CONTENT_TYPE,
-            )
-        } else {
-            let page = landing::page(&self.telemetry_path);
-            with_type(
-                Response::new(Full::new(Bytes::from(page))),
+        if !is_metrics {
+            let page = Full::new(Bytes::from(landing::page(&self.telemetry_path)));
+            return with_type(
+                Response::new(page.map_err(|never| match never {}).boxed()),
                 "text/html; charset=utf-8",
-            )
+            );
         }
+        let permit = match &self.max_requests {
+            None => None,
+            Some(semaphore) => match semaphore.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::warn!("too many metrics requests in flight; refused one");
+                    return plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "503 too many requests in flight\n",
+                    );
+                }
+            },
+        };
+        let gzip = accepts_gzip(request.headers());
+        let reader = self.collector.scrape();
+        let mut tail = String::new();
+        self.self_metrics.write(&mut tail);
+        let body = metrics_body(
+            reader,
+            Bytes::from(tail),
+            gzip.then_some(self.gzip_level),
+            permit,
+        );
+        let mut response = with_type(Response::new(body), EXPOSITION_CONTENT_TYPE);
+        response
+            .headers_mut()
+            .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        if gzip {
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        response
     }
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut response = with_type(
-        Response::new(Full::new(Bytes::from_static(text.as_bytes()))),
-        "text/plain; charset=utf-8",
-    );
+/// The collection's chunks, then `tail`; compressed when `gzip` is given.
+/// `permit` is held until the body is done or dropped.
+fn metrics_body(
+    reader: Reader,
+    tail: Bytes,
+    gzip: Option<Compression>,
+    permit: Option<OwnedSemaphorePermit>,
+) -> Body {
+    struct State {
+        reader: Reader,
+        tail: Option<Bytes>,
+        encoder: Option<GzEncoder<Vec<u8>>>,
+        _permit: Option<OwnedSemaphorePermit>,
+    }
+    let state = State {
+        reader,
+        tail: Some(tail),
+        encoder: gzip.map(|level| GzEncoder::new(Vec::new(), level)),
+        _permit: permit,
+    };
+    let stream = futures_util::stream::unfold(state, |mut state| async move {
+        let chunk = match state.reader.next().await {
+            Ok(Some(chunk)) => Some(chunk),
+            Ok(None) => state.tail.take(),
+            Err(aborted) => return Some((Err(aborted.into()), state)),
+        };
+        let Some(encoder) = state.encoder.take() else {
+            return chunk.map(|chunk| (Ok(Frame::data(chunk)), state));
+        };
+        // Compression is CPU work: keep it off the async workers.
+        let compressed = tokio::task::spawn_blocking(move || compress(encoder, chunk)).await;
+        match compressed {
+            Ok(Ok((encoder, bytes))) => {
+                state.encoder = encoder;
+                Some((Ok(Frame::data(bytes)), state))
+            }
+            Ok(Err(err)) => Some((Err(err.into()), state)),
+            Err(err) => Some((Err(err.into()), state)),
+        }
+    });
+    StreamBody::new(stream).boxed()
+}
+
+/// Feeds `chunk` to the encoder and takes what it produced; without a chunk,
+/// finishes the stream (and drops the encoder).
+fn compress(
+    mut encoder: GzEncoder<Vec<u8>>,
+    chunk: Option<Bytes>,
+) -> std::io::Result<(Option<GzEncoder<Vec<u8>>>, Bytes)> {
+    match chunk {
+        Some(chunk) => {
+            encoder.write_all(&chunk)?;
+            let produced = std::mem::take(encoder.get_mut());
+            Ok((Some(encoder), Bytes::from(produced)))
+        }
+        None => Ok((None, Bytes::from(encoder.finish()?))),
+    }
+}
+
+/// Whether `Accept-Encoding` allows gzip (`gzip` or `*`, q not 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let body = Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed();
+    let mut response = with_type(Response::new(body), "text/plain; charset=utf-8");
     *response.status_mut() = status;
     response
 }
 
-fn with_type(
-    mut response: Response<Full<Bytes>>,
-    content_type: &'static str,
-) -> Response<Full<Bytes>> {
+fn with_type(mut response: Response<Body>, content_type: &'static str) -> Response<Body> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(accept: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in accept {
+            map.append(
+                ACCEPT_ENCODING,
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let cases: &[(&[&str], bool)] = &[
+            (&[], false),
+            (&["gzip"], true),
+            (&["identity"], false),
+            (&["deflate, gzip;q=0.5"], true),
+            (&["gzip;q=0"], false),
+            (&["GZIP"], true),
+            (&["*"], true),
+            (&["br", "gzip"], true),
+            (&["gzipx"], false),
+        ];
+        for (accept, want) in cases {
+            assert_eq!(accepts_gzip(&headers(accept)), *want, "{accept:?}");
+        }
+    }
 }

@@ -225,3 +225,88 @@ fn nft_rulesets_export_exactly_what_iptables_save_reports() {
 fn legacy_rulesets_export_exactly_what_iptables_save_reports() {
     end_to_end("legacy");
 }
+
+/// The capabilities the README and the systemd unit grant.
+const DOCUMENTED_CAPS: &str = "+net_admin,+net_raw,+dac_read_search";
+
+/// Scrapes an exporter started as `nobody` with `caps` (inheritable and
+/// ambient) and returns each family's `iptables_scrape_success`.
+fn scrape_success_as_nobody(ns: &Netns, variant: &str, caps: &str) -> Vec<String> {
+    common::require_tool("setpriv", "util-linux");
+    // The test binary's directory may not be readable by nobody: copy it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exe = dir.path().join("iptables-exporter");
+    std::fs::copy(env!("CARGO_BIN_EXE_iptables-exporter"), &exe).expect("copy exporter");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    let caps = if caps.is_empty() {
+        "-all".to_owned()
+    } else {
+        format!("-all,{caps}")
+    };
+    let exporter = Guarded(
+        ns.command("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(format!("--inh-caps={caps}"))
+            .arg(format!("--ambient-caps={caps}"))
+            .arg(&exe)
+            .args([
+                &format!("--iptables.save-path=iptables-{variant}-save"),
+                &format!("--ip6tables.save-path=ip6tables-{variant}-save"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("exporter starts"),
+    );
+    let body = ns.enter(|| {
+        http::wait_for_listener(EXPORTER, Duration::from_secs(20));
+        http::get(EXPORTER, "/metrics").expect("scrape").body
+    });
+    drop(exporter);
+    let samples = http::parse_exposition(&String::from_utf8_lossy(&body));
+    ["ipv4", "ipv6"]
+        .into_iter()
+        .map(|family| {
+            samples
+                .get(&(
+                    "iptables_scrape_success".to_owned(),
+                    labels(&[("family", family)]),
+                ))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn runs_unprivileged_with_documented_capabilities(variant: &str) {
+    let ns = Netns::new(&format!("caps-{variant}"));
+    for (tool, family) in [("iptables", "ipv4"), ("ip6tables", "ipv6")] {
+        ns.run(
+            &format!("{tool}-{variant}-restore"),
+            &[],
+            ruleset(family).as_bytes(),
+        );
+    }
+    assert_eq!(
+        scrape_success_as_nobody(&ns, variant, DOCUMENTED_CAPS),
+        ["1", "1"],
+        "with {DOCUMENTED_CAPS}"
+    );
+    assert_eq!(
+        scrape_success_as_nobody(&ns, variant, ""),
+        ["0", "0"],
+        "without capabilities"
+    );
+}
+
+#[test]
+fn nft_works_as_nobody_with_the_documented_capabilities() {
+    runs_unprivileged_with_documented_capabilities("nft");
+}
+
+#[test]
+fn legacy_works_as_nobody_with_the_documented_capabilities() {
+    runs_unprivileged_with_documented_capabilities("legacy");
+}

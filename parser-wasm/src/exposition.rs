@@ -68,10 +68,16 @@ pub struct MetricWriter<'o> {
 
 impl<'o> MetricWriter<'o> {
     pub fn new(out: &'o mut String, metric: &'o Metric) -> Self {
+        Self::resume(out, metric, false)
+    }
+
+    /// A writer for a metric whose header may already have been written
+    /// (into an earlier piece of the same exposition).
+    pub fn resume(out: &'o mut String, metric: &'o Metric, header_written: bool) -> Self {
         Self {
             out,
             metric,
-            started: false,
+            started: header_written,
         }
     }
 

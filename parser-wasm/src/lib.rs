@@ -84,31 +84,49 @@ const OUTPUT_PER_INPUT: usize = 5;
 /// Parses every dump and renders those that parsed, in the order given.
 ///
 /// This is the whole job of the component; natively it is what tests and
-/// benchmarks compare the component against. A family given twice fails the
-/// second time (line 0), since its series would repeat.
+/// benchmarks compare the component against.
 pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
-    let mut parsed: Vec<(Family, Ruleset<'_>)> = Vec::with_capacity(dumps.len());
-    let mut results = Vec::with_capacity(dumps.len());
+    let parsed = parse_dumps(dumps.iter().copied());
+    let input_len: usize = dumps.iter().map(|d| d.save_output.len()).sum();
+    let mut exposition = String::with_capacity(input_len.saturating_mul(OUTPUT_PER_INPUT) / 2);
+    render::render(&parsed.rulesets(), &mut exposition);
+    Rendering {
+        exposition,
+        results: parsed.results,
+    }
+}
+
+/// Every dump parsed: the rulesets of those that parsed, and one result per dump.
+pub struct Parsed<'a> {
+    pub rulesets: Vec<(Family, Ruleset<'a>)>,
+    pub results: Vec<Result<Stats, ParseError>>,
+}
+
+impl<'a> Parsed<'a> {
+    /// The rulesets as the renderer takes them.
+    pub fn rulesets(&self) -> Vec<(Family, &Ruleset<'a>)> {
+        self.rulesets.iter().map(|(f, r)| (*f, r)).collect()
+    }
+}
+
+/// Parses each dump. A family given twice fails the second time (line 0),
+/// since its series would repeat.
+pub fn parse_dumps<'a>(dumps: impl IntoIterator<Item = Dump<'a>>) -> Parsed<'a> {
+    let mut rulesets: Vec<(Family, Ruleset<'a>)> = Vec::new();
+    let mut results = Vec::new();
     for dump in dumps {
-        let result = if parsed.iter().any(|(f, _)| *f == dump.family) {
+        let result = if rulesets.iter().any(|(f, _)| *f == dump.family) {
             Err(ParseError::new(0, ErrorKind::DuplicateFamily))
         } else {
             parse(dump.save_output).map(|ruleset| {
                 let stats = ruleset.stats();
-                parsed.push((dump.family, ruleset));
+                rulesets.push((dump.family, ruleset));
                 stats
             })
         };
         results.push(result);
     }
-    let input_len: usize = dumps.iter().map(|d| d.save_output.len()).sum();
-    let mut exposition = String::with_capacity(input_len.saturating_mul(OUTPUT_PER_INPUT) / 2);
-    let refs: Vec<(Family, &Ruleset<'_>)> = parsed.iter().map(|(f, r)| (*f, r)).collect();
-    render::render(&refs, &mut exposition);
-    Rendering {
-        exposition,
-        results,
-    }
+    Parsed { rulesets, results }
 }
 
 #[cfg(test)]

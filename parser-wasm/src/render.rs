@@ -5,7 +5,7 @@
 
 use crate::Family;
 use crate::exposition::{Kind, Metric, MetricWriter};
-use crate::ruleset::{Ruleset, Sum};
+use crate::ruleset::{Chain, Ruleset, Sum};
 
 pub const DEFAULT_PACKETS: Metric = Metric {
     name: "iptables_default_packets_total",
@@ -33,73 +33,135 @@ pub const RULES: Metric = Metric {
     kind: Kind::Gauge,
 };
 
-/// Which half of a [`Sum`] a metric exports.
-fn packets(sum: &Sum) -> u128 {
-    sum.packets
-}
-fn bytes(sum: &Sum) -> u128 {
-    sum.bytes
-}
+/// The metrics in the order they are written.
+const METRICS: [&Metric; 5] = [
+    &DEFAULT_PACKETS,
+    &DEFAULT_BYTES,
+    &RULE_PACKETS,
+    &RULE_BYTES,
+    &RULES,
+];
 
 /// Appends the ruleset series of every family to `out`.
 pub fn render(families: &[(Family, &Ruleset<'_>)], out: &mut String) {
-    for (metric, value) in [
-        (&DEFAULT_PACKETS, packets as fn(&Sum) -> u128),
-        (&DEFAULT_BYTES, bytes),
-    ] {
-        let mut w = MetricWriter::new(out, metric);
-        for_each_chain(families, |family, table, chain| {
-            for policy in &chain.policies {
-                if let Some(sum) = &policy.counters {
-                    let labels = [
-                        ("family", family.label()),
-                        ("table", table),
-                        ("chain", &chain.name),
-                        ("policy", &policy.name),
-                    ];
-                    w.sample(&labels, value(sum));
-                }
+    Cursor::default().fill(families, out, usize::MAX);
+}
+
+/// A position in the exposition, so that it can be written in pieces of
+/// bounded size: (metric, family, table, chain, item within the chain).
+#[derive(Debug, Default, Clone)]
+pub struct Cursor {
+    metric: usize,
+    family: usize,
+    table: usize,
+    chain: usize,
+    item: usize,
+    /// Whether the current metric's `# HELP`/`# TYPE` lines are written.
+    header_written: bool,
+}
+
+impl Cursor {
+    /// Appends samples to `out` until it holds at least `budget` bytes or
+    /// the exposition is complete; a sample line is never split. Returns
+    /// whether anything is left to write.
+    pub fn fill(
+        &mut self,
+        families: &[(Family, &Ruleset<'_>)],
+        out: &mut String,
+        budget: usize,
+    ) -> bool {
+        while self.metric < METRICS.len() {
+            if out.len() >= budget {
+                return true;
             }
-        });
+            let Some((family, ruleset)) = families.get(self.family) else {
+                self.next_metric();
+                continue;
+            };
+            let Some(table) = ruleset.tables.get(self.table) else {
+                (self.family, self.table) = (self.family + 1, 0);
+                continue;
+            };
+            let Some(chain) = table.chains.get(self.chain) else {
+                (self.table, self.chain) = (self.table + 1, 0);
+                continue;
+            };
+            match self.write_item(*family, &table.name, chain, out) {
+                Step::Wrote => (self.item, self.header_written) = (self.item + 1, true),
+                Step::Skipped => self.item += 1,
+                Step::ChainDone => (self.chain, self.item) = (self.chain + 1, 0),
+            }
+        }
+        false
     }
-    for (metric, value) in [
-        (&RULE_PACKETS, packets as fn(&Sum) -> u128),
-        (&RULE_BYTES, bytes),
-    ] {
-        let mut w = MetricWriter::new(out, metric);
-        for_each_chain(families, |family, table, chain| {
-            for rule in &chain.rules {
+
+    fn next_metric(&mut self) {
+        *self = Cursor {
+            metric: self.metric + 1,
+            ..Cursor::default()
+        };
+    }
+
+    /// Writes the current item of `chain` for the current metric.
+    fn write_item(&self, family: Family, table: &str, chain: &Chain<'_>, out: &mut String) -> Step {
+        let metric = METRICS[self.metric];
+        let family = family.label();
+        let mut writer = MetricWriter::resume(out, metric, self.header_written);
+        match self.metric {
+            0 | 1 => {
+                let Some(policy) = chain.policies.get(self.item) else {
+                    return Step::ChainDone;
+                };
+                // A policy declared without a counter field has no sample.
+                let Some(sum) = &policy.counters else {
+                    return Step::Skipped;
+                };
                 let labels = [
-                    ("family", family.label()),
+                    ("family", family),
+                    ("table", table),
+                    ("chain", &chain.name),
+                    ("policy", &policy.name),
+                ];
+                writer.sample(&labels, pick(self.metric, sum));
+            }
+            2 | 3 => {
+                let Some(rule) = chain.rules.get(self.item) else {
+                    return Step::ChainDone;
+                };
+                let labels = [
+                    ("family", family),
                     ("table", table),
                     ("chain", &chain.name),
                     ("rule", &rule.text),
                 ];
-                w.sample(&labels, value(&rule.counters));
+                writer.sample(&labels, pick(self.metric, &rule.counters));
             }
-        });
-    }
-    let mut w = MetricWriter::new(out, &RULES);
-    for_each_chain(families, |family, table, chain| {
-        let labels = [
-            ("family", family.label()),
-            ("table", table),
-            ("chain", &chain.name),
-        ];
-        w.sample(&labels, chain.rule_lines);
-    });
-}
-
-fn for_each_chain<'r>(
-    families: &[(Family, &'r Ruleset<'_>)],
-    mut visit: impl FnMut(Family, &str, &'r crate::ruleset::Chain<'_>),
-) {
-    for (family, ruleset) in families {
-        for table in &ruleset.tables {
-            for chain in &table.chains {
-                visit(*family, &table.name, chain);
+            _ => {
+                if self.item > 0 {
+                    return Step::ChainDone;
+                }
+                writer.sample(
+                    &[("family", family), ("table", table), ("chain", &chain.name)],
+                    chain.rule_lines,
+                );
             }
         }
+        Step::Wrote
+    }
+}
+
+enum Step {
+    Wrote,
+    Skipped,
+    ChainDone,
+}
+
+/// Packets for the `*_packets_total` metrics (even indexes), bytes otherwise.
+fn pick(metric: usize, sum: &Sum) -> u128 {
+    if metric.is_multiple_of(2) {
+        sum.packets
+    } else {
+        sum.bytes
     }
 }
 
@@ -178,6 +240,42 @@ mod tests {
                 r#"iptables_rules{family="ipv6",table="filter",chain="INPUT"} 1"#
             ]
         );
+    }
+
+    #[test]
+    fn pieces_join_to_the_whole_and_never_split_a_line() {
+        let input = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/kube-proxy-nft.ipv4.rules"
+        ))
+        .expect("fixture");
+        let v4 = parse(input.as_bytes()).expect("parses");
+        let v6 =
+            parse(b"*filter\n:INPUT DROP\n:X - [1:1]\n[1:1] -A X -j Y\nCOMMIT\n").expect("parses");
+        let families = [(Family::Ipv4, &v4), (Family::Ipv6, &v6)];
+        let mut whole = String::new();
+        render(&families, &mut whole);
+        for budget in [1, 100, 4096] {
+            let mut cursor = Cursor::default();
+            let mut joined = String::new();
+            loop {
+                let mut piece = String::new();
+                let more = cursor.fill(&families, &mut piece, budget);
+                assert!(
+                    piece.is_empty() || piece.ends_with('\n'),
+                    "budget {budget}: split line"
+                );
+                joined.push_str(&piece);
+                if !more {
+                    break;
+                }
+                assert!(
+                    !piece.is_empty(),
+                    "budget {budget}: empty piece before the end"
+                );
+            }
+            assert_eq!(joined, whole, "budget {budget}");
+        }
     }
 
     #[test]

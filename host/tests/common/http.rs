@@ -13,12 +13,26 @@ pub struct Response {
 }
 
 pub fn request(method: &str, address: &str, path: &str) -> std::io::Result<Response> {
+    request_with(method, address, path, &[])
+}
+
+pub fn get_with(address: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+    request_with("GET", address, path, headers)
+}
+
+pub fn request_with(
+    method: &str,
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n\r\n"
-    )?;
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {address}\r\n")?;
+    for (name, value) in headers {
+        write!(stream, "{name}: {value}\r\n")?;
+    }
+    write!(stream, "\r\n")?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let split = raw

@@ -89,6 +89,38 @@ pub fn render_component(sandbox: &Sandbox, family: Family, input: &[u8]) -> Resu
     }
 }
 
+/// Renders one dump through the component's streaming resource with pieces
+/// of at least `chunk_bytes`, joined: the exposition, or `line N: message`.
+pub fn render_component_chunks(
+    sandbox: &Sandbox,
+    family: Family,
+    input: &[u8],
+    chunk_bytes: u32,
+) -> Result<String, String> {
+    let mut joined = String::new();
+    let results = sandbox
+        .render_chunks(
+            vec![Dump {
+                family,
+                save_output: input.to_vec(),
+            }],
+            chunk_bytes,
+            |chunk| {
+                assert!(chunk.ends_with('\n'), "a piece ends inside a line");
+                joined.push_str(&chunk);
+            },
+        )
+        .expect("the component runs to completion");
+    match results.into_iter().next() {
+        Some(Ok(_)) => Ok(joined),
+        Some(Err(err)) => {
+            assert_eq!(joined, "", "text rendered for a dump that failed");
+            Err(err.to_string())
+        }
+        None => Err("no result".into()),
+    }
+}
+
 /// Runs a tool that the tests require; panics with an install hint if absent.
 pub fn require_tool(name: &str, package: &str) -> PathBuf {
     iptables_exporter::command::resolve(Path::new(name)).unwrap_or_else(|| {
@@ -127,6 +159,7 @@ pub fn promtool_problems(exposition: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+pub mod exporter;
 pub mod http;
 pub mod netns;
 pub mod save;

@@ -1,0 +1,330 @@
+//! The exporter over HTTP with fake save commands: routes and methods, gzip,
+//! single-flight, and how each kind of failure shows in a scrape.
+
+mod common;
+
+use common::exporter::{Exporter, script};
+use common::fixtures;
+use common::http::{self, labels, parse_exposition};
+use std::io::Read as _;
+
+fn text(body: &[u8]) -> String {
+    String::from_utf8(body.to_vec()).expect("UTF-8 body")
+}
+
+fn success(body: &str, family: &str) -> Option<String> {
+    parse_exposition(body)
+        .get(&(
+            "iptables_scrape_success".to_owned(),
+            labels(&[("family", family)]),
+        ))
+        .cloned()
+}
+
+/// Ruleset series lines of an exposition (scrape and process series vary).
+fn ruleset_lines(body: &str) -> Vec<&str> {
+    body.lines()
+        .filter(|l| l.starts_with("iptables_rule") || l.starts_with("iptables_default"))
+        .collect()
+}
+
+fn cat_fixture(dir: &std::path::Path, name: &str, fixture: &str) -> String {
+    let path = script(
+        dir,
+        name,
+        &format!("cat '{}'", fixtures().join(fixture).display()),
+    );
+    format!("{}", path.display())
+}
+
+#[test]
+fn routes_methods_and_content_type() {
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={v4}"),
+        "--iptables.families=ipv4",
+    ]);
+    let a = &exporter.address;
+
+    let metrics = http::get(a, "/metrics").expect("GET /metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .headers
+            .to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{}",
+        metrics.headers
+    );
+    let body = text(&metrics.body);
+    let golden = std::fs::read_to_string(fixtures().join("docker-nft.ipv4.prom")).expect("golden");
+    assert!(
+        body.starts_with(&golden),
+        "the ruleset part differs from the golden file"
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("1"));
+    assert!(
+        body.contains("iptables_exporter_build_info{"),
+        "no build info"
+    );
+    assert!(
+        body.contains("process_resident_memory_bytes "),
+        "no process metrics"
+    );
+    assert!(
+        body.contains("iptables_scrape_duration_seconds{family=\"ipv4\"} "),
+        "no duration"
+    );
+
+    let landing = http::get(a, "/").expect("GET /");
+    assert_eq!(landing.status, 200);
+    assert!(text(&landing.body).contains("href=\"/metrics\""));
+    assert_eq!(http::get(a, "/nope").expect("GET /nope").status, 404);
+    for method in ["POST", "PUT", "DELETE"] {
+        let response = http::request(method, a, "/metrics").expect("request");
+        assert_eq!(response.status, 405, "{method}");
+        assert!(
+            response.headers.contains("allow: GET, HEAD"),
+            "{}",
+            response.headers
+        );
+    }
+    let head = http::request("HEAD", a, "/metrics").expect("HEAD");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+}
+
+#[test]
+fn gzip_is_served_when_accepted_and_holds_the_same_text() {
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = cat_fixture(dir.path(), "v4", "kube-proxy-nft.ipv4.rules");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={v4}"),
+        "--iptables.families=ipv4",
+    ]);
+    let plain = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("plain")
+            .body,
+    );
+    let gzipped = http::get_with(
+        &exporter.address,
+        "/metrics",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .expect("gzip");
+    assert!(
+        gzipped
+            .headers
+            .to_ascii_lowercase()
+            .contains("content-encoding: gzip"),
+        "{}",
+        gzipped.headers
+    );
+    let mut decoded = String::new();
+    flate2::read::GzDecoder::new(&gzipped.body[..])
+        .read_to_string(&mut decoded)
+        .expect("valid gzip");
+    assert_eq!(ruleset_lines(&decoded), ruleset_lines(&plain));
+    assert!(
+        gzipped.body.len() < plain.len() / 3,
+        "{} vs {}",
+        gzipped.body.len(),
+        plain.len()
+    );
+}
+
+#[test]
+fn concurrent_scrapes_share_one_collection() {
+    let dir = tempfile::tempdir().expect("dir");
+    let runs = dir.path().join("runs");
+    let fixture = fixtures().join("ufw-nft.ipv4.rules");
+    let save = script(
+        dir.path(),
+        "v4",
+        &format!(
+            "echo run >> '{}'; sleep 1; cat '{}'",
+            runs.display(),
+            fixture.display()
+        ),
+    );
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+    ]);
+    let bodies: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    text(
+                        &http::get(&exporter.address, "/metrics")
+                            .expect("scrape")
+                            .body,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    let runs_seen = std::fs::read_to_string(&runs)
+        .expect("runs file")
+        .lines()
+        .count();
+    assert_eq!(
+        runs_seen, 1,
+        "8 concurrent scrapes ran the save command {runs_seen} times"
+    );
+    for body in &bodies {
+        assert_eq!(success(body, "ipv4").as_deref(), Some("1"));
+        assert_eq!(ruleset_lines(body), ruleset_lines(&bodies[0]));
+    }
+    // A scrape after the collection ended starts a new one.
+    http::get(&exporter.address, "/metrics").expect("scrape");
+    assert_eq!(
+        std::fs::read_to_string(&runs)
+            .expect("runs")
+            .lines()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_failed_family_reports_zero_and_exports_nothing_while_the_other_works() {
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let v6 = script(
+        dir.path(),
+        "v6",
+        "echo '*filter'; echo 'ip6tables: broken' >&2; exit 3",
+    );
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={v4}"),
+        &format!("--ip6tables.save-path={}", v6.display()),
+    ]);
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("scrape")
+            .body,
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("1"));
+    assert_eq!(success(&body, "ipv6").as_deref(), Some("0"));
+    assert!(
+        !ruleset_lines(&body)
+            .iter()
+            .any(|l| l.contains("family=\"ipv6\"")),
+        "ipv6 series exported"
+    );
+    assert!(body.contains("iptables_scrape_duration_seconds{family=\"ipv6\"}"));
+    let log = exporter.log();
+    assert!(
+        log.contains("exit status: 3") && log.contains("ip6tables: broken"),
+        "log:\n{log}"
+    );
+}
+
+#[test]
+fn malformed_output_reports_zero_with_the_line_in_the_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = cat_fixture(dir.path(), "v4", "bad/counter-not-a-number.rules");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={v4}"),
+        "--iptables.families=ipv4",
+    ]);
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("scrape")
+            .body,
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    assert!(
+        ruleset_lines(&body).is_empty(),
+        "series from a malformed dump: {body}"
+    );
+    assert!(
+        !body.contains("iptables_rules{"),
+        "series from a malformed dump"
+    );
+    let log = exporter.log();
+    assert!(log.contains("line 3: bad counter"), "log:\n{log}");
+}
+
+#[test]
+fn a_sandbox_limit_fails_that_scrape_only() {
+    let dir = tempfile::tempdir().expect("dir");
+    let dump = dir.path().join("dump.rules");
+    std::fs::write(&dump, benches::generate(50_000, 1, benches::Family::Ipv4)).expect("big dump");
+    let save = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+        "--sandbox.max-memory=8MiB",
+    ]);
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("scrape")
+            .body,
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    assert!(
+        ruleset_lines(&body).is_empty(),
+        "series despite the memory limit"
+    );
+    let log = exporter.log();
+    assert!(log.contains("memory limit of 8388608 bytes"), "log:\n{log}");
+
+    std::fs::copy(fixtures().join("ufw-nft.ipv4.rules"), &dump).expect("small dump");
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("next scrape")
+            .body,
+    );
+    assert_eq!(
+        success(&body, "ipv4").as_deref(),
+        Some("1"),
+        "log:\n{}",
+        exporter.log()
+    );
+}
+
+#[test]
+fn a_hanging_save_command_is_killed_at_the_timeout() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = script(dir.path(), "v4", "sleep 600");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+        "--iptables.timeout=300ms",
+    ]);
+    let started = std::time::Instant::now();
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("scrape")
+            .body,
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    assert!(
+        exporter.log().contains("did not finish within 300ms"),
+        "log:\n{}",
+        exporter.log()
+    );
+    // Children of every thread (tokio spawns from its worker threads).
+    let children: String = std::fs::read_dir(format!("/proc/{}/task", exporter.pid()))
+        .expect("task list")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
+        .collect();
+    assert_eq!(
+        children.trim(),
+        "",
+        "children left behind (zombies or survivors)"
+    );
+}
