@@ -66,16 +66,16 @@ impl Collector {
     }
 
     /// The output of the collection running now, or of one started for this
-    /// scrape: scrapes that arrive while a collection runs share it.
+    /// scrape: scrapes that arrive while a collection runs share it, until it
+    /// starts releasing its output (see `flight`).
     pub fn scrape(self: &Arc<Self>) -> Reader {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(output) = current.as_ref().filter(|o| !o.is_finished()) {
+        if let Some(reader) = current.as_ref().and_then(Output::join) {
             tracing::debug!("joining the collection in progress");
-            return output.reader();
+            return reader;
         }
-        let output = Output::new();
+        let (output, reader) = Output::start();
         *current = Some(output.clone());
-        let reader = output.reader();
         let collector = self.clone();
         tokio::spawn(async move { collector.collect_into(output).await });
         reader

@@ -10,11 +10,14 @@
 //! else fails to load at start-up.
 
 use parser_wasm::Family;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 use wasmtime::component::{Component, HasData, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -34,6 +37,13 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("PARSER_COMPONENT_PATH
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Guest stdout/stderr kept for the log; a guest writing more traps.
 const GUEST_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Instances that can exist at once; a render beyond waits for a free slot.
+/// Collections are single-flight, so more than one render at a time is rare.
+const POOL_SLOTS: u32 = 4;
+/// Linear memory a pool slot keeps mapped between renders, so that the next
+/// render does not fault its pages in again (about a 100k-rule render's).
+const KEEP_RESIDENT_BYTES: usize = 96 << 20;
 
 /// Bounds on one render.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +94,7 @@ pub struct Sandbox {
     engine: Engine,
     pre: bindings::ParserPre<GuestState>,
     limits: Limits,
+    slots: Slots,
 }
 
 impl Sandbox {
@@ -91,6 +102,17 @@ impl Sandbox {
     pub fn new(component: &[u8], limits: Limits) -> Result<Self, Error> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // Each render gets a fresh instance from a pool whose slots keep
+        // their memory mapped: cheaper than mapping and faulting in new
+        // memory every time, and the instance is as fresh (zeroed) as ever.
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_SLOTS)
+            .total_core_instances(POOL_SLOTS * 4)
+            .total_memories(POOL_SLOTS * 2)
+            .total_tables(POOL_SLOTS * 4)
+            .max_memory_size(limits.max_memory_bytes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(Error::Load)?;
         let component = Component::new(&engine, component).map_err(Error::Load)?;
         let mut linker = Linker::new(&engine);
@@ -102,6 +124,7 @@ impl Sandbox {
             engine,
             pre,
             limits,
+            slots: Slots::new(POOL_SLOTS),
         })
     }
 
@@ -173,6 +196,7 @@ impl Sandbox {
                 hit: limit_hit.clone(),
             },
         };
+        let _slot = self.slots.acquire();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
@@ -254,6 +278,42 @@ fn log_guest_output(stream: &'static str, pipe: &MemoryOutputPipe) {
     let content = pipe.contents();
     if !content.is_empty() {
         tracing::warn!(stream, output = %String::from_utf8_lossy(&content).trim_end(), "parser component wrote output");
+    }
+}
+
+/// A counting semaphore for blocking threads: at most `POOL_SLOTS` stores.
+struct Slots {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+impl Slots {
+    fn new(count: u32) -> Self {
+        Self {
+            free: Mutex::new(count),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> SlotGuard<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        SlotGuard(self)
+    }
+}
+
+struct SlotGuard<'a>(&'a Slots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
     }
 }
 

@@ -10,7 +10,7 @@ use crate::flight::Reader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
 use bytes::Bytes;
-use flate2::Compression;
+pub use flate2::Compression;
 use flate2::write::GzEncoder;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};

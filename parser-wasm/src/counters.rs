@@ -1,7 +1,9 @@
 //! Counter fields: `[PACKETS:BYTES]` and the inline `-c PACKETS BYTES`, as checked `u64`s.
 
 use crate::error::{ErrorKind, excerpt};
+use memchr::memmem;
 use std::ops::Range;
+use std::sync::LazyLock;
 
 /// One line's packet and byte counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,6 +59,13 @@ pub struct Inline {
 /// quotes and backslash escapes inside them are followed, as iptables-restore
 /// does. More than one `-c` is an error: which one would count is a guess.
 pub fn find_inline(spec: &[u8]) -> Result<Option<Inline>, ErrorKind> {
+    // Almost no rule has one: skip the word-by-word walk when no `-c `
+    // (nor a final `-c`) is anywhere.
+    static C_OPTION: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"-c "));
+    if C_OPTION.find(spec).is_none() && !spec.ends_with(b"-c") {
+        return Ok(None);
+    }
     let mut found: Option<Inline> = None;
     let mut in_quotes = false;
     let mut i = 0;

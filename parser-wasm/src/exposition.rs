@@ -110,13 +110,14 @@ impl<'o> MetricWriter<'o> {
 /// `\` → `\\`, `"` → `\"`, newline → `\n`.
 pub fn push_escaped(out: &mut String, value: &str) {
     let mut rest = value;
-    while let Some(at) = rest.find(['\\', '"', '\n']) {
+    while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         out.push_str(match rest.as_bytes()[at] {
             b'\\' => "\\\\",
             b'"' => "\\\"",
             _ => "\\n",
         });
+        // The byte at `at` is ASCII, so `at + 1` is a character boundary.
         rest = &rest[at + 1..];
     }
     out.push_str(rest);

@@ -77,9 +77,10 @@ pub struct Rendering {
     pub results: Vec<Result<Stats, ParseError>>,
 }
 
-/// Output bytes per input byte reserved up front: every rule is written
-/// twice (packets, bytes) with labels around it.
-const OUTPUT_PER_INPUT: usize = 5;
+/// Output bytes per input byte reserved up front, times two: every rule is
+/// written twice (packets, bytes) with labels around it; kube-proxy-like
+/// dumps measure 3.1.
+const OUTPUT_PER_INPUT_TIMES_2: usize = 7;
 
 /// Parses every dump and renders those that parsed, in the order given.
 ///
@@ -88,7 +89,8 @@ const OUTPUT_PER_INPUT: usize = 5;
 pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
     let parsed = parse_dumps(dumps.iter().copied());
     let input_len: usize = dumps.iter().map(|d| d.save_output.len()).sum();
-    let mut exposition = String::with_capacity(input_len.saturating_mul(OUTPUT_PER_INPUT) / 2);
+    let mut exposition =
+        String::with_capacity(input_len.saturating_mul(OUTPUT_PER_INPUT_TIMES_2) / 2);
     render::render(&parsed.rulesets(), &mut exposition);
     Rendering {
         exposition,

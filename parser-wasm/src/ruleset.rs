@@ -84,10 +84,23 @@ impl Ruleset<'_> {
     }
 }
 
+/// Text with bytes that are not UTF-8 replaced by U+FFFD, borrowed when it
+/// is valid (nearly always, and much faster to check than to convert).
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Input bytes per rule line in typical save output, to size the indexes
+/// once instead of growing them step by step.
+const BYTES_PER_RULE: usize = 160;
+
 /// Parses one family's `*-save -c` output. Any malformed line fails the whole
 /// input: no partial ruleset is ever returned.
 pub fn parse(input: &[u8]) -> Result<Ruleset<'_>, ParseError> {
-    let mut builder = Builder::default();
+    let mut builder = Builder::with_capacity(input.len() / BYTES_PER_RULE);
     let mut open: Option<usize> = None;
     let mut lines = Lines::new(input);
     for (number, line) in &mut lines {
@@ -99,7 +112,7 @@ pub fn parse(input: &[u8]) -> Result<Ruleset<'_>, ParseError> {
                 Some(table) => {
                     return Err(at(ErrorKind::TableStillOpen {
                         open: builder.ruleset.tables[table].name.to_string(),
-                        new: String::from_utf8_lossy(name).into_owned(),
+                        new: lossy(name).into_owned(),
                     }));
                 }
                 None => open = Some(builder.table(name)),
@@ -132,30 +145,44 @@ struct Builder<'a> {
     tables: FxHashMap<Cow<'a, str>, usize>,
     chains: FxHashMap<(usize, Cow<'a, str>), usize>,
     rules: FxHashMap<(usize, usize, Cow<'a, str>), usize>,
+    /// The chain of the previous rule line: a chain's rules come one after
+    /// another, so most lookups end here without hashing.
+    last_chain: Option<(usize, &'a [u8], usize)>,
 }
 
 impl<'a> Builder<'a> {
+    fn with_capacity(rules: usize) -> Self {
+        Self {
+            rules: FxHashMap::with_capacity_and_hasher(rules, Default::default()),
+            chains: FxHashMap::with_capacity_and_hasher(rules / 4, Default::default()),
+            ..Self::default()
+        }
+    }
+
     /// Index of the table named `name`, added at the end if new: a table
     /// opened twice continues where it left off.
     fn table(&mut self, name: &'a [u8]) -> usize {
         let tables = &mut self.ruleset.tables;
-        *self
-            .tables
-            .entry(String::from_utf8_lossy(name))
-            .or_insert_with_key(|name| {
-                tables.push(Table {
-                    name: name.clone(),
-                    chains: Vec::new(),
-                });
-                tables.len() - 1
-            })
+        *self.tables.entry(lossy(name)).or_insert_with_key(|name| {
+            tables.push(Table {
+                name: name.clone(),
+                chains: Vec::new(),
+            });
+            tables.len() - 1
+        })
     }
 
     fn chain(&mut self, table: usize, name: &'a [u8]) -> usize {
+        if let Some((last_table, last_name, index)) = self.last_chain
+            && last_table == table
+            && last_name == name
+        {
+            return index;
+        }
         let chains = &mut self.ruleset.tables[table].chains;
-        *self
+        let index = *self
             .chains
-            .entry((table, String::from_utf8_lossy(name)))
+            .entry((table, lossy(name)))
             .or_insert_with_key(|(_, name)| {
                 chains.push(Chain {
                     name: name.clone(),
@@ -164,13 +191,15 @@ impl<'a> Builder<'a> {
                     rule_lines: 0,
                 });
                 chains.len() - 1
-            })
+            });
+        self.last_chain = Some((table, name, index));
+        index
     }
 
     fn declare(&mut self, table: usize, line: ChainLine<'a>) {
         let chain = self.chain(table, line.name);
         let policies = &mut self.ruleset.tables[table].chains[chain].policies;
-        let name = String::from_utf8_lossy(line.policy);
+        let name = lossy(line.policy);
         let index = match policies.iter().position(|p| p.name == name) {
             Some(index) => index,
             None => {
@@ -197,11 +226,11 @@ impl<'a> Builder<'a> {
             return;
         };
         let text = match &line.inline {
-            None => String::from_utf8_lossy(line.spec),
+            None => lossy(line.spec),
             Some(inline) => {
                 let mut kept = line.spec[..inline.cut.start].to_vec();
                 kept.extend_from_slice(&line.spec[inline.cut.end..]);
-                Cow::Owned(String::from_utf8_lossy(&kept).into_owned())
+                Cow::Owned(lossy(&kept).into_owned())
             }
         };
         let rules = &mut chain.rules;

@@ -1,0 +1,81 @@
+//! Parse + render of generated dumps natively and through the component
+//! (one call, and streamed in chunks as the server does), and the fixed cost
+//! of a fresh instance and a call on an empty dump.
+
+use benches::{Family, generate};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use iptables_exporter::collect::CHUNK_BYTES;
+use iptables_exporter::sandbox::{Dump, EMBEDDED_COMPONENT, Limits, Sandbox};
+use std::hint::black_box;
+use std::time::Duration;
+
+const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+
+fn sandbox() -> Sandbox {
+    let limits = Limits {
+        max_memory_bytes: 1 << 30,
+        deadline: Duration::from_secs(60),
+    };
+    Sandbox::new(EMBEDDED_COMPONENT, limits).expect("component loads")
+}
+
+fn dump(bytes: &[u8]) -> Vec<Dump> {
+    vec![Dump {
+        family: parser_wasm::Family::Ipv4,
+        save_output: bytes.to_vec(),
+    }]
+}
+
+fn parse_and_render(c: &mut Criterion) {
+    let sandbox = sandbox();
+    let mut group = c.benchmark_group("parse+render");
+    group.sample_size(10);
+    for rules in SIZES {
+        let input = generate(rules, 7, Family::Ipv4).into_bytes();
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::new("native", rules), &input, |b, input| {
+            b.iter(|| {
+                let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump {
+                    family: parser_wasm::Family::Ipv4,
+                    save_output: input,
+                }]);
+                black_box(rendering.exposition.len())
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("component", rules), &input, |b, input| {
+            b.iter(|| {
+                black_box(
+                    sandbox
+                        .render(dump(input))
+                        .expect("renders")
+                        .exposition
+                        .len(),
+                )
+            });
+        });
+        group.bench_with_input(
+            BenchmarkId::new("component-chunks", rules),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut total = 0;
+                    sandbox
+                        .render_chunks(dump(input), CHUNK_BYTES, |chunk| total += chunk.len())
+                        .expect("renders");
+                    black_box(total)
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+fn instance_overhead(c: &mut Criterion) {
+    let sandbox = sandbox();
+    c.bench_function("instantiate+call (empty dump)", |b| {
+        b.iter(|| black_box(sandbox.render(dump(b"")).expect("renders").exposition.len()));
+    });
+}
+
+criterion_group!(benches, parse_and_render, instance_overhead);
+criterion_main!(benches);
