@@ -10,7 +10,7 @@ use clap::Parser;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ impl Drop for Exporter {
     }
 }
 
-fn start(exporter: &PathBuf, save: &PathBuf, log: &PathBuf) -> Exporter {
+fn start(exporter: &Path, save: &Path, log: &Path) -> Exporter {
     let child = Command::new(exporter)
         .arg(format!("--iptables.save-path={}", save.display()))
         .args([
@@ -56,6 +56,11 @@ fn start(exporter: &PathBuf, save: &PathBuf, log: &PathBuf) -> Exporter {
         .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
         .expect("exporter starts");
+    // Killed and reaped on drop, whatever happens below.
+    let mut exporter = Exporter {
+        child,
+        address: String::new(),
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -65,10 +70,8 @@ fn start(exporter: &PathBuf, save: &PathBuf, log: &PathBuf) -> Exporter {
             .and_then(|l| l.split("address=").nth(1))
             .and_then(|r| r.split_whitespace().next())
         {
-            return Exporter {
-                child,
-                address: address.to_owned(),
-            };
+            exporter.address = address.to_owned();
+            return exporter;
         }
         assert!(Instant::now() < deadline, "exporter did not start:\n{text}");
         std::thread::sleep(Duration::from_millis(10));
