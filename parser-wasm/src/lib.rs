@@ -19,6 +19,8 @@
 //! Parsing and rendering are separate steps so that a ruleset analyzer can
 //! use the parsed model without the metrics.
 
+#[doc(hidden)]
+pub mod check;
 pub mod counters;
 pub mod error;
 pub mod exposition;

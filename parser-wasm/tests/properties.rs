@@ -3,84 +3,10 @@
 //! together, no duplicate series, correct escaping) or an error whose line
 //! number lies inside the input (or just after it); never a panic.
 
+use parser_wasm::check::{line_count, validate_exposition as check_exposition};
 use parser_wasm::{Dump, Family, render_dumps};
 use proptest::prelude::*;
-use std::collections::HashSet;
 
-/// Checks an exposition the way a strict text-format reader would.
-fn check_exposition(text: &str) -> Result<(), String> {
-    let mut described: HashSet<String> = HashSet::new();
-    let mut finished: HashSet<String> = HashSet::new();
-    let mut series: HashSet<String> = HashSet::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# ") {
-            let mut words = rest.splitn(3, ' ');
-            let (kind, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-            if !matches!(kind, "HELP" | "TYPE") {
-                return Err(format!("unknown comment: {line}"));
-            }
-            if kind == "HELP" && !described.insert(name.to_owned()) {
-                return Err(format!("second HELP for {name}"));
-            }
-            continue;
-        }
-        let name_end = line
-            .find(['{', ' '])
-            .ok_or_else(|| format!("no value: {line}"))?;
-        let name = &line[..name_end];
-        if !described.contains(name) {
-            return Err(format!("sample before HELP: {line}"));
-        }
-        if current.as_deref() != Some(name) {
-            if let Some(previous) = current.replace(name.to_owned()) {
-                finished.insert(previous);
-            }
-            if finished.contains(name) {
-                return Err(format!("samples of {name} are not together"));
-            }
-        }
-        let (labels, value) = match line[name_end..].strip_prefix('{') {
-            Some(rest) => {
-                let end = label_block_end(rest).ok_or_else(|| format!("bad labels: {line}"))?;
-                (&rest[..end], rest[end + 1..].trim_start())
-            }
-            None => ("", line[name_end..].trim_start()),
-        };
-        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("bad value: {line}"));
-        }
-        if !series.insert(format!("{name}{{{labels}}}")) {
-            return Err(format!("duplicate series: {line}"));
-        }
-    }
-    Ok(())
-}
-
-/// Index of the `}` closing a label block, following quotes and the three
-/// escapes the format allows.
-fn label_block_end(rest: &str) -> Option<usize> {
-    let mut in_value = false;
-    let mut chars = rest.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match (in_value, c) {
-            (true, '\\') => match chars.next()?.1 {
-                '\\' | '"' | 'n' => {}
-                _ => return None,
-            },
-            (true, '"') => in_value = false,
-            (true, '\n') => return None,
-            (false, '"') => in_value = true,
-            (false, '}') => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn line_count(input: &[u8]) -> usize {
-    parser_wasm::lines::Lines::new(input).count()
-}
 
 /// Bytes of a rule's text: anything but line ends, with quotes, escapes,
 /// `-c`, `!` and non-UTF-8 bytes likely.

@@ -1,0 +1,143 @@
+//! Checks shared by the fuzz targets, the fuzz regression replay and the
+//! property tests: what must hold for any input. Each `*_case` function
+//! panics when a property fails, which is how fuzzers report.
+
+use crate::render::{Cursor, render};
+use crate::{Dump, Family, lines::Lines, parse, render_dumps};
+use std::collections::HashSet;
+
+/// Checks an exposition the way a strict text-format reader would.
+pub fn validate_exposition(text: &str) -> Result<(), String> {
+    let mut described: HashSet<String> = HashSet::new();
+    let mut finished: HashSet<String> = HashSet::new();
+    let mut series: HashSet<String> = HashSet::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut words = rest.splitn(3, ' ');
+            let (kind, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            if !matches!(kind, "HELP" | "TYPE") {
+                return Err(format!("unknown comment: {line}"));
+            }
+            if kind == "HELP" && !described.insert(name.to_owned()) {
+                return Err(format!("second HELP for {name}"));
+            }
+            continue;
+        }
+        let name_end = line
+            .find(['{', ' '])
+            .ok_or_else(|| format!("no value: {line}"))?;
+        let name = &line[..name_end];
+        if !described.contains(name) {
+            return Err(format!("sample before HELP: {line}"));
+        }
+        if current.as_deref() != Some(name) {
+            if let Some(previous) = current.replace(name.to_owned()) {
+                finished.insert(previous);
+            }
+            if finished.contains(name) {
+                return Err(format!("samples of {name} are not together"));
+            }
+        }
+        let (labels, value) = match line[name_end..].strip_prefix('{') {
+            Some(rest) => {
+                let end = label_block_end(rest).ok_or_else(|| format!("bad labels: {line}"))?;
+                (&rest[..end], rest[end + 1..].trim_start())
+            }
+            None => ("", line[name_end..].trim_start()),
+        };
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("bad value: {line}"));
+        }
+        if !series.insert(format!("{name}{{{labels}}}")) {
+            return Err(format!("duplicate series: {line}"));
+        }
+    }
+    Ok(())
+}
+
+/// Index of the `}` closing a label block, following quotes and the three
+/// escapes the format allows.
+fn label_block_end(rest: &str) -> Option<usize> {
+    let mut in_value = false;
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (in_value, c) {
+            (true, '\\') => match chars.next()?.1 {
+                '\\' | '"' | 'n' => {}
+                _ => return None,
+            },
+            (true, '"') => in_value = false,
+            (true, '\n') => return None,
+            (false, '"') => in_value = true,
+            (false, '}') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Lines in `input`, as the parser numbers them.
+pub fn line_count(input: &[u8]) -> usize {
+    Lines::new(input).count()
+}
+
+/// An error must point inside the input (or just after it, for a table left open).
+fn assert_line_inside(line: usize, input: &[u8]) {
+    let lines = line_count(input);
+    assert!(line >= 1 && line <= lines + 1, "error at line {line}, input has {lines} lines");
+}
+
+/// Parsing gives a ruleset or an error inside the input.
+pub fn parse_case(input: &[u8]) {
+    if let Err(err) = parse(input) {
+        assert_line_inside(err.line, input);
+    }
+}
+
+/// Rendering gives a valid exposition, or an error inside the input and no text.
+pub fn render_case(input: &[u8]) {
+    let rendering = render_dumps(&[Dump {
+        family: Family::Ipv4,
+        save_output: input,
+    }]);
+    match &rendering.results[0] {
+        Ok(_) => {
+            if let Err(problem) = validate_exposition(&rendering.exposition) {
+                panic!("invalid exposition: {problem}");
+            }
+        }
+        Err(err) => {
+            assert_line_inside(err.line, input);
+            assert!(err.to_string().starts_with(&format!("line {}: ", err.line)));
+            assert_eq!(rendering.exposition, "", "text rendered for a failed dump");
+        }
+    }
+}
+
+/// The first byte picks a piece size; the rest is the input. Pieces end on
+/// whole lines and join to exactly the one-piece exposition.
+pub fn chunks_case(data: &[u8]) {
+    let Some((&size, input)) = data.split_first() else {
+        return;
+    };
+    let Ok(ruleset) = parse(input) else {
+        return;
+    };
+    let families = [(Family::Ipv4, &ruleset), (Family::Ipv6, &ruleset)];
+    let mut whole = String::new();
+    render(&families, &mut whole);
+    let budget = usize::from(size) * 16;
+    let mut cursor = Cursor::default();
+    let mut joined = String::new();
+    loop {
+        let mut piece = String::new();
+        let more = cursor.fill(&families, &mut piece, budget);
+        assert!(piece.is_empty() || piece.ends_with('\n'), "a piece ends inside a line");
+        joined.push_str(&piece);
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(joined, whole);
+}
