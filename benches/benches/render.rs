@@ -15,6 +15,7 @@ fn sandbox() -> Sandbox {
     let limits = Limits {
         max_memory_bytes: 1 << 30,
         deadline: Duration::from_secs(60),
+        max_output_bytes: 1 << 30,
     };
     Sandbox::new(EMBEDDED_COMPONENT, limits).expect("component loads")
 }

@@ -38,6 +38,7 @@ fn http_scrape(c: &mut Criterion) {
         let limits = Limits {
             max_memory_bytes: 1 << 30,
             deadline: Duration::from_secs(60),
+            max_output_bytes: 1 << 30,
         };
         let sandbox = Arc::new(Sandbox::new(EMBEDDED_COMPONENT, limits).expect("component"));
         let command = SaveCommand {

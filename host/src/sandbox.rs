@@ -52,6 +52,8 @@ pub struct Limits {
     pub max_memory_bytes: usize,
     /// Wall-clock time the guest may run before it is interrupted.
     pub deadline: Duration,
+    /// Most exposition text one render may return, in bytes.
+    pub max_output_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,8 @@ pub enum Error {
     Deadline(Duration),
     #[error("the parser component asked for more than its memory limit of {0} bytes")]
     MemoryLimit(usize),
+    #[error("the parser component returned more than its output limit of {0} bytes")]
+    OutputTooLarge(usize),
     #[error("the parser component failed: {0:#}")]
     Trap(wasmtime::Error),
 }
@@ -153,7 +157,9 @@ impl Sandbox {
         mut sink: impl FnMut(String),
     ) -> Result<Vec<Result<Stats, ParseFailure>>, Error> {
         let dumps = dumps_to_wit(dumps);
-        self.run(move |store, parser| {
+        let max_output_bytes = self.limits.max_output_bytes;
+        let mut output_bytes = 0usize;
+        let result = self.run(|store, parser| {
             let metrics = parser.iptables_exporter_parser_metrics();
             let renderer = metrics.renderer().call_constructor(&mut *store, &dumps)?;
             // The guest holds its own copy now.
@@ -167,11 +173,19 @@ impl Sandbox {
                 if chunk.is_empty() {
                     break;
                 }
+                output_bytes = output_bytes.saturating_add(chunk.len());
+                if output_bytes > max_output_bytes {
+                    return Err(wasmtime::Error::msg("output limit"));
+                }
                 sink(chunk);
             }
             renderer.resource_drop(&mut *store)?;
             Ok(results_from_wit(results))
-        })
+        });
+        match result {
+            Err(Error::Trap(_)) if output_bytes > max_output_bytes => Err(Error::OutputTooLarge(max_output_bytes)),
+            other => other,
+        }
     }
 
     /// Runs `call` against a fresh instance in a fresh store with this

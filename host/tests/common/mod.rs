@@ -56,6 +56,7 @@ pub fn sandbox() -> Sandbox {
         Limits {
             max_memory_bytes: 512 << 20,
             deadline: Duration::from_secs(30),
+            max_output_bytes: 1 << 30,
         },
     )
     .expect("the embedded component loads")

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzzes each target for SECONDS (default 60), seeded with the project's
+# fixtures and the public dumps, and copies anything it finds into
+# fuzz/regressions/TARGET/ (replayed by `cargo test`, parser-wasm/tests/
+# fuzz_regressions.rs). Exits non-zero if a target found a crash.
+#   fuzz/run.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ "${#targets[@]}" -gt 0 ] || targets=(parse render chunks)
+
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+# cargo-fuzz needs nightly flags; the machine image has a nightly toolchain,
+# and stable accepts the flags with RUSTC_BOOTSTRAP where it does not.
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  fuzz=(cargo +nightly fuzz)
+else
+  export RUSTC_BOOTSTRAP=1
+  fuzz=(cargo fuzz)
+fi
+
+"${fuzz[@]}" build --release "${targets[@]/#/}" 2>&1 | tail -n 3
+
+status=0
+for target in "${targets[@]}"; do
+  corpus="fuzz/corpus/$target"
+  mkdir -p "$corpus" "fuzz/artifacts/$target" "fuzz/regressions/$target"
+  cp fixtures/*.rules fixtures/bad/*.rules "$corpus/"
+  find ../shared/fixtures/public -name '*.save' -exec cp {} "$corpus/" \; 2>/dev/null || true
+  cp "fuzz/regressions/$target/"* "$corpus/" 2>/dev/null || true
+  echo "fuzzing $target for ${seconds}s"
+  if ! "${fuzz[@]}" run --release "$target" "$corpus" -- \
+      -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="fuzz/artifacts/$target/" 2>&1 | tail -n 12; then
+    status=1
+  fi
+  for found in "fuzz/artifacts/$target/"*; do
+    [ -e "$found" ] || continue
+    echo "found: $found (kept in fuzz/regressions/$target/)"
+    cp "$found" "fuzz/regressions/$target/"
+    status=1
+  done
+done
+exit "$status"
