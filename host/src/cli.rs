@@ -108,7 +108,7 @@ pub struct SandboxArgs {
     pub max_memory_bytes: usize,
     /// Most exposition text one render may produce (suffixes KiB, MiB, GiB).
     #[arg(long = "sandbox.max-output", value_name = "BYTES", default_value = "512MiB", value_parser = parse_bytes, global = true)]
-    pub max_output_bytes: usize,
+    pub max_exposition_bytes: usize,
     /// Wall-clock time one render may run before the component is interrupted.
     #[arg(long = "sandbox.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, global = true)]
     pub deadline: Duration,
@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(s.timeout, Duration::from_secs(10));
         assert_eq!(s.max_output_bytes, 64 << 20);
         assert_eq!(cli.sandbox.max_memory_bytes, 512 << 20);
-        assert_eq!(cli.sandbox.max_output_bytes, 512 << 20);
+        assert_eq!(cli.sandbox.max_exposition_bytes, 512 << 20);
         assert_eq!(cli.sandbox.deadline, Duration::from_secs(10));
         assert_eq!(cli.log.level, "info");
     }

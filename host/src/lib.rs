@@ -29,7 +29,7 @@ pub fn load_sandbox(args: &SandboxArgs) -> anyhow::Result<sandbox::Sandbox> {
     let limits = sandbox::Limits {
         max_memory_bytes: args.max_memory_bytes,
         deadline: args.deadline,
-        max_output_bytes: args.max_output_bytes,
+        max_output_bytes: args.max_exposition_bytes,
     };
     let owned;
     let bytes = match &args.component {

@@ -66,6 +66,10 @@ pub enum Error {
     MemoryLimit(usize),
     #[error("the parser component returned more than its output limit of {0} bytes")]
     OutputTooLarge(usize),
+    #[error(
+        "the parser component returned a piece of {0} bytes, more than its input could produce"
+    )]
+    OversizedChunk(usize),
     #[error("the parser component failed: {0:#}")]
     Trap(wasmtime::Error),
 }
@@ -156,9 +160,17 @@ impl Sandbox {
         chunk_bytes: u32,
         mut sink: impl FnMut(String),
     ) -> Result<Vec<Result<Stats, ParseFailure>>, Error> {
+        // No honest piece is longer than asked plus one line, and no line is
+        // longer than twice the input (escaping at most doubles it): a larger
+        // piece is refused before any of it is handed out.
+        let input_bytes: usize = dumps.iter().map(|d| d.save_output.len()).sum();
+        let max_chunk_bytes = (chunk_bytes as usize)
+            .saturating_add(input_bytes.saturating_mul(2))
+            .saturating_add(4096);
         let dumps = dumps_to_wit(dumps);
         let max_output_bytes = self.limits.max_output_bytes;
         let mut output_bytes = 0usize;
+        let mut last_chunk_bytes = 0usize;
         let result = self.run(|store, parser| {
             let metrics = parser.iptables_exporter_parser_metrics();
             let renderer = metrics.renderer().call_constructor(&mut *store, &dumps)?;
@@ -174,7 +186,8 @@ impl Sandbox {
                     break;
                 }
                 output_bytes = output_bytes.saturating_add(chunk.len());
-                if output_bytes > max_output_bytes {
+                last_chunk_bytes = chunk.len();
+                if output_bytes > max_output_bytes || chunk.len() > max_chunk_bytes {
                     return Err(wasmtime::Error::msg("output limit"));
                 }
                 sink(chunk);
@@ -183,7 +196,12 @@ impl Sandbox {
             Ok(results_from_wit(results))
         });
         match result {
-            Err(Error::Trap(_)) if output_bytes > max_output_bytes => Err(Error::OutputTooLarge(max_output_bytes)),
+            Err(Error::Trap(_)) if output_bytes > max_output_bytes => {
+                Err(Error::OutputTooLarge(max_output_bytes))
+            }
+            Err(Error::Trap(_)) if last_chunk_bytes > max_chunk_bytes => {
+                Err(Error::OversizedChunk(last_chunk_bytes))
+            }
             other => other,
         }
     }

@@ -85,7 +85,10 @@ pub fn line_count(input: &[u8]) -> usize {
 /// An error must point inside the input (or just after it, for a table left open).
 fn assert_line_inside(line: usize, input: &[u8]) {
     let lines = line_count(input);
-    assert!(line >= 1 && line <= lines + 1, "error at line {line}, input has {lines} lines");
+    assert!(
+        line >= 1 && line <= lines + 1,
+        "error at line {line}, input has {lines} lines"
+    );
 }
 
 /// Parsing gives a ruleset or an error inside the input.
@@ -133,7 +136,10 @@ pub fn chunks_case(data: &[u8]) {
     loop {
         let mut piece = String::new();
         let more = cursor.fill(&families, &mut piece, budget);
-        assert!(piece.is_empty() || piece.ends_with('\n'), "a piece ends inside a line");
+        assert!(
+            piece.is_empty() || piece.ends_with('\n'),
+            "a piece ends inside a line"
+        );
         joined.push_str(&piece);
         if !more {
             break;

@@ -5,7 +5,9 @@ use parser_wasm::check::{chunks_case, parse_case, render_case};
 use std::path::Path;
 
 fn replay(target: &str, case: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions")
+        .join(target);
     let mut replayed = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("entry").path();
@@ -19,6 +21,7 @@ fn replay(target: &str, case: fn(&[u8])) -> usize {
 
 #[test]
 fn fuzz_regressions_stay_fixed() {
-    let replayed = replay("parse", parse_case) + replay("render", render_case) + replay("chunks", chunks_case);
+    let replayed =
+        replay("parse", parse_case) + replay("render", render_case) + replay("chunks", chunks_case);
     assert!(replayed > 0, "no regression inputs found");
 }

@@ -7,7 +7,6 @@ use parser_wasm::check::{line_count, validate_exposition as check_exposition};
 use parser_wasm::{Dump, Family, render_dumps};
 use proptest::prelude::*;
 
-
 /// Bytes of a rule's text: anything but line ends, with quotes, escapes,
 /// `-c`, `!` and non-UTF-8 bytes likely.
 fn rule_text() -> impl Strategy<Value = Vec<u8>> {
