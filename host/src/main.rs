@@ -93,6 +93,7 @@ fn serve(args: &ServeArgs, sandbox_args: &SandboxArgs) -> anyhow::Result<()> {
         max_requests: (args.max_requests > 0)
             .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests))),
         gzip_level: flate2::Compression::new(server::GZIP_LEVEL),
+        header_timeout: args.header_timeout,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

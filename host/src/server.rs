@@ -33,8 +33,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Text exposition format served on the telemetry path.
 const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// A client has this long to send its request headers (slowloris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head accepted.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// gzip level for clients that accept it (see benches/README.md for the numbers).
@@ -51,6 +49,8 @@ pub struct App {
     /// Metrics requests served at once; `None` for no limit.
     pub max_requests: Option<Arc<Semaphore>>,
     pub gzip_level: Compression,
+    /// Time a client has to send its request headers (slowloris).
+    pub header_timeout: Duration,
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
@@ -69,6 +69,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                         continue;
                     }
                 };
+                let header_timeout = app.header_timeout;
                 let app = app.clone();
                 let service = service_fn(move |request| {
                     let app = app.clone();
@@ -76,7 +77,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 });
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .header_read_timeout(header_timeout)
                     .max_buf_size(MAX_HEADER_BYTES)
                     .serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);

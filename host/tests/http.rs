@@ -328,3 +328,183 @@ fn a_hanging_save_command_is_killed_at_the_timeout() {
         "children left behind (zombies or survivors)"
     );
 }
+
+#[test]
+fn a_save_command_missing_at_start_up_is_left_out_and_one_removed_later_fails() {
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={v4}"),
+        "--ip6tables.save-path=/nonexistent/ip6tables-save",
+    ]);
+    assert!(
+        exporter
+            .log()
+            .contains("save command not found; family left out"),
+        "log:\n{}",
+        exporter.log()
+    );
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("scrape")
+            .body,
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("1"));
+    assert_eq!(
+        success(&body, "ipv6"),
+        None,
+        "a family left out has no series at all"
+    );
+
+    std::fs::remove_file(&v4).expect("remove the save command");
+    let body = text(
+        &http::get(&exporter.address, "/metrics")
+            .expect("scrape")
+            .body,
+    );
+    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    assert!(
+        exporter.log().contains("cannot start"),
+        "log:\n{}",
+        exporter.log()
+    );
+}
+
+#[test]
+fn save_command_faults_report_zero_and_export_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fixture = fixtures().join("kube-proxy-nft.ipv4.rules");
+    let head = |n: usize| format!("head -n {n} '{}'", fixture.display());
+    let cases = [
+        (
+            "killed by a signal",
+            format!("{}; kill -9 $$", head(20)),
+            "signal: 9",
+        ),
+        ("truncated output", head(30), "end of input while table"),
+        (
+            "more than the output cap",
+            format!("cat '{}'", fixture.display()),
+            "printed more than 4096 bytes",
+        ),
+    ];
+    for (name, body, cause) in cases {
+        let save = script(dir.path(), "v4", &body);
+        let exporter = Exporter::start(&[
+            &format!("--iptables.save-path={}", save.display()),
+            "--iptables.families=ipv4",
+            "--iptables.max-output=4096",
+        ]);
+        let scraped = text(
+            &http::get(&exporter.address, "/metrics")
+                .expect("scrape")
+                .body,
+        );
+        assert_eq!(success(&scraped, "ipv4").as_deref(), Some("0"), "{name}");
+        assert!(
+            ruleset_lines(&scraped).is_empty() && !scraped.contains("iptables_rules{"),
+            "{name}: partial series"
+        );
+        assert!(
+            exporter.log().contains(cause),
+            "{name}: no `{cause}` in the log:\n{}",
+            exporter.log()
+        );
+    }
+}
+
+#[test]
+fn garbage_and_oversized_requests_get_an_error_or_a_close() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={v4}"),
+        "--iptables.families=ipv4",
+    ]);
+    let long_header = format!(
+        "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let inputs: Vec<Vec<u8>> = vec![
+        b"\x00\xff\xfe garbage \r\n\r\n".to_vec(),
+        b"GET /metrics HTTP/9.9\r\n\r\n".to_vec(),
+        b"GET\r\n\r\n".to_vec(),
+        (0..=255u8).cycle().take(100_000).collect(),
+        long_header.into_bytes(),
+    ];
+    for input in inputs {
+        let mut stream = std::net::TcpStream::connect(&exporter.address).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        let _ = stream.write_all(&input);
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        assert!(
+            reply.is_empty() || reply.starts_with(b"HTTP/1.1 4"),
+            "unexpected reply to garbage: {}",
+            String::from_utf8_lossy(&reply[..reply.len().min(80)])
+        );
+    }
+    let ok = http::get(&exporter.address, "/metrics").expect("still serving");
+    assert_eq!(ok.status, 200);
+    assert!(
+        !exporter.log().contains("panicked"),
+        "log:\n{}",
+        exporter.log()
+    );
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_do_not_block_others() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let dump = dir.path().join("dump.rules");
+    std::fs::write(&dump, benches::generate(20_000, 3, benches::Family::Ipv4)).expect("dump");
+    let save = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+        "--web.header-timeout=300ms",
+    ]);
+    // Slowloris: headers that never end are cut off after the timeout.
+    let mut slow = std::net::TcpStream::connect(&exporter.address).expect("connect");
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .expect("partial headers");
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut reply = Vec::new();
+    let _ = slow.read_to_end(&mut reply);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "not cut off: {:?}",
+        started.elapsed()
+    );
+
+    // A client that asks for the metrics and never reads them.
+    let mut stalled = std::net::TcpStream::connect(&exporter.address).expect("connect");
+    stalled
+        .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .expect("request");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let response = http::get(&exporter.address, "/metrics").expect("served");
+        assert_eq!(response.status, 200);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "blocked: {:?}",
+            started.elapsed()
+        );
+    }
+    // A vanishing client: connection dropped mid-response.
+    drop(stalled);
+    assert_eq!(
+        http::get(&exporter.address, "/metrics")
+            .expect("served")
+            .status,
+        200
+    );
+}
