@@ -3,22 +3,13 @@
 
 mod common;
 
-use common::exporter::{Exporter, script};
+use common::exporter::{Exporter, scrape_success, script};
 use common::fixtures;
-use common::http::{self, labels, parse_exposition};
+use common::http;
 use std::io::Read as _;
 
 fn text(body: &[u8]) -> String {
     String::from_utf8(body.to_vec()).expect("UTF-8 body")
-}
-
-fn success(body: &str, family: &str) -> Option<String> {
-    parse_exposition(body)
-        .get(&(
-            "iptables_scrape_success".to_owned(),
-            labels(&[("family", family)]),
-        ))
-        .cloned()
 }
 
 /// Ruleset series lines of an exposition (scrape and process series vary).
@@ -28,23 +19,19 @@ fn ruleset_lines(body: &str) -> Vec<&str> {
         .collect()
 }
 
-fn cat_fixture(dir: &std::path::Path, name: &str, fixture: &str) -> String {
-    let path = script(
+fn cat_fixture(dir: &std::path::Path, name: &str, fixture: &str) -> std::path::PathBuf {
+    script(
         dir,
         name,
         &format!("cat '{}'", fixtures().join(fixture).display()),
-    );
-    format!("{}", path.display())
+    )
 }
 
 #[test]
 fn routes_methods_and_content_type() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={v4}"),
-        "--iptables.families=ipv4",
-    ]);
+    let exporter = Exporter::ipv4(&v4, &[]);
     let a = &exporter.address;
 
     let metrics = http::get(a, "/metrics").expect("GET /metrics");
@@ -63,7 +50,7 @@ fn routes_methods_and_content_type() {
         body.starts_with(&golden),
         "the ruleset part differs from the golden file"
     );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("1"));
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("1"));
     assert!(
         body.contains("iptables_exporter_build_info{"),
         "no build info"
@@ -99,15 +86,8 @@ fn routes_methods_and_content_type() {
 fn gzip_is_served_when_accepted_and_holds_the_same_text() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "kube-proxy-nft.ipv4.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={v4}"),
-        "--iptables.families=ipv4",
-    ]);
-    let plain = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("plain")
-            .body,
-    );
+    let exporter = Exporter::ipv4(&v4, &[]);
+    let plain = exporter.scrape();
     let gzipped = http::get_with(
         &exporter.address,
         "/metrics",
@@ -149,22 +129,9 @@ fn concurrent_scrapes_share_one_collection() {
             fixture.display()
         ),
     );
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        "--iptables.families=ipv4",
-    ]);
+    let exporter = Exporter::ipv4(&save, &[]);
     let bodies: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                scope.spawn(|| {
-                    text(
-                        &http::get(&exporter.address, "/metrics")
-                            .expect("scrape")
-                            .body,
-                    )
-                })
-            })
-            .collect();
+        let handles: Vec<_> = (0..8).map(|_| scope.spawn(|| exporter.scrape())).collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("client"))
@@ -179,7 +146,7 @@ fn concurrent_scrapes_share_one_collection() {
         "8 concurrent scrapes ran the save command {runs_seen} times"
     );
     for body in &bodies {
-        assert_eq!(success(body, "ipv4").as_deref(), Some("1"));
+        assert_eq!(scrape_success(body, "ipv4").as_deref(), Some("1"));
         assert_eq!(ruleset_lines(body), ruleset_lines(&bodies[0]));
     }
     // A scrape after the collection ended starts a new one.
@@ -203,16 +170,12 @@ fn a_failed_family_reports_zero_and_exports_nothing_while_the_other_works() {
         "echo '*filter'; echo 'ip6tables: broken' >&2; exit 3",
     );
     let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={v4}"),
+        &format!("--iptables.save-path={}", v4.display()),
         &format!("--ip6tables.save-path={}", v6.display()),
     ]);
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("scrape")
-            .body,
-    );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("1"));
-    assert_eq!(success(&body, "ipv6").as_deref(), Some("0"));
+    let body = exporter.scrape();
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("1"));
+    assert_eq!(scrape_success(&body, "ipv6").as_deref(), Some("0"));
     assert!(
         !ruleset_lines(&body)
             .iter()
@@ -231,16 +194,9 @@ fn a_failed_family_reports_zero_and_exports_nothing_while_the_other_works() {
 fn malformed_output_reports_zero_with_the_line_in_the_log() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "bad/counter-not-a-number.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={v4}"),
-        "--iptables.families=ipv4",
-    ]);
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("scrape")
-            .body,
-    );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    let exporter = Exporter::ipv4(&v4, &[]);
+    let body = exporter.scrape();
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("0"));
     assert!(
         ruleset_lines(&body).is_empty(),
         "series from a malformed dump: {body}"
@@ -259,17 +215,9 @@ fn a_sandbox_limit_fails_that_scrape_only() {
     let dump = dir.path().join("dump.rules");
     std::fs::write(&dump, benches::generate(50_000, 1, benches::Family::Ipv4)).expect("big dump");
     let save = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        "--iptables.families=ipv4",
-        "--sandbox.max-memory=8MiB",
-    ]);
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("scrape")
-            .body,
-    );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    let exporter = Exporter::ipv4(&save, &["--sandbox.max-memory=8MiB"]);
+    let body = exporter.scrape();
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("0"));
     assert!(
         ruleset_lines(&body).is_empty(),
         "series despite the memory limit"
@@ -278,13 +226,9 @@ fn a_sandbox_limit_fails_that_scrape_only() {
     assert!(log.contains("memory limit of 8388608 bytes"), "log:\n{log}");
 
     std::fs::copy(fixtures().join("ufw-nft.ipv4.rules"), &dump).expect("small dump");
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("next scrape")
-            .body,
-    );
+    let body = exporter.scrape();
     assert_eq!(
-        success(&body, "ipv4").as_deref(),
+        scrape_success(&body, "ipv4").as_deref(),
         Some("1"),
         "log:\n{}",
         exporter.log()
@@ -295,23 +239,15 @@ fn a_sandbox_limit_fails_that_scrape_only() {
 fn a_hanging_save_command_is_killed_at_the_timeout() {
     let dir = tempfile::tempdir().expect("dir");
     let save = script(dir.path(), "v4", "sleep 600");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        "--iptables.families=ipv4",
-        "--iptables.timeout=300ms",
-    ]);
+    let exporter = Exporter::ipv4(&save, &["--iptables.timeout=300ms"]);
     let started = std::time::Instant::now();
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("scrape")
-            .body,
-    );
+    let body = exporter.scrape();
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("0"));
     assert!(
         exporter.log().contains("did not finish within 300ms"),
         "log:\n{}",
@@ -334,7 +270,7 @@ fn a_save_command_missing_at_start_up_is_left_out_and_one_removed_later_fails() 
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
     let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={v4}"),
+        &format!("--iptables.save-path={}", v4.display()),
         "--ip6tables.save-path=/nonexistent/ip6tables-save",
     ]);
     assert!(
@@ -344,25 +280,17 @@ fn a_save_command_missing_at_start_up_is_left_out_and_one_removed_later_fails() 
         "log:\n{}",
         exporter.log()
     );
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("scrape")
-            .body,
-    );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("1"));
+    let body = exporter.scrape();
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("1"));
     assert_eq!(
-        success(&body, "ipv6"),
+        scrape_success(&body, "ipv6"),
         None,
         "a family left out has no series at all"
     );
 
     std::fs::remove_file(&v4).expect("remove the save command");
-    let body = text(
-        &http::get(&exporter.address, "/metrics")
-            .expect("scrape")
-            .body,
-    );
-    assert_eq!(success(&body, "ipv4").as_deref(), Some("0"));
+    let body = exporter.scrape();
+    assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("0"));
     assert!(
         exporter.log().contains("cannot start"),
         "log:\n{}",
@@ -390,17 +318,13 @@ fn save_command_faults_report_zero_and_export_nothing() {
     ];
     for (name, body, cause) in cases {
         let save = script(dir.path(), "v4", &body);
-        let exporter = Exporter::start(&[
-            &format!("--iptables.save-path={}", save.display()),
-            "--iptables.families=ipv4",
-            "--iptables.max-output=4096",
-        ]);
-        let scraped = text(
-            &http::get(&exporter.address, "/metrics")
-                .expect("scrape")
-                .body,
+        let exporter = Exporter::ipv4(&save, &["--iptables.max-output=4096"]);
+        let scraped = exporter.scrape();
+        assert_eq!(
+            scrape_success(&scraped, "ipv4").as_deref(),
+            Some("0"),
+            "{name}"
         );
-        assert_eq!(success(&scraped, "ipv4").as_deref(), Some("0"), "{name}");
         assert!(
             ruleset_lines(&scraped).is_empty() && !scraped.contains("iptables_rules{"),
             "{name}: partial series"
@@ -418,10 +342,7 @@ fn garbage_and_oversized_requests_get_an_error_or_a_close() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={v4}"),
-        "--iptables.families=ipv4",
-    ]);
+    let exporter = Exporter::ipv4(&v4, &[]);
     let long_header = format!(
         "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
         "a".repeat(64 * 1024)
@@ -463,11 +384,7 @@ fn slow_clients_are_cut_off_and_do_not_block_others() {
     let dump = dir.path().join("dump.rules");
     std::fs::write(&dump, benches::generate(20_000, 3, benches::Family::Ipv4)).expect("dump");
     let save = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        "--iptables.families=ipv4",
-        "--web.header-timeout=300ms",
-    ]);
+    let exporter = Exporter::ipv4(&save, &["--web.header-timeout=300ms"]);
     // Slowloris: headers that never end are cut off after the timeout.
     let mut slow = std::net::TcpStream::connect(&exporter.address).expect("connect");
     slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::exporter::{Exporter, script};
-use common::http::{self, labels, parse_exposition};
+use common::exporter::{Exporter, scrape_success, script};
+use common::http;
 use iptables_exporter::sandbox::{Dump, Error, Limits, Sandbox};
 use parser_wasm::Family;
 use std::io::{Read as _, Write as _};
@@ -154,18 +154,6 @@ fn a_component_importing_more_than_stdio_is_refused_at_load() {
     }
 }
 
-fn scrape_success(exporter: &Exporter) -> Option<String> {
-    let body = http::get(&exporter.address, "/metrics")
-        .expect("scrape")
-        .body;
-    parse_exposition(&String::from_utf8_lossy(&body))
-        .get(&(
-            "iptables_scrape_success".to_owned(),
-            labels(&[("family", "ipv4")]),
-        ))
-        .cloned()
-}
-
 fn vm_hwm_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
     status
@@ -203,7 +191,11 @@ fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
     ] {
         std::fs::write(&mode_file, format!("{mode}\n")).expect("mode");
         let started = Instant::now();
-        assert_eq!(scrape_success(&exporter).as_deref(), Some("0"), "{mode}");
+        assert_eq!(
+            scrape_success(&exporter.scrape(), "ipv4").as_deref(),
+            Some("0"),
+            "{mode}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "{mode}: took {:?}",
@@ -216,7 +208,7 @@ fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
         );
         std::fs::write(&mode_file, "ok\n").expect("mode");
         assert_eq!(
-            scrape_success(&exporter).as_deref(),
+            scrape_success(&exporter.scrape(), "ipv4").as_deref(),
             Some("1"),
             "{mode}: next scrape; log:\n{}",
             exporter.log()

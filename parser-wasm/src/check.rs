@@ -3,7 +3,7 @@
 //! panics when a property fails, which is how fuzzers report.
 
 use crate::render::{Cursor, render};
-use crate::{Dump, Family, lines::Lines, parse, render_dumps};
+use crate::{Dump, Family, Ruleset, lines::Lines, parse, render_dumps};
 use std::collections::HashSet;
 
 /// Checks an exposition the way a strict text-format reader would.
@@ -118,8 +118,33 @@ pub fn render_case(input: &[u8]) {
     }
 }
 
-/// The first byte picks a piece size; the rest is the input. Pieces end on
-/// whole lines and join to exactly the one-piece exposition.
+/// Rendering `families` in pieces of at least `budget` bytes gives whole
+/// lines that join to exactly the one-piece exposition.
+pub fn assert_pieces_join_to_whole(families: &[(Family, &Ruleset<'_>)], budget: usize) {
+    let mut whole = String::new();
+    render(families, &mut whole);
+    let mut cursor = Cursor::default();
+    let mut joined = String::new();
+    loop {
+        let mut piece = String::new();
+        let more = cursor.fill(families, &mut piece, budget);
+        assert!(
+            piece.is_empty() || piece.ends_with('\n'),
+            "budget {budget}: a piece ends inside a line"
+        );
+        joined.push_str(&piece);
+        if !more {
+            break;
+        }
+        assert!(
+            !piece.is_empty(),
+            "budget {budget}: an empty piece before the end"
+        );
+    }
+    assert_eq!(joined, whole, "budget {budget}");
+}
+
+/// The first byte picks a piece size; the rest is the input.
 pub fn chunks_case(data: &[u8]) {
     let Some((&size, input)) = data.split_first() else {
         return;
@@ -127,23 +152,8 @@ pub fn chunks_case(data: &[u8]) {
     let Ok(ruleset) = parse(input) else {
         return;
     };
-    let families = [(Family::Ipv4, &ruleset), (Family::Ipv6, &ruleset)];
-    let mut whole = String::new();
-    render(&families, &mut whole);
-    let budget = usize::from(size) * 16;
-    let mut cursor = Cursor::default();
-    let mut joined = String::new();
-    loop {
-        let mut piece = String::new();
-        let more = cursor.fill(&families, &mut piece, budget);
-        assert!(
-            piece.is_empty() || piece.ends_with('\n'),
-            "a piece ends inside a line"
-        );
-        joined.push_str(&piece);
-        if !more {
-            break;
-        }
-    }
-    assert_eq!(joined, whole);
+    assert_pieces_join_to_whole(
+        &[(Family::Ipv4, &ruleset), (Family::Ipv6, &ruleset)],
+        usize::from(size) * 16,
+    );
 }

@@ -176,16 +176,7 @@ mod tests {
 
     #[test]
     fn spec_example_samples() {
-        let input = concat!(
-            "*filter\n",
-            ":INPUT DROP [10:600]\n",
-            ":FORWARD ACCEPT [0:0]\n",
-            ":LOGGING - [0:0]\n",
-            "[5:300] -A INPUT -s 10.0.0.0/8 ! -i lo -m comment --comment \"keep  this\" -j ACCEPT\n",
-            "[1:40] -A INPUT -p tcp -j LOGGING\n",
-            "[1:40] -A INPUT -p tcp -j LOGGING\n",
-            "COMMIT\n",
-        );
+        let input = include_str!("../../fixtures/spec-example.ipv4.rules");
         let ruleset = parse(input.as_bytes()).expect("spec example parses");
         let mut out = String::new();
         render(&[(Family::Ipv4, &ruleset)], &mut out);
@@ -244,37 +235,15 @@ mod tests {
 
     #[test]
     fn pieces_join_to_the_whole_and_never_split_a_line() {
-        let input = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fixtures/kube-proxy-nft.ipv4.rules"
-        ))
-        .expect("fixture");
+        let input = include_str!("../../fixtures/kube-proxy-nft.ipv4.rules");
         let v4 = parse(input.as_bytes()).expect("parses");
         let v6 =
             parse(b"*filter\n:INPUT DROP\n:X - [1:1]\n[1:1] -A X -j Y\nCOMMIT\n").expect("parses");
-        let families = [(Family::Ipv4, &v4), (Family::Ipv6, &v6)];
-        let mut whole = String::new();
-        render(&families, &mut whole);
         for budget in [1, 100, 4096] {
-            let mut cursor = Cursor::default();
-            let mut joined = String::new();
-            loop {
-                let mut piece = String::new();
-                let more = cursor.fill(&families, &mut piece, budget);
-                assert!(
-                    piece.is_empty() || piece.ends_with('\n'),
-                    "budget {budget}: split line"
-                );
-                joined.push_str(&piece);
-                if !more {
-                    break;
-                }
-                assert!(
-                    !piece.is_empty(),
-                    "budget {budget}: empty piece before the end"
-                );
-            }
-            assert_eq!(joined, whole, "budget {budget}");
+            crate::check::assert_pieces_join_to_whole(
+                &[(Family::Ipv4, &v4), (Family::Ipv6, &v6)],
+                budget,
+            );
         }
     }
 

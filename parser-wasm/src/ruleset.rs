@@ -272,16 +272,7 @@ mod tests {
 
     #[test]
     fn spec_example() {
-        let ruleset = parse_ok(concat!(
-            "*filter\n",
-            ":INPUT DROP [10:600]\n",
-            ":FORWARD ACCEPT [0:0]\n",
-            ":LOGGING - [0:0]\n",
-            "[5:300] -A INPUT -s 10.0.0.0/8 ! -i lo -m comment --comment \"keep  this\" -j ACCEPT\n",
-            "[1:40] -A INPUT -p tcp -j LOGGING\n",
-            "[1:40] -A INPUT -p tcp -j LOGGING\n",
-            "COMMIT\n",
-        ));
+        let ruleset = parse_ok(include_str!("../../fixtures/spec-example.ipv4.rules"));
         assert_eq!(ruleset.tables.len(), 1);
         let chains = &ruleset.tables[0].chains;
         let names: Vec<&str> = chains.iter().map(|c| c.name.as_ref()).collect();

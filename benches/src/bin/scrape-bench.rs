@@ -30,6 +30,13 @@ struct Args {
     exporter: PathBuf,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Instead of rounds: a load test of this many requests in all, sent by
+    /// `--load-clients` clients in a closed loop (each sends its next request
+    /// when the last one is answered). Exits non-zero on any error.
+    #[arg(long)]
+    load: Option<usize>,
+    #[arg(long, default_value_t = 8)]
+    load_clients: usize,
 }
 
 struct Exporter {
@@ -78,10 +85,10 @@ fn start(exporter: &Path, save: &Path, log: &Path) -> Exporter {
     }
 }
 
-/// One scrape; returns (latency, body bytes).
-fn scrape(address: &str, gzip: bool) -> (Duration, usize) {
+/// One scrape; returns (latency, body bytes), or what went wrong.
+fn try_scrape(address: &str, gzip: bool) -> Result<(Duration, usize), String> {
     let started = Instant::now();
-    let mut stream = TcpStream::connect(address).expect("connect");
+    let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
     let encoding = if gzip {
         "Accept-Encoding: gzip\r\n"
     } else {
@@ -91,19 +98,80 @@ fn scrape(address: &str, gzip: bool) -> (Duration, usize) {
         stream,
         "GET /metrics HTTP/1.0\r\nHost: bench\r\n{encoding}\r\n"
     )
-    .expect("request");
+    .map_err(|e| format!("request: {e}"))?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("response");
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| format!("response: {e}"))?;
     let elapsed = started.elapsed();
     let head = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .expect("headers");
-    assert!(
-        response.starts_with(b"HTTP/1.0 200") || response.starts_with(b"HTTP/1.1 200"),
-        "not 200"
+        .ok_or("no end of headers")?;
+    if !(response.starts_with(b"HTTP/1.0 200") || response.starts_with(b"HTTP/1.1 200")) {
+        return Err(String::from_utf8_lossy(&response[..head]).into_owned());
+    }
+    if !response.ends_with(b"\n") {
+        return Err("truncated body".into());
+    }
+    Ok((elapsed, response.len() - head - 4))
+}
+
+fn scrape(address: &str, gzip: bool) -> (Duration, usize) {
+    try_scrape(address, gzip).unwrap_or_else(|err| panic!("scrape failed: {err}"))
+}
+
+/// `requests` scrapes by `clients` clients in a closed loop; prints a table
+/// row and returns the number of errors.
+fn load_test(exporter: &Exporter, rules: usize, requests: usize, clients: usize) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pid = exporter.child.id();
+    reset_hwm(pid);
+    let issued = AtomicUsize::new(0);
+    let started = Instant::now();
+    let results: Vec<Result<(Duration, usize), String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    while issued.fetch_add(1, Ordering::Relaxed) < requests {
+                        mine.push(try_scrape(&exporter.address, false));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
+    });
+    let wall = started.elapsed();
+    let mut latencies: Vec<Duration> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|(d, _)| *d))
+        .collect();
+    latencies.sort();
+    let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    for err in errors.iter().take(3) {
+        eprintln!("error: {err}");
+    }
+    let (median, p90) = if latencies.is_empty() {
+        ("-".to_owned(), "-".to_owned())
+    } else {
+        (
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.9)),
+        )
+    };
+    println!(
+        "| {rules} | {clients} | {requests} | {:.1} s | {:.1}/s | {median} | {p90} | {} | {:.0} MB |",
+        wall.as_secs_f64(),
+        requests as f64 / wall.as_secs_f64(),
+        errors.len(),
+        vm_hwm_kib(pid) as f64 / 1024.0,
     );
-    (elapsed, response.len() - head - 4)
+    errors.len()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -130,14 +198,21 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("scrape-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    println!(
-        "| rules | dump | clients | median | p90 | response (plain) | response (gzip) | peak RSS (VmHWM) | `cat` of the dump |"
-    );
+    if args.load.is_some() {
+        println!(
+            "| rules | clients | requests | wall | throughput | median | p90 | errors | peak RSS (VmHWM) |"
+        );
+    } else {
+        println!(
+            "| rules | dump | clients | median | p90 | response (plain) | response (gzip) | peak RSS (VmHWM) | `cat` of the dump |"
+        );
+    }
     println!("|---|---|---|---|---|---|---|---|---|");
+    let mut errors = 0;
     for &rules in &args.rules {
         let dump = dir.join(format!("{rules}.rules"));
         std::fs::write(
@@ -163,6 +238,10 @@ fn main() {
             .collect();
         cat_times.sort();
         let exporter = start(&args.exporter, &save, &dir.join("log"));
+        if let Some(requests) = args.load {
+            errors += load_test(&exporter, rules, requests, args.load_clients);
+            continue;
+        }
         let pid = exporter.child.id();
         let (_, plain_bytes) = scrape(&exporter.address, false);
         let (_, gzip_bytes) = scrape(&exporter.address, true);
@@ -198,4 +277,10 @@ fn main() {
         drop(exporter);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    if errors == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!("{errors} requests failed");
+        std::process::ExitCode::FAILURE
+    }
 }

@@ -57,6 +57,33 @@ impl Exporter {
     pub fn pid(&self) -> u32 {
         self.process.0.id()
     }
+
+    /// `GET /metrics`: the body as text.
+    pub fn scrape(&self) -> String {
+        let response = super::http::get(&self.address, "/metrics").expect("scrape");
+        String::from_utf8(response.body).expect("UTF-8 body")
+    }
+
+    /// Starts the exporter for IPv4 only with `save` as iptables-save.
+    pub fn ipv4(save: &Path, extra: &[&str]) -> Self {
+        let mut args = vec![
+            format!("--iptables.save-path={}", save.display()),
+            "--iptables.families=ipv4".to_owned(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start(&args)
+    }
+}
+
+/// `iptables_scrape_success{family}` in an exposition.
+pub fn scrape_success(body: &str, family: &str) -> Option<String> {
+    super::http::parse_exposition(body)
+        .get(&(
+            "iptables_scrape_success".to_owned(),
+            super::http::labels(&[("family", family)]),
+        ))
+        .cloned()
 }
 
 /// An executable shell script in `dir`.
