@@ -62,14 +62,17 @@ pub struct Cursor {
 
 impl Cursor {
     /// Appends samples to `out` until it holds at least `budget` bytes or
-    /// the exposition is complete; a sample line is never split. Returns
-    /// whether anything is left to write.
+    /// the exposition is complete; a sample line is never split, and at
+    /// least one is written while any is left, so that an empty piece always
+    /// means the end, whatever the budget. Returns whether anything is left
+    /// to write.
     pub fn fill(
         &mut self,
         families: &[(Family, &Ruleset<'_>)],
         out: &mut String,
         budget: usize,
     ) -> bool {
+        let budget = budget.max(out.len() + 1);
         while self.metric < METRICS.len() {
             if out.len() >= budget {
                 return true;
@@ -239,7 +242,7 @@ mod tests {
         let v4 = parse(input.as_bytes()).expect("parses");
         let v6 =
             parse(b"*filter\n:INPUT DROP\n:X - [1:1]\n[1:1] -A X -j Y\nCOMMIT\n").expect("parses");
-        for budget in [1, 100, 4096] {
+        for budget in [0, 1, 100, 4096] {
             crate::check::assert_pieces_join_to_whole(
                 &[(Family::Ipv4, &v4), (Family::Ipv6, &v6)],
                 budget,
