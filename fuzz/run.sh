@@ -21,7 +21,7 @@ else
   fuzz=(cargo fuzz)
 fi
 
-"${fuzz[@]}" build --release "${targets[@]/#/}" 2>&1 | tail -n 3
+"${fuzz[@]}" build --release 2>&1 | tail -n 3
 
 status=0
 for target in "${targets[@]}"; do
