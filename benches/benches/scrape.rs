@@ -57,6 +57,7 @@ fn http_scrape(c: &mut Criterion) {
             max_requests: None,
             gzip_level: flate_level(),
             header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
         });
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Time a client has to send its request headers (slow clients are cut off).
     #[arg(long = "web.header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
+    /// Time a response may wait for a client that reads nothing before the connection is dropped.
+    #[arg(long = "web.write-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
     /// Maximum number of metrics requests served at once; more get 503 (0 for no limit).
     #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
     pub max_requests: usize,
@@ -227,6 +230,7 @@ mod tests {
         assert_eq!(s.telemetry_path, "/metrics");
         assert_eq!(s.max_requests, 40);
         assert_eq!(s.header_timeout, Duration::from_secs(10));
+        assert_eq!(s.write_timeout, Duration::from_secs(30));
         assert_eq!(s.iptables_save_path, PathBuf::from("iptables-save"));
         assert_eq!(s.ip6tables_save_path, PathBuf::from("ip6tables-save"));
         assert_eq!(s.families, Families(vec![Family::Ipv4, Family::Ipv6]));

@@ -20,6 +20,7 @@ pub mod sandbox;
 pub mod self_metrics;
 pub mod server;
 pub mod signals;
+pub mod stall;
 
 use anyhow::Context as _;
 use cli::SandboxArgs;

@@ -94,6 +94,7 @@ fn serve(args: &ServeArgs, sandbox_args: &SandboxArgs) -> anyhow::Result<()> {
             .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests))),
         gzip_level: flate2::Compression::new(server::GZIP_LEVEL),
         header_timeout: args.header_timeout,
+        write_timeout: args.write_timeout,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

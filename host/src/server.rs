@@ -9,6 +9,7 @@ use crate::collect::Collector;
 use crate::flight::Reader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
+use crate::stall::WriteTimeout;
 use bytes::Bytes;
 pub use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -51,6 +52,9 @@ pub struct App {
     pub gzip_level: Compression,
     /// Time a client has to send its request headers (slowloris).
     pub header_timeout: Duration,
+    /// Time a write to a client may stay blocked before the connection is
+    /// dropped (a client that stops reading).
+    pub write_timeout: Duration,
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
@@ -70,6 +74,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     }
                 };
                 let header_timeout = app.header_timeout;
+                let stream = WriteTimeout::new(stream, app.write_timeout);
                 let app = app.clone();
                 let service = service_fn(move |request| {
                     let app = app.clone();

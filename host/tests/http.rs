@@ -425,3 +425,48 @@ fn slow_clients_are_cut_off_and_do_not_block_others() {
         200
     );
 }
+
+#[test]
+fn clients_that_stop_reading_are_dropped_and_free_their_slots() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let dump = dir.path().join("dump.rules");
+    // A response far larger than the socket buffers, so that writes block.
+    std::fs::write(&dump, benches::generate(50_000, 5, benches::Family::Ipv4)).expect("dump");
+    let save = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
+    let exporter = Exporter::ipv4(
+        &save,
+        &["--web.max-requests=2", "--web.write-timeout=500ms"],
+    );
+    let stalled: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&exporter.address).expect("connect");
+            stream
+                .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+                .expect("request");
+            stream
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let refused = http::get(&exporter.address, "/metrics").expect("answered");
+    assert_eq!(
+        refused.status, 503,
+        "both slots should be held by the stalled clients"
+    );
+    let started = std::time::Instant::now();
+    loop {
+        if http::get(&exporter.address, "/metrics")
+            .expect("answered")
+            .status
+            == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "stalled clients were never dropped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(stalled);
+}
