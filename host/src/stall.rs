@@ -26,9 +26,18 @@ impl<S> WriteTimeout<S> {
         }
     }
 
-    /// After a blocked write: fails once the write has been blocked for the
-    /// whole timeout, otherwise stays pending (the timer wakes the task).
-    fn check_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+    /// A write that made progress resets the timer; a blocked one fails
+    /// once it has been blocked for the whole timeout, and otherwise stays
+    /// pending (the timer wakes the task).
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if written.is_ready() {
+            self.stalled = None;
+            return written;
+        }
         let timeout = self.timeout;
         let timer = self
             .stalled
@@ -59,13 +68,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, buf) {
-            Poll::Pending => self.check_stall(cx),
-            ready => {
-                self.stalled = None;
-                ready
-            }
-        }
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.after_write(cx, written)
     }
 
     fn poll_write_vectored(
@@ -73,13 +77,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
-            Poll::Pending => self.check_stall(cx),
-            ready => {
-                self.stalled = None;
-                ready
-            }
-        }
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.after_write(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

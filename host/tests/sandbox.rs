@@ -174,14 +174,15 @@ fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
         &format!("cat '{}'", mode_file.display()),
     );
     let component = hostile().display().to_string();
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        "--iptables.families=ipv4",
-        &format!("--component={component}"),
-        "--sandbox.max-memory=32MiB",
-        "--sandbox.timeout=500ms",
-        "--sandbox.max-output=8MiB",
-    ]);
+    let exporter = Exporter::ipv4(
+        &save,
+        &[
+            &format!("--component={component}"),
+            "--sandbox.max-memory=32MiB",
+            "--sandbox.timeout=500ms",
+            "--sandbox.max-output=8MiB",
+        ],
+    );
     for (mode, cause) in [
         ("loop-parse", "ran past its deadline"),
         ("alloc", "memory limit of 33554432 bytes"),
@@ -225,12 +226,13 @@ fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
 fn endless_output_aborts_the_response_rather_than_end_it_normally() {
     let dir = tempfile::tempdir().expect("dir");
     let save = script(dir.path(), "save", "echo endless");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        "--iptables.families=ipv4",
-        &format!("--component={}", hostile().display()),
-        "--sandbox.max-output=8MiB",
-    ]);
+    let exporter = Exporter::ipv4(
+        &save,
+        &[
+            &format!("--component={}", hostile().display()),
+            "--sandbox.max-output=8MiB",
+        ],
+    );
     // HTTP/1.1, so that the body is chunked and its end is explicit.
     let mut stream = std::net::TcpStream::connect(&exporter.address).expect("connect");
     write!(
