@@ -145,6 +145,9 @@ impl Sandbox {
                 .iptables_exporter_parser_metrics()
                 .call_render(store, &dumps)
         })?;
+        if rendering.exposition.len() > self.limits.max_output_bytes {
+            return Err(Error::OutputTooLarge(self.limits.max_output_bytes));
+        }
         Ok(Rendering {
             exposition: rendering.exposition,
             results: results_from_wit(rendering.results),

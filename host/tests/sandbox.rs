@@ -66,9 +66,13 @@ fn hostile() -> &'static PathBuf {
 }
 
 fn sandbox() -> Sandbox {
+    sandbox_with_memory(MAX_MEMORY)
+}
+
+fn sandbox_with_memory(max_memory_bytes: usize) -> Sandbox {
     let bytes = std::fs::read(hostile()).expect("component");
     let limits = Limits {
-        max_memory_bytes: MAX_MEMORY,
+        max_memory_bytes,
         deadline: DEADLINE,
         max_output_bytes: MAX_OUTPUT,
     };
@@ -134,6 +138,18 @@ fn the_one_call_render_is_bounded_too() {
             Err(err) => assert!(err.to_string().contains(want), "{mode}: {err}"),
             Ok(r) => panic!("{mode}: rendered {} bytes", r.exposition.len()),
         }
+    }
+    // Room in memory for the 64 MiB text, not in the output cap.
+    let roomy = sandbox_with_memory(256 << 20);
+    match roomy.render(dump("huge")) {
+        Err(err) => assert!(
+            matches!(err, Error::OutputTooLarge(MAX_OUTPUT)),
+            "huge: {err}"
+        ),
+        Ok(r) => panic!(
+            "huge: rendered {} bytes past the output cap",
+            r.exposition.len()
+        ),
     }
     let ok = sandbox.render(dump("ok")).expect("renders");
     assert!(ok.exposition.contains("chain=\"HOSTILE\""));
