@@ -3,26 +3,14 @@
 mod common;
 
 use common::*;
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn exporter() -> Command {
     Command::new(env!("CARGO_BIN_EXE_iptables-exporter"))
 }
 
 fn render(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = exporter()
-        .arg("render")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("exporter starts");
-    let mut pipe = child.stdin.take().expect("stdin");
-    pipe.write_all(stdin).expect("write stdin");
-    drop(pipe);
-    child.wait_with_output().expect("exporter runs")
+    run_with_stdin(exporter().arg("render").args(args), stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -122,6 +122,29 @@ pub fn render_component_chunks(
     }
 }
 
+/// Runs `command` with `input` on its stdin and returns what it printed.
+/// The input is written from a thread of its own, so that a command that
+/// prints before it has read everything cannot deadlock against us.
+pub fn run_with_stdin(command: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || stdin.write_all(input));
+        let out = child.wait_with_output().expect("command runs");
+        writer
+            .join()
+            .expect("writer thread")
+            .expect("writing stdin");
+        out
+    })
+}
+
 /// Runs a tool that the tests require; panics with an install hint if absent.
 pub fn require_tool(name: &str, package: &str) -> PathBuf {
     iptables_exporter::command::resolve(Path::new(name)).unwrap_or_else(|| {
@@ -133,23 +156,10 @@ pub fn require_tool(name: &str, package: &str) -> PathBuf {
 /// cardinality hints the metrics contract allows. Empty means clean.
 /// (promtool 2.42 exits 0 even on errors, so its output is what counts.)
 pub fn promtool_problems(exposition: &str) -> String {
-    use std::io::Write as _;
     let promtool = require_tool("promtool", "prometheus");
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool starts");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = exposition.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().expect("promtool runs");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("writing to promtool");
+    let mut command = Command::new(promtool);
+    command.args(["check", "metrics"]);
+    let out = run_with_stdin(&mut command, exposition.as_bytes());
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

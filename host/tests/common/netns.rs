@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -45,22 +45,7 @@ impl Netns {
 
     /// Runs `program args` inside, with `stdin`, and requires success.
     pub fn run(&self, program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        use std::io::Write as _;
-        let mut child = self
-            .command(program)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("writing stdin");
-        let out = child.wait_with_output().expect("waiting");
+        let out = super::run_with_stdin(self.command(program).args(args), stdin);
         check(&format!("{program} {args:?}"), &out);
         out.stdout
     }
