@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes each target for SECONDS (default 60), seeded with the project's
-# fixtures and the public dumps, and copies anything it finds into
+# fixtures and the public dumps (fixtures/public), and copies anything it finds into
 # fuzz/regressions/TARGET/ (replayed by `cargo test`, parser-wasm/tests/
 # fuzz_regressions.rs). Exits non-zero if a target found a crash.
 #   fuzz/run.sh [SECONDS] [TARGET...]
@@ -27,8 +27,7 @@ status=0
 for target in "${targets[@]}"; do
   corpus="fuzz/corpus/$target"
   mkdir -p "$corpus" "fuzz/artifacts/$target" "fuzz/regressions/$target"
-  cp fixtures/*.rules fixtures/bad/*.rules "$corpus/"
-  find ../shared/fixtures/public -name '*.save' -exec cp {} "$corpus/" \; 2>/dev/null || true
+  cp fixtures/*.rules fixtures/bad/*.rules fixtures/public/*/*.save "$corpus/"
   cp "fuzz/regressions/$target/"* "$corpus/" 2>/dev/null || true
   echo "fuzzing $target for ${seconds}s"
   if ! "${fuzz[@]}" run --release "$target" "$corpus" -- \

@@ -2,11 +2,12 @@
 //! nested cargo invocation, so that a plain `cargo build` of the host embeds
 //! an up-to-date component and no `.wasm` is ever checked in.
 //!
-//! Pitfalls handled here (see the project's wasm notes):
+//! Pitfalls handled here, each met in practice:
 //! - the nested build uses its own target directory: sharing the outer one
 //!   deadlocks on cargo's lock;
 //! - flags meant for host code (coverage, clippy's wrapper) are not passed on:
-//!   they break the wasm build or make it rebuild every time;
+//!   they break the wasm build or make it rebuild every time; the guest gets
+//!   its own (`+simd128`);
 //! - its stdout goes to our stderr, since cargo reads build-script stdout as
 //!   directives.
 
@@ -27,6 +28,8 @@ fn main() {
     for watched in [
         "parser-wasm/src",
         "parser-wasm/Cargo.toml",
+        "exposition/src",
+        "exposition/Cargo.toml",
         "wit",
         "Cargo.toml",
         "Cargo.lock",
@@ -61,7 +64,6 @@ fn main() {
     }
     for var in [
         "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
         "CARGO_BUILD_RUSTFLAGS",
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_TARGET_DIR",
@@ -71,6 +73,10 @@ fn main() {
     ] {
         command.env_remove(var);
     }
+    // The guest's own flags, and only those: wasm SIMD, which memchr uses
+    // for its scans (wasmtime and browsers run it). What the outer build
+    // was given (coverage, clippy's wrapper) is meant for host code.
+    command.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128");
     let status = command
         .status()
         .expect("running the nested cargo build of the component");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian machine (as root):
 # the wasm32-wasip2 target for the parser component, iptables (nft and legacy),
-# iproute2 for network namespaces, and prometheus/promtool for the tests.
+# nftables (rules iptables-nft cannot show), iproute2 for network namespaces,
+# and prometheus/promtool for the tests.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ if ! rustup target add wasm32-wasip2; then
 fi
 
 missing=()
-for pkg in iptables iproute2 prometheus; do
+for pkg in iptables nftables iproute2 prometheus; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -15,14 +15,14 @@ fn sandbox() -> Sandbox {
     let limits = Limits {
         max_memory_bytes: 1 << 30,
         deadline: Duration::from_secs(60),
-        max_output_bytes: 1 << 30,
+        max_exposition_bytes: 1 << 30,
     };
     Sandbox::new(EMBEDDED_COMPONENT, limits).expect("component loads")
 }
 
 fn dump(bytes: &[u8]) -> Vec<Dump> {
     vec![Dump {
-        family: parser_wasm::Family::Ipv4,
+        family: Family::Ipv4,
         save_output: bytes.to_vec(),
     }]
 }
@@ -37,7 +37,7 @@ fn parse_and_render(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("native", rules), &input, |b, input| {
             b.iter(|| {
                 let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump {
-                    family: parser_wasm::Family::Ipv4,
+                    family: Family::Ipv4,
                     save_output: input,
                 }]);
                 black_box(rendering.exposition.len())
@@ -61,7 +61,7 @@ fn parse_and_render(c: &mut Criterion) {
                 b.iter(|| {
                     let mut total = 0;
                     sandbox
-                        .render_chunks(dump(input), CHUNK_BYTES, |chunk| total += chunk.len())
+                        .render_families(dump(input), CHUNK_BYTES, |chunk| total += chunk.len())
                         .expect("renders");
                     black_box(total)
                 });

@@ -38,17 +38,17 @@ fn http_scrape(c: &mut Criterion) {
         let limits = Limits {
             max_memory_bytes: 1 << 30,
             deadline: Duration::from_secs(60),
-            max_output_bytes: 1 << 30,
+            max_exposition_bytes: 1 << 30,
         };
         let sandbox = Arc::new(Sandbox::new(EMBEDDED_COMPONENT, limits).expect("component"));
         let command = SaveCommand {
             program: save,
             timeout: Duration::from_secs(60),
-            max_output_bytes: 1 << 30,
+            max_save_bytes: 1 << 30,
         };
         let app = Arc::new(App {
             collector: Arc::new(Collector::new(
-                vec![(parser_wasm::Family::Ipv4, command)],
+                vec![(Family::Ipv4, command)],
                 sandbox,
                 CHUNK_BYTES,
             )),

@@ -9,11 +9,7 @@
 
 use std::fmt::Write as _;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
+pub use exposition::Family;
 
 /// Deterministic pseudo-random numbers (SplitMix64): the same seed gives the
 /// same dump on every machine.

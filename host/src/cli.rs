@@ -1,7 +1,11 @@
 //! Flags, their help and defaults, and checks on their values; no I/O.
+//!
+//! Durations and sizes are parsed by `humantime` and `bytesize`, then held
+//! to a range: a value that parses but makes no sense (or would overflow a
+//! clock later) is refused at start-up with the flag and the bound.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use parser_wasm::Family;
+use exposition::Family;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +22,8 @@ pub struct Cli {
     #[command(flatten)]
     pub serve: ServeArgs,
     #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
     pub sandbox: SandboxArgs,
     #[command(flatten)]
     pub log: LogArgs,
@@ -28,33 +34,18 @@ pub enum Command {
     /// Render one save dump through the component to stdout and exit.
     ///
     /// Malformed input: exit status 1, `line N: <what was expected>` on
-    /// stderr and nothing on stdout.
+    /// stderr and nothing on stdout. Other failures: exit status 2.
     Render(RenderArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Family label of the dump.
-    #[arg(long, value_enum, default_value_t = FamilyArg::Ipv4)]
-    pub family: FamilyArg,
+    #[arg(long, value_enum, default_value_t = Family::Ipv4)]
+    pub family: Family,
     /// The dump to read; `-` or nothing reads stdin.
     #[arg(value_name = "FILE|-")]
     pub file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FamilyArg {
-    Ipv4,
-    Ipv6,
-}
-
-impl From<FamilyArg> for Family {
-    fn from(arg: FamilyArg) -> Self {
-        match arg {
-            FamilyArg::Ipv4 => Family::Ipv4,
-            FamilyArg::Ipv6 => Family::Ipv6,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -76,8 +67,8 @@ pub struct ServeArgs {
     #[arg(long = "web.write-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub write_timeout: Duration,
     /// Maximum number of metrics requests served at once; more get 503 (0 for no limit).
-    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40)]
-    pub max_requests: usize,
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u32).range(..=MAX_REQUESTS))]
+    pub max_requests: u32,
     /// iptables-save command; a name is looked up in PATH.
     #[arg(
         long = "iptables.save-path",
@@ -92,16 +83,23 @@ pub struct ServeArgs {
         default_value = "ip6tables-save"
     )]
     pub ip6tables_save_path: PathBuf,
-    /// Families to collect, in this order; a family whose command is not
-    /// installed is reported at start-up and left out.
-    #[arg(long = "iptables.families", value_name = "LIST", default_value = "ipv4,ipv6", value_parser = parse_families)]
-    pub families: Families,
+    /// Families to collect, in this order [default: ipv4,ipv6]. A family
+    /// named here always reports iptables_scrape_success (0 while its
+    /// command is missing); by default, a family whose command is not
+    /// installed is left out with a warning.
+    #[arg(long = "iptables.families", value_name = "LIST", value_parser = parse_families)]
+    pub families: Option<Families>,
     /// Time a save command may take before it is killed.
     #[arg(long = "iptables.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Largest save output accepted, in bytes (suffixes KiB, MiB, GiB).
-    #[arg(long = "iptables.max-output", value_name = "BYTES", default_value = "64MiB", value_parser = parse_bytes)]
-    pub max_output_bytes: usize,
+}
+
+/// Bounds on the input, for the server and the `render` subcommand.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Largest save output accepted, in bytes (e.g. 64MiB); more fails the family.
+    #[arg(long = "iptables.max-output", value_name = "BYTES", default_value = "64MiB", value_parser = parse_bytes, global = true)]
+    pub max_save_bytes: usize,
 }
 
 #[derive(Debug, Args)]
@@ -109,13 +107,13 @@ pub struct SandboxArgs {
     /// Parser component to load instead of the embedded one.
     #[arg(long = "component", value_name = "PATH", global = true)]
     pub component: Option<PathBuf>,
-    /// Largest linear memory the parser component may use (suffixes KiB, MiB, GiB).
+    /// Largest linear memory the parser component may use (e.g. 512MiB; at most 4GiB).
     #[arg(long = "sandbox.max-memory", value_name = "BYTES", default_value = "512MiB", value_parser = parse_bytes, global = true)]
     pub max_memory_bytes: usize,
-    /// Most exposition text one render may produce (suffixes KiB, MiB, GiB).
+    /// Most exposition text the parser component may produce for one family (e.g. 512MiB).
     #[arg(long = "sandbox.max-output", value_name = "BYTES", default_value = "512MiB", value_parser = parse_bytes, global = true)]
     pub max_exposition_bytes: usize,
-    /// Wall-clock time one render may run before the component is interrupted.
+    /// Wall-clock time the parser component may run for one collection before it is interrupted.
     #[arg(long = "sandbox.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, global = true)]
     pub deadline: Duration,
 }
@@ -138,9 +136,20 @@ pub enum LogFormat {
     Json,
 }
 
-/// Families in the order configured, each at most once.
+/// The families collected when `--iptables.families` is not given.
+pub const DEFAULT_FAMILIES: [Family; 2] = Family::ALL;
+
+/// Families in the order configured, each at most once, at least one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Families(pub Vec<Family>);
+
+/// Most metrics requests `--web.max-requests` may allow at once.
+const MAX_REQUESTS: i64 = 1_000_000;
+/// Longest duration any flag takes: beyond it a value is a typo, and
+/// adding it to a clock could overflow.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+/// Largest size any flag takes: the guest's memory is 32-bit.
+const MAX_BYTES: u64 = 4 << 30;
 
 fn parse_families(list: &str) -> Result<Families, String> {
     let mut families = Vec::new();
@@ -151,6 +160,9 @@ fn parse_families(list: &str) -> Result<Families, String> {
             return Err(format!("family `{label}` given twice"));
         }
         families.push(family);
+    }
+    if families.is_empty() {
+        return Err("no family given: expected ipv4, ipv6 or both".into());
     }
     Ok(Families(families))
 }
@@ -165,56 +177,35 @@ fn parse_telemetry_path(path: &str) -> Result<String, String> {
     Ok(path.to_owned())
 }
 
-/// `500ms`, `10s`, `2m`, or a plain number of seconds.
+/// `500ms`, `10s`, `2m`, `1m30s`: more than zero, at most a day.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 10s or 2m"))?;
-    let seconds = match unit {
-        "ms" => number / 1000.0,
-        "" | "s" => number,
-        "m" => number * 60.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s or m")),
-    };
-    let duration =
-        Duration::try_from_secs_f64(seconds).map_err(|err| format!("`{text}`: {err}"))?;
+    let duration = humantime::parse_duration(text)
+        .map_err(|err| format!("`{text}` is not a duration like 500ms, 10s or 2m: {err}"))?;
     if duration.is_zero() {
         return Err("must be more than zero".into());
+    }
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "`{text}` is out of range: at most {}",
+            humantime::format_duration(MAX_DURATION)
+        ));
     }
     Ok(duration)
 }
 
-/// `4096`, `64KiB`, `64MiB`, `1GiB`.
+/// `4096`, `64KiB`, `64MiB`, `1GiB` (and decimal `MB`): more than zero, at most 4GiB.
 fn parse_bytes(text: &str) -> Result<usize, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: usize = number
+    let size: bytesize::ByteSize = text
         .parse()
-        .map_err(|_| format!("`{text}` is not a size like 4096, 64KiB or 64MiB"))?;
-    let scale: usize = match unit {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}`: use KiB, MiB or GiB"
-            ));
-        }
-    };
-    let bytes = number
-        .checked_mul(scale)
-        .ok_or_else(|| format!("`{text}` is too large"))?;
+        .map_err(|err| format!("`{text}` is not a size like 4096, 64KiB or 64MiB: {err}"))?;
+    let bytes = size.as_u64();
     if bytes == 0 {
         return Err("must be more than zero".into());
     }
-    Ok(bytes)
+    if bytes > MAX_BYTES {
+        return Err(format!("`{text}` is out of range: at most 4GiB"));
+    }
+    usize::try_from(bytes).map_err(|_| format!("`{text}` is too large for this machine"))
 }
 
 #[cfg(test)]
@@ -233,9 +224,10 @@ mod tests {
         assert_eq!(s.write_timeout, Duration::from_secs(30));
         assert_eq!(s.iptables_save_path, PathBuf::from("iptables-save"));
         assert_eq!(s.ip6tables_save_path, PathBuf::from("ip6tables-save"));
-        assert_eq!(s.families, Families(vec![Family::Ipv4, Family::Ipv6]));
+        assert_eq!(s.families, None);
+        assert_eq!(DEFAULT_FAMILIES, [Family::Ipv4, Family::Ipv6]);
         assert_eq!(s.timeout, Duration::from_secs(10));
-        assert_eq!(s.max_output_bytes, 64 << 20);
+        assert_eq!(cli.input.max_save_bytes, 64 << 20);
         assert_eq!(cli.sandbox.max_memory_bytes, 512 << 20);
         assert_eq!(cli.sandbox.max_exposition_bytes, 512 << 20);
         assert_eq!(cli.sandbox.deadline, Duration::from_secs(10));
@@ -243,41 +235,70 @@ mod tests {
     }
 
     #[test]
-    fn render_subcommand() {
-        let cli = Cli::try_parse_from(["iptables-exporter", "render", "--family", "ipv6", "-"])
-            .expect("parses");
+    fn render_subcommand_takes_the_family_and_the_input_cap() {
+        let cli = Cli::try_parse_from([
+            "iptables-exporter",
+            "render",
+            "--family",
+            "ipv6",
+            "--iptables.max-output=1MiB",
+            "-",
+        ])
+        .expect("parses");
         let Some(Command::Render(args)) = cli.command else {
             panic!("not render")
         };
-        assert_eq!(args.family, FamilyArg::Ipv6);
+        assert_eq!(args.family, Family::Ipv6);
         assert_eq!(args.file, Some(PathBuf::from("-")));
+        assert_eq!(cli.input.max_save_bytes, 1 << 20);
     }
 
     #[test]
-    fn families_keep_order_and_reject_unknown_or_repeated() {
+    fn families_keep_order_and_reject_unknown_repeated_or_none() {
         assert_eq!(
             parse_families("ipv6,ipv4"),
             Ok(Families(vec![Family::Ipv6, Family::Ipv4]))
         );
         assert_eq!(parse_families("ipv4"), Ok(Families(vec![Family::Ipv4])));
-        assert!(parse_families("ipv4,ipv5").is_err());
-        assert!(parse_families("ipv4,ipv4").is_err());
+        for bad in ["ipv4,ipv5", "ipv4,ipv4", "", " , "] {
+            assert!(parse_families(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
-    fn durations_and_sizes() {
+    fn durations_and_sizes_are_checked_and_bounded() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        for bad in ["", "0s", "-1s", "10h", "abc"] {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("24h"), Ok(MAX_DURATION));
+        for bad in ["", "0s", "-1s", "abc", "10", "25h", "10000000000000000000s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_bytes("4096"), Ok(4096));
         assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
-        for bad in ["", "0", "64MB", "x", "99999999999999999999GiB"] {
+        assert_eq!(parse_bytes("4GiB"), Ok(4 << 30));
+        for bad in ["", "0", "x", "5GiB", "99999999999999999999GiB"] {
             assert!(parse_bytes(bad).is_err(), "{bad}");
         }
+        assert!(
+            parse_duration("10000000000000000000s")
+                .is_err_and(|e| e.contains("out of range: at most 1day")),
+            "{:?}",
+            parse_duration("10000000000000000000s")
+        );
+    }
+
+    #[test]
+    fn max_requests_is_bounded() {
+        let parse = |n: &str| {
+            Cli::try_parse_from(["iptables-exporter", &format!("--web.max-requests={n}")])
+                .map(|cli| cli.serve.max_requests)
+        };
+        assert_eq!(parse("0").ok(), Some(0));
+        assert_eq!(parse("1000000").ok(), Some(1_000_000));
+        assert!(parse("1000001").is_err());
+        assert!(parse("-1").is_err());
     }
 
     #[test]

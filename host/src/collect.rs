@@ -1,21 +1,21 @@
-//! One collection: run every family's save command, render all outputs in
-//! one component instance, streaming its text into a shared [`Output`], and
-//! add each family's `iptables_scrape_success` and
-//! `iptables_scrape_duration_seconds`. Scrapes that arrive while a
-//! collection runs share it (single-flight).
+//! One collection: run every family's save command, render the outputs in
+//! the sandbox (an instance per family), streaming the text into a shared
+//! [`Output`], and add each family's `iptables_scrape_success`,
+//! `iptables_scrape_duration_seconds` and `iptables_incompatible_tables`.
+//! Scrapes that arrive while a collection runs share it (single-flight).
 //!
 //! A failure is a value, not an HTTP error: the family reports success 0, its
-//! cause is logged, and none of its series are exported. Parse errors are
-//! known before any text is rendered; only a component failure in the middle
-//! of rendering (a deadline, say) aborts the output, and with it the
+//! cause is logged, and none of its series are exported. A family that fails
+//! before any of its text is out costs only itself; a failure of the
+//! component after some of a family's text was handed out (a deadline hit
+//! in the middle of rendering, say) aborts the output, and with it the
 //! responses reading it, rather than let them end as if complete.
 
 use crate::command::SaveCommand;
 use crate::flight::{AbortOnDrop, Output, Reader};
-use crate::sandbox::{self, Sandbox};
+use crate::sandbox::{self, Failure, Sandbox};
 use bytes::Bytes;
-use parser_wasm::Family;
-use parser_wasm::exposition::{Kind, Metric, MetricWriter};
+use exposition::{Family, Kind, Metric, MetricWriter};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,11 @@ const SCRAPE_SUCCESS: Metric = Metric {
 const SCRAPE_DURATION: Metric = Metric {
     name: "iptables_scrape_duration_seconds",
     help: "Wall time of running the family's save command and parsing its output.",
+    kind: Kind::Gauge,
+};
+const INCOMPATIBLE_TABLES: Metric = Metric {
+    name: "iptables_incompatible_tables",
+    help: "Tables iptables-nft-save could not show, or not in full, because they hold rules or base chains made with nft; what it left out has no series.",
     kind: Kind::Gauge,
 };
 
@@ -49,6 +54,8 @@ struct Outcome {
     family: Family,
     success: bool,
     duration: Duration,
+    /// Incompatible tables, for a family that parsed.
+    incompatible_tables: Option<usize>,
 }
 
 impl Collector {
@@ -122,12 +129,15 @@ impl Collector {
                 family,
                 success: false,
                 duration: Duration::ZERO,
+                incompatible_tables: None,
             };
             match run.await {
                 Ok((Ok(output), duration)) => {
                     outcome.duration = duration;
                     if !output.stderr.is_empty() {
-                        tracing::warn!(%family, stderr = %output.stderr, "save command wrote to stderr");
+                        // Debug formatting escapes it: the command's text must
+                        // not start log lines of its own.
+                        tracing::warn!(%family, stderr = ?output.stderr, "save command wrote to stderr");
                     }
                     dumps.push(sandbox::Dump {
                         family,
@@ -147,7 +157,7 @@ impl Collector {
 
     /// Renders the dumps into `output` and marks the families that parsed as
     /// successful. Returns false when the output must be aborted: the
-    /// component failed after some of its text had been handed out.
+    /// component failed after some of a family's text had been handed out.
     async fn render(
         &self,
         dumps: Vec<sandbox::Dump>,
@@ -157,44 +167,43 @@ impl Collector {
         if dumps.is_empty() {
             return true;
         }
-        let families: Vec<Family> = dumps.iter().map(|d| d.family).collect();
         let sandbox = self.sandbox.clone();
         let sink = output.clone();
         let chunk_bytes = self.chunk_bytes;
-        let started = Instant::now();
         let rendered = tokio::task::spawn_blocking(move || {
-            let mut handed_out = false;
-            let result = sandbox.render_chunks(dumps, chunk_bytes, |chunk| {
-                handed_out = true;
-                sink.push(Bytes::from(chunk));
-            });
-            (result, handed_out)
+            sandbox.render_families(dumps, chunk_bytes, |piece| sink.push(Bytes::from(piece)))
         })
         .await;
-        let render_time = started.elapsed();
-        for outcome in outcomes.iter_mut().filter(|o| families.contains(&o.family)) {
-            outcome.duration += render_time;
-        }
-        let results = match rendered {
-            Ok((Ok(results), _)) => results,
-            Ok((Err(err), handed_out)) => {
-                tracing::error!(families = ?families, %err, handed_out, "rendering failed");
-                return !handed_out;
+        let reports = match rendered {
+            Ok(Ok(reports)) => reports,
+            Ok(Err(aborted)) => {
+                tracing::error!(family = %aborted.family, err = %aborted.error, "rendering failed after part of the text was sent; response aborted");
+                return false;
             }
             Err(err) => {
-                tracing::error!(families = ?families, %err, "rendering task failed");
+                tracing::error!(%err, "rendering task failed");
                 return false;
             }
         };
-        for (family, result) in families.iter().zip(&results) {
-            match result {
+        for report in reports {
+            let family = report.family;
+            let Some(outcome) = outcomes.iter_mut().find(|o| o.family == family) else {
+                continue;
+            };
+            outcome.duration += report.guest_time;
+            match report.outcome {
                 Ok(stats) => {
                     tracing::debug!(%family, tables = stats.tables, chains = stats.chains, rules = stats.rules, "parsed");
-                    if let Some(outcome) = outcomes.iter_mut().find(|o| o.family == *family) {
-                        outcome.success = true;
+                    if !stats.incompatible_tables.is_empty() {
+                        tracing::warn!(%family, tables = ?stats.incompatible_tables, "iptables-nft-save could not show these tables, or not in full: they hold rules or base chains made with nft, which have no series");
                     }
+                    outcome.success = true;
+                    outcome.incompatible_tables = Some(stats.incompatible_tables.len());
                 }
-                Err(err) => tracing::error!(%family, %err, "save output rejected"),
+                Err(Failure::Rejected(err)) => {
+                    tracing::error!(%family, %err, "save output rejected")
+                }
+                Err(Failure::Sandbox(err)) => tracing::error!(%family, %err, "rendering failed"),
             }
         }
         true
@@ -209,5 +218,11 @@ fn write_scrape_series(outcomes: &[Outcome], out: &mut String) {
     let mut duration = MetricWriter::new(out, &SCRAPE_DURATION);
     for o in outcomes {
         duration.sample(&[("family", o.family.label())], o.duration.as_secs_f64());
+    }
+    let mut incompatible = MetricWriter::new(out, &INCOMPATIBLE_TABLES);
+    for o in outcomes {
+        if let Some(tables) = o.incompatible_tables {
+            incompatible.sample(&[("family", o.family.label())], tables as u64);
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Runs a save command (`iptables-save -c`): bounded in time and output,
-//! killed with its whole process group when a bound is passed, always reaped.
+//! in a process group of its own that is killed whenever the run ends (a
+//! bound passed, or the run abandoned at shutdown), so that nothing it
+//! started outlives it; the command itself is always reaped.
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -15,9 +17,12 @@ const STDERR_KEPT_BYTES: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct SaveCommand {
+    /// As configured: a path, or a name looked up in `PATH` on every run (a
+    /// command installed after start-up is found).
     pub program: PathBuf,
     pub timeout: Duration,
-    pub max_output_bytes: usize,
+    /// Largest output accepted; more fails the run.
+    pub max_save_bytes: usize,
 }
 
 /// A successful run: what the command printed.
@@ -37,9 +42,9 @@ pub enum Error {
     },
     #[error("{program} did not finish within {timeout:?} and was killed")]
     Timeout { program: String, timeout: Duration },
-    #[error("{program} printed more than {limit} bytes and was killed")]
+    #[error("{program} printed more than {limit} bytes (--iptables.max-output) and was killed")]
     TooLarge { program: String, limit: usize },
-    #[error("{program} failed ({status}){}", with_colon(stderr))]
+    #[error("{program} failed ({status}){}", with_stderr(stderr))]
     Failed {
         program: String,
         status: ExitStatus,
@@ -52,11 +57,13 @@ pub enum Error {
     },
 }
 
-fn with_colon(stderr: &str) -> String {
+/// The command's stderr for a message, escaped: it is the command's text,
+/// and its line breaks must not start lines of their own in the log.
+fn with_stderr(stderr: &str) -> String {
     if stderr.is_empty() {
         String::new()
     } else {
-        format!(": {stderr}")
+        format!(": {}", stderr.escape_debug())
     }
 }
 
@@ -78,7 +85,7 @@ impl SaveCommand {
                 program: program.clone(),
                 source,
             })?;
-        let group = child.id();
+        let group = KillGroupOnDrop(child.id().and_then(|id| i32::try_from(id).ok()));
         let outcome = tokio::time::timeout(self.timeout, self.finish(&mut child, &program)).await;
         let result = match outcome {
             Ok(result) => result,
@@ -88,7 +95,11 @@ impl SaveCommand {
             }),
         };
         if result.is_err() {
-            kill_and_reap(&mut child, group).await;
+            group.kill();
+            let _ = child.start_kill();
+            if let Err(err) = child.wait().await {
+                tracing::warn!(%err, "reaping a killed save command");
+            }
         }
         result
     }
@@ -101,14 +112,14 @@ impl SaveCommand {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let (stdout, stderr) = tokio::try_join!(
-            read_capped(stdout, self.max_output_bytes),
+            read_capped(stdout, self.max_save_bytes),
             read_stderr(stderr)
         )
         .map_err(io)?;
         let Some(stdout) = stdout else {
             return Err(Error::TooLarge {
                 program: program.to_owned(),
-                limit: self.max_output_bytes,
+                limit: self.max_save_bytes,
             });
         };
         let status = child.wait().await.map_err(io)?;
@@ -150,14 +161,22 @@ async fn read_stderr(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<St
     Ok(String::from_utf8_lossy(&kept).trim_end().to_owned())
 }
 
-async fn kill_and_reap(child: &mut Child, group: Option<u32>) {
-    if let Some(pid) = group.and_then(|p| i32::try_from(p).ok()) {
-        // The group may already be gone; nothing to do then.
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+/// The save command's process group (its id is the command's pid), killed
+/// when the run ends however it ends: returned, failed, or dropped (a
+/// collection abandoned at shutdown). A group already gone is no error.
+struct KillGroupOnDrop(Option<i32>);
+
+impl KillGroupOnDrop {
+    fn kill(&self) {
+        if let Some(group) = self.0 {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
     }
-    let _ = child.start_kill();
-    if let Err(err) = child.wait().await {
-        tracing::warn!(%err, "reaping a killed save command");
+}
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -196,7 +215,7 @@ mod tests {
         SaveCommand {
             program: path.to_path_buf(),
             timeout: Duration::from_secs(5),
-            max_output_bytes: 1024,
+            max_save_bytes: 1024,
         }
     }
 
@@ -230,29 +249,80 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn hanging_command_is_killed_with_its_children() {
+    /// A script that starts `sleep 30` in the background, writes its pid to
+    /// a file and waits; returns the script and the pid file.
+    fn script_with_grandchild() -> (tempfile::TempPath, tempfile::NamedTempFile) {
         let marker = tempfile::NamedTempFile::new().expect("temp");
         let path = script(&format!(
             "sleep 30 & echo $! > {}; wait",
             marker.path().display()
         ));
+        (path, marker)
+    }
+
+    /// The pid in `marker`, once the script has written it.
+    fn grandchild_pid(marker: &Path) -> i32 {
+        for _ in 0..500 {
+            if let Ok(pid) = std::fs::read_to_string(marker)
+                .unwrap_or_default()
+                .trim()
+                .parse()
+            {
+                return pid;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the script never wrote its child's pid");
+    }
+
+    /// Whether `pid` is gone (or a zombie) within a few seconds.
+    fn ends(pid: i32) -> bool {
+        (0..250).any(|_| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ended = stat.is_empty() || stat.contains(") Z ");
+            if !ended {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            ended
+        })
+    }
+
+    #[tokio::test]
+    async fn hanging_command_is_killed_with_its_children() {
+        let (path, marker) = script_with_grandchild();
         let mut cmd = command(&path);
         cmd.timeout = Duration::from_millis(300);
         let err = cmd.run().await.expect_err("times out");
         assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-        let sleeper: i32 = std::fs::read_to_string(marker.path())
-            .expect("marker")
-            .trim()
-            .parse()
-            .expect("pid");
-        // The grandchild got SIGKILL with the group; give the kernel a moment.
-        let gone = (0..50).any(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            let stat = std::fs::read_to_string(format!("/proc/{sleeper}/stat")).unwrap_or_default();
-            stat.is_empty() || stat.contains(") Z ")
-        });
-        assert!(gone, "grandchild {sleeper} survived the timeout");
+        let sleeper = grandchild_pid(marker.path());
+        assert!(ends(sleeper), "grandchild {sleeper} survived the timeout");
+    }
+
+    // Two workers: the run goes on while this test waits on a blocking poll.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_run_kills_the_whole_group() {
+        let (path, marker) = script_with_grandchild();
+        let cmd = command(&path);
+        let run = tokio::spawn(async move { cmd.run().await });
+        let sleeper = grandchild_pid(marker.path());
+        run.abort();
+        assert!(run.await.is_err_and(|e| e.is_cancelled()));
+        assert!(
+            ends(sleeper),
+            "grandchild {sleeper} survived the abandoned run"
+        );
+    }
+
+    #[tokio::test]
+    async fn stderr_cannot_start_a_line_of_its_own_in_a_message() {
+        let path = script(r#"printf 'bad\nlevel=ERROR forged "x"' >&2; exit 1"#);
+        let err = command(&path).run().await.expect_err("fails");
+        let message = err.to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(
+            message.ends_with(r#": bad\nlevel=ERROR forged \"x\""#),
+            "{message}"
+        );
     }
 
     #[tokio::test]

@@ -4,15 +4,22 @@
 //! # Layout
 //! - `cli`: flags, defaults, value checks.
 //! - `command`: runs a save command with a timeout and an output cap.
-//! - `sandbox`: the parser component: compiled once, fresh instance per render.
-//! - `collect`: one scrape: commands → component → exposition + scrape series.
-//! - `server`: HTTP routes and graceful shutdown; `landing`: the `/` page.
+//! - `sandbox`: the parser component: compiled once, a fresh instance per
+//!   family and collection.
+//! - `collect`: one scrape: commands → component → exposition + scrape
+//!   series; `flight`: its output, shared by the scrapes that join it.
+//! - `server`: HTTP routes and graceful shutdown; `encoding`: gzip
+//!   negotiation; `landing`: the `/` page.
 //! - `self_metrics`: process and build-info metrics.
-//! - `signals`: the shutdown future; `render`: the `render` subcommand.
+//! - `signals`: what each signal does; `render`: the `render` subcommand.
+//!
+//! The host never parses save output itself: it does not link the parser,
+//! only the small `exposition` crate it shares with the component.
 
 pub mod cli;
 pub mod collect;
 pub mod command;
+pub mod encoding;
 pub mod flight;
 pub mod landing;
 pub mod render;
@@ -20,7 +27,6 @@ pub mod sandbox;
 pub mod self_metrics;
 pub mod server;
 pub mod signals;
-pub mod stall;
 
 use anyhow::Context as _;
 use cli::SandboxArgs;
@@ -30,7 +36,7 @@ pub fn load_sandbox(args: &SandboxArgs) -> anyhow::Result<sandbox::Sandbox> {
     let limits = sandbox::Limits {
         max_memory_bytes: args.max_memory_bytes,
         deadline: args.deadline,
-        max_output_bytes: args.max_exposition_bytes,
+        max_exposition_bytes: args.max_exposition_bytes,
     };
     let owned;
     let bytes = match &args.component {
@@ -41,5 +47,9 @@ pub fn load_sandbox(args: &SandboxArgs) -> anyhow::Result<sandbox::Sandbox> {
         }
         None => sandbox::EMBEDDED_COMPONENT,
     };
-    Ok(sandbox::Sandbox::new(bytes, limits)?)
+    let sandbox = sandbox::Sandbox::new(bytes, limits);
+    match &args.component {
+        Some(path) => sandbox.with_context(|| format!("component {}", path.display())),
+        None => Ok(sandbox?),
+    }
 }

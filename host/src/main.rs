@@ -2,22 +2,29 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use iptables_exporter::cli::{Cli, Command, LogArgs, LogFormat, SandboxArgs, ServeArgs};
-use iptables_exporter::{collect, command, load_sandbox, render, self_metrics, server, signals};
-use parser_wasm::Family;
+use exposition::Family;
+use iptables_exporter::cli::{Cli, Command, DEFAULT_FAMILIES, LogArgs, LogFormat};
+use iptables_exporter::command::{self, SaveCommand};
+use iptables_exporter::signals::{self, Stop};
+use iptables_exporter::{collect, load_sandbox, render, self_metrics, server};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing_subscriber::EnvFilter;
+
+/// How long blocking work (a render in the sandbox) may go on once the
+/// server has stopped; it is bounded by the sandbox deadline anyway.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
     if let Some(Command::Render(args)) = &cli.command {
-        return render::run(args, &cli.sandbox);
+        return render::run(args, &cli.input, &cli.sandbox);
     }
-    match serve(&cli.serve, &cli.sandbox) {
-        Ok(()) => ExitCode::SUCCESS,
+    match serve(&cli) {
+        Ok(Stop::Graceful) => ExitCode::SUCCESS,
+        Ok(Stop::Immediate) => ExitCode::FAILURE,
         Err(err) => {
             tracing::error!(err = format!("{err:#}"), "exiting");
             ExitCode::FAILURE
@@ -37,53 +44,79 @@ fn init_logging(args: &LogArgs) {
     }
 }
 
-/// The save commands of the configured families that are installed.
-fn installed_families(args: &ServeArgs) -> Vec<(Family, command::SaveCommand)> {
-    args.families
-        .0
-        .iter()
-        .filter_map(|&family| {
-            let configured = match family {
-                Family::Ipv4 => &args.iptables_save_path,
-                Family::Ipv6 => &args.ip6tables_save_path,
-            };
-            let Some(program) = command::resolve(configured) else {
+/// The families to collect, in order, with their save commands. A family
+/// named in `--iptables.families` is always collected (its success is 0
+/// while its command is missing, and the command is looked for again on
+/// every scrape); of the default families, one whose command is not
+/// installed is left out. Nothing left to collect is an error.
+fn families(cli: &Cli) -> anyhow::Result<Vec<(Family, SaveCommand)>> {
+    let args = &cli.serve;
+    let named = args.families.as_ref().map(|f| f.0.as_slice());
+    let mut families = Vec::new();
+    for &family in named.unwrap_or(&DEFAULT_FAMILIES) {
+        let configured = match family {
+            Family::Ipv4 => &args.iptables_save_path,
+            Family::Ipv6 => &args.ip6tables_save_path,
+        };
+        match command::resolve(configured) {
+            Some(program) => {
+                tracing::info!(%family, command = %program.display(), "collecting family");
+            }
+            None if named.is_some() => {
+                tracing::warn!(%family, command = %configured.display(), "save command not found; iptables_scrape_success will be 0 until it is installed");
+            }
+            None => {
                 tracing::warn!(%family, command = %configured.display(), "save command not found; family left out");
-                return None;
-            };
-            tracing::info!(%family, command = %program.display(), "collecting family");
-            Some((
-                family,
-                command::SaveCommand {
-                    program,
-                    timeout: args.timeout,
-                    max_output_bytes: args.max_output_bytes,
-                },
-            ))
-        })
-        .collect()
+                continue;
+            }
+        }
+        families.push((
+            family,
+            SaveCommand {
+                program: configured.clone(),
+                timeout: args.timeout,
+                max_save_bytes: cli.input.max_save_bytes,
+            },
+        ));
+    }
+    anyhow::ensure!(
+        !families.is_empty(),
+        "no save command found ({} for ipv4, {} for ipv6): nothing to collect; install iptables, or name the families with --iptables.families to report them as failing",
+        args.iptables_save_path.display(),
+        args.ip6tables_save_path.display()
+    );
+    Ok(families)
 }
 
-fn serve(args: &ServeArgs, sandbox_args: &SandboxArgs) -> anyhow::Result<()> {
+/// Serves until asked to stop; returns how it was asked.
+fn serve(cli: &Cli) -> anyhow::Result<Stop> {
     let started = Instant::now();
+    let args = &cli.serve;
     tracing::info!(
         version = self_metrics::VERSION,
         "starting iptables-exporter"
     );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let stop = {
+        let _context = runtime.enter();
+        signals::watch()
+    };
     if nix::unistd::geteuid().is_root() {
         tracing::warn!(
-            "running as root; the exporter needs only CAP_NET_ADMIN and CAP_NET_RAW (see deploy/iptables-exporter.service)"
+            "running as root; the exporter needs only CAP_NET_ADMIN (and, for iptables-legacy, CAP_NET_RAW and CAP_DAC_READ_SEARCH; see deploy/iptables-exporter.service)"
         );
     }
-    let sandbox = load_sandbox(sandbox_args)?;
+    let sandbox = load_sandbox(&cli.sandbox)?;
     tracing::info!(
         compile_seconds = started.elapsed().as_secs_f64(),
         "parser component loaded"
     );
-    let families = installed_families(args);
     let app = Arc::new(server::App {
         collector: Arc::new(collect::Collector::new(
-            families,
+            families(cli)?,
             Arc::new(sandbox),
             collect::CHUNK_BYTES,
         )),
@@ -91,16 +124,12 @@ fn serve(args: &ServeArgs, sandbox_args: &SandboxArgs) -> anyhow::Result<()> {
             .context("registering the exporter's own metrics")?,
         telemetry_path: args.telemetry_path.clone(),
         max_requests: (args.max_requests > 0)
-            .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests))),
+            .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests as usize))),
         gzip_level: flate2::Compression::new(server::GZIP_LEVEL),
         header_timeout: args.header_timeout,
         write_timeout: args.write_timeout,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+    let stopped = runtime.block_on(async {
         let listener = bind(&args.listen_address).await?;
         tracing::info!(
             address = %listener.local_addr().context("reading the bound address")?,
@@ -108,9 +137,19 @@ fn serve(args: &ServeArgs, sandbox_args: &SandboxArgs) -> anyhow::Result<()> {
             startup_seconds = started.elapsed().as_secs_f64(),
             "listening"
         );
-        server::run(listener, app, signals::shutdown()).await;
-        Ok(())
-    })
+        let graceful = signals::requested(stop.clone(), Stop::Graceful);
+        tokio::select! {
+            () = server::run(listener, app, graceful) => {}
+            () = signals::requested(stop.clone(), Stop::Immediate) => {}
+        }
+        anyhow::Ok(stop.borrow().unwrap_or(Stop::Graceful))
+    })?;
+    // What still runs (a collection whose save command outlived the grace
+    // period, connections still open) is dropped here, which kills the
+    // process groups of its save commands.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    tracing::info!(?stopped, "stopped");
+    Ok(stopped)
 }
 
 /// Binds `HOST:PORT`, or every address for `:PORT` (IPv6 and IPv4 where the

@@ -1,29 +1,38 @@
-//! The `render` subcommand: one dump through the same component, to stdout.
+//! The `render` subcommand: one dump through the same component, streamed
+//! to stdout the way the server streams it.
+//!
+//! Exit status 0: the whole exposition is on stdout. 1: the input is
+//! malformed; the line and the problem are on stderr, nothing on stdout.
+//! 2: anything else (unreadable or oversized input, a sandbox limit); a
+//! sandbox limit hit after part of the text was written leaves that part on
+//! stdout, incomplete, which the status says.
 
-use crate::cli::{RenderArgs, SandboxArgs};
-use crate::sandbox::{self, Dump};
-use std::io::{Read as _, Write as _};
+use crate::cli::{InputArgs, RenderArgs, SandboxArgs};
+use crate::collect::CHUNK_BYTES;
+use crate::sandbox::{Dump, Failure, ParseFailure};
+use anyhow::Context as _;
+use std::io::{Read, Write as _};
 use std::process::ExitCode;
 
 /// Exit status for input that does not parse.
 const MALFORMED: u8 = 1;
-/// Exit status for everything else that goes wrong (unreadable file, sandbox).
+/// Exit status for everything else that goes wrong.
 const FAILED: u8 = 2;
 
-pub fn run(args: &RenderArgs, sandbox_args: &SandboxArgs) -> ExitCode {
-    match render(args, sandbox_args) {
-        Ok(Ok(exposition)) => match std::io::stdout().lock().write_all(exposition.as_bytes()) {
-            Ok(()) => ExitCode::SUCCESS,
-            // A closed pipe (`| head`) is the reader's choice, not a failure.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("error: writing to stdout: {err}");
-                ExitCode::from(FAILED)
-            }
-        },
-        Ok(Err(failure)) => {
-            eprintln!("{failure}");
+pub fn run(args: &RenderArgs, input: &InputArgs, sandbox_args: &SandboxArgs) -> ExitCode {
+    match render(args, input, sandbox_args) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(rejected)) => {
+            eprintln!("{rejected}");
             ExitCode::from(MALFORMED)
+        }
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(err)
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
         }
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -34,29 +43,50 @@ pub fn run(args: &RenderArgs, sandbox_args: &SandboxArgs) -> ExitCode {
 
 fn render(
     args: &RenderArgs,
+    input: &InputArgs,
     sandbox_args: &SandboxArgs,
-) -> anyhow::Result<Result<String, sandbox::ParseFailure>> {
-    use anyhow::Context as _;
-    let input = match &args.file {
-        None => read_stdin()?,
-        Some(path) if path.as_os_str() == "-" => read_stdin()?,
-        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+) -> anyhow::Result<Result<(), ParseFailure>> {
+    let limit = input.max_save_bytes;
+    let save_output = match &args.file {
+        Some(path) if path.as_os_str() != "-" => {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+            read_capped(file, limit).with_context(|| format!("reading {}", path.display()))?
+        }
+        _ => read_capped(std::io::stdin().lock(), limit).context("reading stdin")?,
     };
     let sandbox = crate::load_sandbox(sandbox_args)?;
-    let rendering = sandbox.render(vec![Dump {
-        family: args.family.into(),
-        save_output: input,
-    }])?;
-    let result = rendering
-        .results
-        .into_iter()
-        .next()
-        .context("the component returned no result")?;
-    Ok(result.map(|_stats| rendering.exposition))
+    let mut stdout = std::io::stdout().lock();
+    let mut written: std::io::Result<()> = Ok(());
+    let reports = sandbox.render_families(
+        vec![Dump {
+            family: args.family,
+            save_output,
+        }],
+        CHUNK_BYTES,
+        |piece| {
+            if written.is_ok() {
+                written = stdout.write_all(piece.as_bytes());
+            }
+        },
+    )?;
+    written.and_then(|()| stdout.flush())?;
+    match reports.into_iter().next().map(|r| r.outcome) {
+        Some(Ok(_stats)) => Ok(Ok(())),
+        Some(Err(Failure::Rejected(rejected))) => Ok(Err(rejected)),
+        Some(Err(Failure::Sandbox(err))) => Err(err.into()),
+        None => anyhow::bail!("the component returned no result"),
+    }
 }
 
-fn read_stdin() -> anyhow::Result<Vec<u8>> {
+/// Reads all of `reader`, refusing more than `limit` bytes.
+fn read_capped(reader: impl Read, limit: usize) -> anyhow::Result<Vec<u8>> {
     let mut input = Vec::new();
-    std::io::stdin().lock().read_to_end(&mut input)?;
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(cap).read_to_end(&mut input)?;
+    anyhow::ensure!(
+        input.len() <= limit,
+        "the input is larger than {limit} bytes (--iptables.max-output)"
+    );
     Ok(input)
 }

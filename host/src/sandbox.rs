@@ -1,5 +1,6 @@
 //! The parser component in its sandbox: compiled once, then a fresh `Store`
-//! and instance for every render, with a memory cap and a CPU deadline.
+//! and instance for every family of every collection, with a memory cap, a
+//! CPU deadline and bounds on what it may hand back.
 //!
 //! The component gets no capabilities. A std guest for `wasm32-wasip2`
 //! imports the WASI stdio, environment and exit interfaces, and only those
@@ -8,11 +9,22 @@
 //! and stdout/stderr go to small in-memory pipes whose content is logged (a
 //! guest panic message arrives that way). A component importing anything
 //! else fails to load at start-up.
+//!
+//! Each family is parsed and rendered in an instance of its own, on a
+//! thread of its own, all families at once and all under one deadline, so
+//! that a scrape takes about one `--sandbox.timeout` at worst and one
+//! family's failure (its deadline, its memory, a trap, an oversized piece)
+//! costs only that family. The pieces are handed out a metric at a time,
+//! family after family, as the text format wants each metric's samples
+//! together; a later family's pieces wait meanwhile. A failure after some
+//! of a family's text has been handed out cannot be undone: the rendering
+//! is aborted.
 
-use parser_wasm::Family;
+use exposition::{Family, RulesetMetric};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasData, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
@@ -38,33 +50,50 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Guest stdout/stderr kept for the log; a guest writing more traps.
 const GUEST_OUTPUT_BYTES: usize = 64 * 1024;
 
-/// Instances that can exist at once; a render beyond waits for a free slot.
-/// Collections are single-flight, so more than one render at a time is rare.
+/// Instances that can exist at once; a collection takes one per family and
+/// waits until they are free. Collections are single-flight, so more than
+/// one at a time is rare.
 const POOL_SLOTS: u32 = 4;
 /// Linear memory a pool slot keeps mapped between renders, so that the next
 /// render does not fault its pages in again (about a 100k-rule render's).
 const KEEP_RESIDENT_BYTES: usize = 96 << 20;
+/// What the guest may hand back in one call besides its text (results,
+/// table names), and the least wasmtime's default allows.
+const HOSTCALL_SLACK_BYTES: usize = 1 << 20;
+const MIN_HOSTCALL_BYTES: usize = 128 << 20;
+/// The longest line a byte of input can become: a byte that is not UTF-8
+/// is replaced by U+FFFD (3 bytes); escaping makes `"` and `\` 2 bytes.
+const OUTPUT_PER_INPUT_BYTE: usize = 3;
+/// A sample line's text that does not come from the input (metric name,
+/// label names, value), and the metric's `# HELP`/`# TYPE` lines.
+const LINE_OVERHEAD_BYTES: usize = 4096;
 
-/// Bounds on one render.
+/// Bounds on one collection's rendering.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest size any one linear memory of the guest may grow to.
     pub max_memory_bytes: usize,
-    /// Wall-clock time the guest may run before it is interrupted.
+    /// Wall-clock time the guest may run, from the start of the rendering.
     pub deadline: Duration,
-    /// Most exposition text one render may return, in bytes.
-    pub max_output_bytes: usize,
+    /// Most exposition text the guest may return for one family.
+    pub max_exposition_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("loading the parser component: {0:#}")]
     Load(wasmtime::Error),
-    #[error("the parser component ran past its deadline of {0:?}")]
+    #[error("starting the epoch ticker that enforces the parser's deadline: {0}")]
+    Ticker(std::io::Error),
+    #[error("the parser component ran past its deadline of {0:?} (--sandbox.timeout)")]
     Deadline(Duration),
-    #[error("the parser component asked for more than its memory limit of {0} bytes")]
+    #[error(
+        "the parser component asked for more than its memory limit of {0} bytes (--sandbox.max-memory)"
+    )]
     MemoryLimit(usize),
-    #[error("the parser component returned more than its output limit of {0} bytes")]
+    #[error(
+        "the parser component returned more than its output limit of {0} bytes (--sandbox.max-output)"
+    )]
     OutputTooLarge(usize),
     #[error(
         "the parser component returned a piece of {0} bytes, more than its input could produce"
@@ -72,6 +101,8 @@ pub enum Error {
     OversizedChunk(usize),
     #[error("the parser component failed: {0:#}")]
     Trap(wasmtime::Error),
+    #[error("the thread running the parser component panicked")]
+    Panicked,
 }
 
 /// One family's save output going into the component.
@@ -91,11 +122,40 @@ pub struct ParseFailure {
     pub message: String,
 }
 
-/// What one render returns: the exposition of every family that parsed and
-/// one result per dump, in the order given.
+/// What the one-call render returns: the exposition of every family that
+/// parsed and one result per dump, in the order given.
 pub struct Rendering {
     pub exposition: String,
     pub results: Vec<Result<Stats, ParseFailure>>,
+}
+
+/// Why a family has no series.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Its save output is malformed.
+    #[error(transparent)]
+    Rejected(ParseFailure),
+    /// The component failed on it before any of its text was handed out.
+    #[error(transparent)]
+    Sandbox(Error),
+}
+
+/// How one family fared in a streamed rendering.
+#[derive(Debug)]
+pub struct FamilyReport {
+    pub family: Family,
+    pub outcome: Result<Stats, Failure>,
+    /// Wall time of this family's calls into the component.
+    pub guest_time: Duration,
+}
+
+/// A family failed after some of its text had been handed out: the text
+/// handed out is incomplete and must not be presented as a whole.
+#[derive(Debug, thiserror::Error)]
+#[error("{family}: {error}")]
+pub struct Aborted {
+    pub family: Family,
+    pub error: Error,
 }
 
 pub struct Sandbox {
@@ -106,7 +166,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Compiles `component` and resolves its imports; done once at start-up.
+    /// Compiles `component`, resolves its imports and starts the epoch
+    /// ticker; done once at start-up.
     pub fn new(component: &[u8], limits: Limits) -> Result<Self, Error> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -127,7 +188,9 @@ impl Sandbox {
         link_stdio_only(&mut linker).map_err(Error::Load)?;
         let pre = linker.instantiate_pre(&component).map_err(Error::Load)?;
         let pre = bindings::ParserPre::new(pre).map_err(Error::Load)?;
-        spawn_epoch_ticker(&engine);
+        // Without the ticker the deadline would never fire: no ticker, no
+        // sandbox.
+        spawn_epoch_ticker(&engine).map_err(Error::Ticker)?;
         Ok(Self {
             engine,
             pre,
@@ -136,86 +199,152 @@ impl Sandbox {
         })
     }
 
-    /// Renders `dumps` in a fresh instance, in one call. Blocking: call it
-    /// off the async runtime's worker threads.
+    /// Renders `dumps` in one call of one fresh instance (the component's
+    /// `render`). Blocking: call it off the async runtime's worker threads.
     pub fn render(&self, dumps: Vec<Dump>) -> Result<Rendering, Error> {
-        let dumps = dumps_to_wit(dumps);
-        let rendering = self.run(|store, parser| {
-            parser
-                .iptables_exporter_parser_metrics()
-                .call_render(store, &dumps)
-        })?;
-        if rendering.exposition.len() > self.limits.max_output_bytes {
-            return Err(Error::OutputTooLarge(self.limits.max_output_bytes));
+        let dumps: Vec<metrics::Dump> = dumps.into_iter().map(dump_to_wit).collect();
+        let _slot = self.slots.acquire(1);
+        let deadline = Deadline::after(self.limits.deadline);
+        let fuel = self
+            .limits
+            .max_exposition_bytes
+            .saturating_add(HOSTCALL_SLACK_BYTES);
+        let mut instance = self.instantiate(deadline, fuel)?;
+        let rendering =
+            instance.call(|store, parser| parser.metrics().call_render(store, &dumps))?;
+        if rendering.exposition.len() > self.limits.max_exposition_bytes {
+            return Err(Error::OutputTooLarge(self.limits.max_exposition_bytes));
         }
         Ok(Rendering {
             exposition: rendering.exposition,
-            results: results_from_wit(rendering.results),
+            results: rendering
+                .results
+                .into_iter()
+                .map(|r| r.map_err(failure_from_wit))
+                .collect(),
         })
     }
 
-    /// Renders `dumps` in a fresh instance, handing the exposition to `sink`
-    /// in pieces of at least `chunk_bytes` (whole lines) as they are made.
-    /// Returns one result per dump. Blocking, like [`Sandbox::render`].
-    pub fn render_chunks(
+    /// Renders `dumps` (each family at most once), handing the exposition
+    /// to `sink` in pieces of at least `chunk_bytes` (whole lines), in
+    /// order, as they are made. Returns how each family fared, or
+    /// [`Aborted`] when a family failed after pieces of it were handed out.
+    /// Blocking, like [`Sandbox::render`].
+    pub fn render_families(
         &self,
         dumps: Vec<Dump>,
         chunk_bytes: u32,
         mut sink: impl FnMut(String),
-    ) -> Result<Vec<Result<Stats, ParseFailure>>, Error> {
-        // No honest piece is longer than asked plus one line, and no line is
-        // longer than twice the input (escaping at most doubles it): a larger
-        // piece is refused before any of it is handed out.
-        let input_bytes: usize = dumps.iter().map(|d| d.save_output.len()).sum();
-        let max_chunk_bytes = (chunk_bytes as usize)
-            .saturating_add(input_bytes.saturating_mul(2))
-            .saturating_add(4096);
-        let dumps = dumps_to_wit(dumps);
-        let max_output_bytes = self.limits.max_output_bytes;
-        let mut output_bytes = 0usize;
-        let mut last_chunk_bytes = 0usize;
-        let result = self.run(|store, parser| {
-            let metrics = parser.iptables_exporter_parser_metrics();
-            let renderer = metrics.renderer().call_constructor(&mut *store, &dumps)?;
-            // The guest holds its own copy now.
-            drop(dumps);
-            let results = metrics.renderer().call_results(&mut *store, renderer)?;
-            loop {
-                let chunk =
-                    metrics
-                        .renderer()
-                        .call_next_chunk(&mut *store, renderer, chunk_bytes)?;
-                if chunk.is_empty() {
-                    break;
+    ) -> Result<Vec<FamilyReport>, Aborted> {
+        let _slots = self.slots.acquire(dumps.len());
+        let deadline = Deadline::after(self.limits.deadline);
+        std::thread::scope(|scope| {
+            let mut families: Vec<FamilyStream> = dumps
+                .into_iter()
+                .map(|dump| {
+                    let family = dump.family;
+                    let (events, receiver) = mpsc::channel();
+                    let producer = move || self.produce(dump, chunk_bytes, deadline, &events);
+                    // Should the thread not start, its sender is gone and
+                    // the family reads as failed.
+                    let _ = std::thread::Builder::new()
+                        .name(format!("render-{family}"))
+                        .spawn_scoped(scope, producer);
+                    FamilyStream::new(family, receiver)
+                })
+                .collect();
+            for metric in RulesetMetric::ALL {
+                let mut header_written = false;
+                for family in &mut families {
+                    while let Some(piece) = family.next_piece(metric)? {
+                        if !header_written {
+                            let mut header = String::new();
+                            exposition::write_header(&mut header, metric.metric());
+                            sink(header);
+                            header_written = true;
+                        }
+                        sink(piece);
+                    }
                 }
-                output_bytes = output_bytes.saturating_add(chunk.len());
-                last_chunk_bytes = chunk.len();
-                if output_bytes > max_output_bytes || chunk.len() > max_chunk_bytes {
-                    return Err(wasmtime::Error::msg("output limit"));
-                }
-                sink(chunk);
             }
-            renderer.resource_drop(&mut *store)?;
-            Ok(results_from_wit(results))
-        });
-        match result {
-            Err(Error::Trap(_)) if output_bytes > max_output_bytes => {
-                Err(Error::OutputTooLarge(max_output_bytes))
-            }
-            Err(Error::Trap(_)) if last_chunk_bytes > max_chunk_bytes => {
-                Err(Error::OversizedChunk(last_chunk_bytes))
-            }
-            other => other,
-        }
+            Ok(families.into_iter().map(FamilyStream::report).collect())
+        })
     }
 
-    /// Runs `call` against a fresh instance in a fresh store with this
-    /// sandbox's limits, logs what the guest wrote, and names the cause of a
-    /// failure.
-    fn run<R>(
+    /// Parses and renders one family in an instance of its own, sending
+    /// what happens to `events`; stops when the receiver is gone.
+    fn produce(
         &self,
-        call: impl FnOnce(&mut Store<GuestState>, &bindings::Parser) -> wasmtime::Result<R>,
-    ) -> Result<R, Error> {
+        dump: Dump,
+        chunk_bytes: u32,
+        deadline: Deadline,
+        events: &mpsc::Sender<Event>,
+    ) {
+        let started = Instant::now();
+        // No honest piece is longer than asked plus one line, and no line is
+        // longer than its input could make it.
+        let max_piece_bytes = (chunk_bytes as usize)
+            .saturating_add(dump.save_output.len().saturating_mul(OUTPUT_PER_INPUT_BYTE))
+            .saturating_add(LINE_OVERHEAD_BYTES);
+        let rendered = self.produce_pieces(dump, chunk_bytes, deadline, max_piece_bytes, events);
+        let _ = events.send(Event::End {
+            failure: rendered.err(),
+            guest_time: started.elapsed(),
+        });
+    }
+
+    fn produce_pieces(
+        &self,
+        dump: Dump,
+        chunk_bytes: u32,
+        deadline: Deadline,
+        max_piece_bytes: usize,
+        events: &mpsc::Sender<Event>,
+    ) -> Result<(), Error> {
+        let fuel = max_piece_bytes.saturating_add(HOSTCALL_SLACK_BYTES);
+        let mut instance = self.instantiate(deadline, fuel)?;
+        let dump = dump_to_wit(dump);
+        let renderer = instance
+            .call(|store, parser| parser.metrics().renderer().call_constructor(store, &dump))?;
+        // The guest holds its own copy now.
+        drop(dump);
+        let outcome = instance
+            .call(|store, parser| parser.metrics().renderer().call_outcome(store, renderer))?;
+        let parsed = outcome.is_ok();
+        if events.send(Event::Parsed(outcome)).is_err() || !parsed {
+            return Ok(());
+        }
+        let mut output_bytes = 0usize;
+        for metric in RulesetMetric::ALL {
+            loop {
+                let piece = instance.call(|store, parser| {
+                    parser.metrics().renderer().call_next_chunk(
+                        store,
+                        renderer,
+                        metric_to_wit(metric),
+                        chunk_bytes,
+                    )
+                })?;
+                if piece.is_empty() {
+                    break;
+                }
+                output_bytes = output_bytes.saturating_add(piece.len());
+                if piece.len() > max_piece_bytes {
+                    return Err(Error::OversizedChunk(piece.len()));
+                }
+                if output_bytes > self.limits.max_exposition_bytes {
+                    return Err(Error::OutputTooLarge(self.limits.max_exposition_bytes));
+                }
+                if events.send(Event::Piece(metric, piece)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh instance in a fresh store with this sandbox's limits.
+    fn instantiate(&self, deadline: Deadline, hostcall_bytes: usize) -> Result<Instance, Error> {
         let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
         let ctx = WasiCtx::builder()
@@ -231,70 +360,261 @@ impl Sandbox {
                 hit: limit_hit.clone(),
             },
         };
-        let _slot = self.slots.acquire();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         store.epoch_deadline_trap();
+        store.set_hostcall_fuel(hostcall_bytes.max(MIN_HOSTCALL_BYTES));
+        let mut guest = Guest {
+            store,
+            stdout,
+            stderr,
+            limit_hit,
+            deadline,
+            limits: self.limits,
+        };
+        let parser = guest.run(|store| self.pre.instantiate(store))?;
+        Ok(Instance { guest, parser })
+    }
+}
 
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|parser| call(&mut store, &parser));
-        log_guest_output("stdout", &stdout);
-        log_guest_output("stderr", &stderr);
-        match result {
-            Ok(value) => Ok(value),
-            Err(_) if limit_hit.load(Ordering::Relaxed) => {
-                Err(Error::MemoryLimit(self.limits.max_memory_bytes))
+/// What a family's thread reports, in this order: `Parsed`, then each
+/// metric's pieces in metric order, then `End`.
+enum Event {
+    Parsed(Result<Stats, metrics::ParseError>),
+    Piece(RulesetMetric, String),
+    End {
+        failure: Option<Error>,
+        guest_time: Duration,
+    },
+}
+
+/// One family of a streamed rendering, as its thread reports it.
+struct FamilyStream {
+    family: Family,
+    events: mpsc::Receiver<Event>,
+    /// A piece of a later metric than the one being handed out.
+    ahead: Option<(RulesetMetric, String)>,
+    outcome: Option<Result<Stats, Failure>>,
+    /// Whether the thread is done (its `End` came, or it is gone).
+    ended: bool,
+    /// Whether any piece of this family has been handed out.
+    handed_out: bool,
+    guest_time: Duration,
+}
+
+impl FamilyStream {
+    fn new(family: Family, events: mpsc::Receiver<Event>) -> Self {
+        Self {
+            family,
+            events,
+            ahead: None,
+            outcome: None,
+            ended: false,
+            handed_out: false,
+            guest_time: Duration::ZERO,
+        }
+    }
+
+    /// The family's next piece of `metric`, waiting for its thread; `None`
+    /// once it has no more (or it failed before handing any out).
+    fn next_piece(&mut self, metric: RulesetMetric) -> Result<Option<String>, Aborted> {
+        loop {
+            if let Some((at, _)) = &self.ahead {
+                if *at != metric {
+                    return Ok(None);
+                }
+                let piece = self.ahead.take().map(|(_, piece)| piece);
+                self.handed_out = true;
+                return Ok(piece);
             }
-            Err(err) if err.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
-                Err(Error::Deadline(self.limits.deadline))
+            if self.ended {
+                return Ok(None);
             }
-            Err(err) => Err(Error::Trap(err)),
+            let event = self.events.recv().unwrap_or(Event::End {
+                failure: Some(Error::Panicked),
+                guest_time: Duration::ZERO,
+            });
+            match event {
+                Event::Parsed(outcome) => {
+                    self.outcome =
+                        Some(outcome.map_err(|e| Failure::Rejected(failure_from_wit(e))));
+                }
+                Event::Piece(at, piece) => self.ahead = Some((at, piece)),
+                Event::End {
+                    failure,
+                    guest_time,
+                } => {
+                    self.ended = true;
+                    self.guest_time = guest_time;
+                    if let Some(error) = failure {
+                        if self.handed_out {
+                            return Err(Aborted {
+                                family: self.family,
+                                error,
+                            });
+                        }
+                        self.outcome = Some(Err(Failure::Sandbox(error)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// How the family fared, once all its pieces have been asked for.
+    fn report(mut self) -> FamilyReport {
+        // Its `End` may still be on its way (a family with no samples).
+        while !self.ended {
+            match self.events.recv() {
+                Ok(Event::End {
+                    failure,
+                    guest_time,
+                }) => {
+                    self.ended = true;
+                    self.guest_time = guest_time;
+                    if let Some(error) = failure {
+                        self.outcome = Some(Err(Failure::Sandbox(error)));
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => self.ended = true,
+            }
+        }
+        FamilyReport {
+            family: self.family,
+            outcome: self
+                .outcome
+                .unwrap_or(Err(Failure::Sandbox(Error::Panicked))),
+            guest_time: self.guest_time,
         }
     }
 }
 
-fn dumps_to_wit(dumps: Vec<Dump>) -> Vec<metrics::Dump> {
-    dumps
-        .into_iter()
-        .map(|d| metrics::Dump {
-            family: family_to_wit(d.family),
-            save_output: d.save_output,
-        })
-        .collect()
+/// An instance of the component in its store.
+struct Instance {
+    guest: Guest,
+    parser: bindings::Parser,
 }
 
-fn results_from_wit(
-    results: Vec<Result<Stats, metrics::ParseError>>,
-) -> Vec<Result<Stats, ParseFailure>> {
-    results
-        .into_iter()
-        .map(|r| {
-            r.map_err(|e| ParseFailure {
-                line: e.line,
-                message: e.message,
-            })
-        })
-        .collect()
-}
-
-fn family_to_wit(family: Family) -> metrics::Family {
-    match family {
-        Family::Ipv4 => metrics::Family::Ipv4,
-        Family::Ipv6 => metrics::Family::Ipv6,
+impl Instance {
+    /// Calls into the instance with the time left until the deadline.
+    fn call<R>(
+        &mut self,
+        call: impl FnOnce(&mut Store<GuestState>, &bindings::Parser) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let parser = &self.parser;
+        self.guest.run(|store| call(store, parser))
     }
 }
 
-fn deadline_ticks(deadline: Duration) -> u64 {
-    let ticks = deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
-    u64::try_from(ticks).unwrap_or(u64::MAX)
+/// A store of its own for one instance, and what it takes to name the
+/// cause of a failure. What the guest wrote is logged when it is dropped.
+struct Guest {
+    store: Store<GuestState>,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    limit_hit: Arc<AtomicBool>,
+    deadline: Deadline,
+    limits: Limits,
+}
+
+impl Guest {
+    /// Runs `call` in the store with the time left until the deadline.
+    fn run<R>(
+        &mut self,
+        call: impl FnOnce(&mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let Some(ticks) = self.deadline.ticks_left() else {
+            return Err(Error::Deadline(self.limits.deadline));
+        };
+        self.store.set_epoch_deadline(ticks);
+        call(&mut self.store).map_err(|err| self.cause(err))
+    }
+
+    /// Names what made a call fail.
+    fn cause(&self, err: wasmtime::Error) -> Error {
+        if self.limit_hit.load(Ordering::Relaxed) {
+            Error::MemoryLimit(self.limits.max_memory_bytes)
+        } else if err.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            Error::Deadline(self.limits.deadline)
+        } else {
+            Error::Trap(err)
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        // The store goes with the instance: the renderer resource is not
+        // dropped on its own (that would only run the guest's destructor).
+        log_guest_output("stdout", &self.stdout);
+        log_guest_output("stderr", &self.stderr);
+    }
+}
+
+/// A point in time the guest must be done by.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Instant,
+}
+
+impl Deadline {
+    fn after(budget: Duration) -> Self {
+        let now = Instant::now();
+        // Flags bound the budget to a day, so this cannot overflow; if it
+        // did, the deadline would be now rather than never.
+        Self {
+            at: now.checked_add(budget).unwrap_or(now),
+        }
+    }
+
+    /// Epoch ticks left until the deadline, at least one; `None` once it
+    /// has passed.
+    fn ticks_left(&self) -> Option<u64> {
+        let left = self.at.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        let ticks = left.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+        Some(u64::try_from(ticks).unwrap_or(u64::MAX))
+    }
+}
+
+impl bindings::Parser {
+    fn metrics(&self) -> &metrics::Guest {
+        self.iptables_exporter_parser_metrics()
+    }
+}
+
+fn dump_to_wit(dump: Dump) -> metrics::Dump {
+    metrics::Dump {
+        family: match dump.family {
+            Family::Ipv4 => metrics::Family::Ipv4,
+            Family::Ipv6 => metrics::Family::Ipv6,
+        },
+        save_output: dump.save_output,
+    }
+}
+
+fn metric_to_wit(metric: RulesetMetric) -> metrics::Metric {
+    match metric {
+        RulesetMetric::DefaultPackets => metrics::Metric::DefaultPackets,
+        RulesetMetric::DefaultBytes => metrics::Metric::DefaultBytes,
+        RulesetMetric::RulePackets => metrics::Metric::RulePackets,
+        RulesetMetric::RuleBytes => metrics::Metric::RuleBytes,
+        RulesetMetric::Rules => metrics::Metric::Rules,
+    }
+}
+
+fn failure_from_wit(error: metrics::ParseError) -> ParseFailure {
+    ParseFailure {
+        line: error.line,
+        message: error.message,
+    }
 }
 
 /// Ticks the engine's epoch until the engine is dropped. A thread of its own
 /// rather than a runtime task, so that a busy async runtime cannot delay it.
-fn spawn_epoch_ticker(engine: &Engine) {
+fn spawn_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("epoch-ticker".into())
@@ -306,13 +626,13 @@ fn spawn_epoch_ticker(engine: &Engine) {
             }
         })
         .map(drop)
-        .unwrap_or_else(|err| tracing::error!(%err, "cannot start the epoch ticker; guest deadlines will not fire"));
 }
 
 fn log_guest_output(stream: &'static str, pipe: &MemoryOutputPipe) {
     let content = pipe.contents();
     if !content.is_empty() {
-        tracing::warn!(stream, output = %String::from_utf8_lossy(&content).trim_end(), "parser component wrote output");
+        // Debug formatting: the guest's text must not start log lines of its own.
+        tracing::warn!(stream, output = ?String::from_utf8_lossy(&content).trim_end(), "parser component wrote output");
     }
 }
 
@@ -320,35 +640,47 @@ fn log_guest_output(stream: &'static str, pipe: &MemoryOutputPipe) {
 struct Slots {
     free: Mutex<u32>,
     freed: Condvar,
+    total: u32,
 }
 
 impl Slots {
-    fn new(count: u32) -> Self {
+    fn new(total: u32) -> Self {
         Self {
-            free: Mutex::new(count),
+            free: Mutex::new(total),
             freed: Condvar::new(),
+            total,
         }
     }
 
-    fn acquire(&self) -> SlotGuard<'_> {
+    /// Takes `count` slots at once (a collection's families all at once, so
+    /// that two collections can never each hold some and wait for more).
+    fn acquire(&self, count: usize) -> SlotGuard<'_> {
+        let count = u32::try_from(count).unwrap_or(u32::MAX).min(self.total);
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        while *free == 0 {
+        while *free < count {
             free = self
                 .freed
                 .wait(free)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        *free -= 1;
-        SlotGuard(self)
+        *free -= count;
+        SlotGuard { slots: self, count }
     }
 }
 
-struct SlotGuard<'a>(&'a Slots);
+struct SlotGuard<'a> {
+    slots: &'a Slots,
+    count: u32,
+}
 
 impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.0.freed.notify_one();
+        *self
+            .slots
+            .free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) += self.count;
+        self.slots.freed.notify_all();
     }
 }
 

@@ -3,22 +3,21 @@
 //! resolves.
 //!
 //! The metrics body is streamed from the shared collection output (see
-//! `flight`), gzip-compressed when the client accepts it.
+//! `flight`), gzip-compressed when the client accepts it. `HEAD` gets the
+//! headers a `GET` would, without running a collection.
 
 use crate::collect::Collector;
+use crate::encoding::prefers_gzip;
 use crate::flight::Reader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
-use crate::stall::WriteTimeout;
 use bytes::Bytes;
 pub use flate2::Compression;
 use flate2::write::GzEncoder;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{
-    ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, VARY,
-};
+use hyper::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -31,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_io_timeout::TimeoutWriter;
 
 /// Text exposition format served on the telemetry path.
 const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -74,7 +74,11 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     }
                 };
                 let header_timeout = app.header_timeout;
-                let stream = WriteTimeout::new(stream, app.write_timeout);
+                // A write that stays blocked this long (a client that reads
+                // nothing) fails and ends the connection, freeing its
+                // request slot and the chunks it had yet to take.
+                let mut stream = TimeoutWriter::new(stream);
+                stream.set_timeout(Some(app.write_timeout));
                 let app = app.clone();
                 let service = service_fn(move |request| {
                     let app = app.clone();
@@ -84,7 +88,12 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
                     .max_buf_size(MAX_HEADER_BYTES)
-                    .serve_connection(TokioIo::new(stream), service);
+                    // A client that shuts down its sending side after the
+                    // request (`nc`, some probes) still gets the whole
+                    // response, as Go's net/http gives it; without this the
+                    // body would be cut at whatever point it had reached.
+                    .half_close(true)
+                    .serve_connection(TokioIo::new(Box::pin(stream)), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     if let Err(err) = connection.await {
@@ -117,35 +126,25 @@ impl App {
             return response;
         }
         if !is_metrics {
-            let page = Full::new(Bytes::from(landing::page(&self.telemetry_path)));
-            return with_type(
-                Response::new(page.map_err(|never| match never {}).boxed()),
-                "text/html; charset=utf-8",
-            );
+            let page = full(Bytes::from(landing::page(&self.telemetry_path)));
+            return with_type(Response::new(page), "text/html; charset=utf-8");
         }
-        let permit = match &self.max_requests {
-            None => None,
-            Some(semaphore) => match semaphore.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
+        let gzip = prefers_gzip(request.headers());
+        let body = if *request.method() == Method::HEAD {
+            // The headers are known without the data: no collection.
+            full(Bytes::new())
+        } else {
+            match self.metrics(gzip) {
+                Some(body) => body,
+                None => {
                     tracing::warn!("too many metrics requests in flight; refused one");
                     return plain(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "503 too many requests in flight\n",
                     );
                 }
-            },
+            }
         };
-        let gzip = accepts_gzip(request.headers());
-        let reader = self.collector.scrape();
-        let mut tail = String::new();
-        self.self_metrics.write(&mut tail);
-        let body = metrics_body(
-            reader,
-            Bytes::from(tail),
-            gzip.then_some(self.gzip_level),
-            permit,
-        );
         let mut response = with_type(Response::new(body), EXPOSITION_CONTENT_TYPE);
         response
             .headers_mut()
@@ -156,6 +155,27 @@ impl App {
                 .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         response
+    }
+
+    /// The metrics body of a collection joined or started for this request;
+    /// `None` when `--web.max-requests` are in flight already.
+    fn metrics(&self, gzip: bool) -> Option<Body> {
+        let permit = match &self.max_requests {
+            None => None,
+            Some(semaphore) => match semaphore.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => return None,
+            },
+        };
+        let reader = self.collector.scrape();
+        let mut tail = String::new();
+        self.self_metrics.write(&mut tail);
+        Some(metrics_body(
+            reader,
+            Bytes::from(tail),
+            gzip.then_some(self.gzip_level),
+            permit,
+        ))
     }
 }
 
@@ -218,28 +238,13 @@ fn compress(
     }
 }
 
-/// Whether `Accept-Encoding` allows gzip (`gzip` or `*`, q not 0).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0))
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
+/// A body known in full.
+fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let body = Full::new(Bytes::from_static(text.as_bytes()))
-        .map_err(|never| match never {})
-        .boxed();
+    let body = full(Bytes::from_static(text.as_bytes()));
     let mut response = with_type(Response::new(body), "text/plain; charset=utf-8");
     *response.status_mut() = status;
     response
@@ -250,38 +255,4 @@ fn with_type(mut response: Response<Body>, content_type: &'static str) -> Respon
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(accept: &[&str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for value in accept {
-            map.append(
-                ACCEPT_ENCODING,
-                HeaderValue::from_str(value).expect("header value"),
-            );
-        }
-        map
-    }
-
-    #[test]
-    fn gzip_negotiation() {
-        let cases: &[(&[&str], bool)] = &[
-            (&[], false),
-            (&["gzip"], true),
-            (&["identity"], false),
-            (&["deflate, gzip;q=0.5"], true),
-            (&["gzip;q=0"], false),
-            (&["GZIP"], true),
-            (&["*"], true),
-            (&["br", "gzip"], true),
-            (&["gzipx"], false),
-        ];
-        for (accept, want) in cases {
-            assert_eq!(accepts_gzip(&headers(accept)), *want, "{accept:?}");
-        }
-    }
 }

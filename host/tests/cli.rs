@@ -18,7 +18,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn renders_a_file_to_stdout() {
+fn renders_a_file_to_stdout_as_the_golden_file_says() {
     let input = fixtures().join("kube-proxy-nft.ipv4.rules");
     let out = render(&[input.to_str().expect("utf-8 path")], b"");
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
@@ -77,4 +77,78 @@ fn empty_input_is_valid_and_renders_nothing() {
     let out = render(&["-"], b"");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn input_over_the_cap_is_refused_with_the_limit_named() {
+    let input = fixtures().join("kube-proxy-nft.ipv4.rules");
+    let size = std::fs::metadata(&input).expect("fixture").len();
+    let cap = format!("--iptables.max-output={}", size - 1);
+    for args in [
+        vec![cap.as_str(), input.to_str().expect("utf-8 path")],
+        vec![cap.as_str(), "-"],
+    ] {
+        let stdin = std::fs::read(&input).expect("fixture");
+        let out = render(&args, &stdin);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&out.stdout), "");
+        assert!(
+            text(&out.stderr).contains(&format!(
+                "larger than {} bytes (--iptables.max-output)",
+                size - 1
+            )),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = render(
+        &[
+            &format!("--iptables.max-output={size}"),
+            input.to_str().expect("path"),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "exactly the cap is accepted");
+}
+
+#[test]
+fn an_endless_input_is_cut_at_the_cap() {
+    // Without a cap this would grow until the kernel killed it.
+    let out = render(&["--iptables.max-output=8MiB", "/dev/zero"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("larger than 8388608 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn output_beyond_128_mib_streams_out_whole() {
+    // 260k rules make about 140 MiB of text: more than one call may hand
+    // over (wasmtime's 128 MiB), which the streamed path never needs to.
+    let dump = benches::generate(260_000, 7, exposition::Family::Ipv4);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("big.rules");
+    std::fs::write(&path, &dump).expect("dump");
+    let out = exporter()
+        .args(["render", path.to_str().expect("utf-8 path")])
+        .output()
+        .expect("render runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.len() > 128 << 20,
+        "only {} bytes",
+        out.stdout.len()
+    );
+    let whole = common::sandbox()
+        .render(vec![iptables_exporter::sandbox::Dump {
+            family: exposition::Family::Ipv4,
+            save_output: dump.into_bytes(),
+        }])
+        .expect("one call with room for it");
+    assert!(
+        out.stdout == whole.exposition.as_bytes(),
+        "the streamed text differs from the one-call render"
+    );
 }

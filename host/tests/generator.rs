@@ -28,10 +28,10 @@ fn tables(dump: &[u8], strip_rule_counters: bool) -> BTreeMap<String, Vec<String
     tables
 }
 
-fn round_trip(variant: &str, family: benches::Family) {
+fn round_trip(variant: &str, family: exposition::Family) {
     let tool = match family {
-        benches::Family::Ipv4 => "iptables",
-        benches::Family::Ipv6 => "ip6tables",
+        exposition::Family::Ipv4 => "iptables",
+        exposition::Family::Ipv6 => "ip6tables",
     };
     let dump = benches::generate(2_000, 11, family);
     let ns = Netns::new(&format!("gen-{variant}"));
@@ -42,7 +42,7 @@ fn round_trip(variant: &str, family: benches::Family) {
     );
     let saved = ns.run(&format!("{tool}-{variant}-save"), &["-c"], b"");
     // ip6tables-nft-restore 1.8.9 sets chain counters but not rule counters.
-    let strip = variant == "nft" && family == benches::Family::Ipv6;
+    let strip = variant == "nft" && family == exposition::Family::Ipv6;
     let want = tables(dump.as_bytes(), strip);
     let got = tables(&saved, strip);
     assert_eq!(
@@ -65,20 +65,20 @@ fn round_trip(variant: &str, family: benches::Family) {
 
 #[test]
 fn ipv4_dumps_survive_nft_restore_and_save() {
-    round_trip("nft", benches::Family::Ipv4);
+    round_trip("nft", exposition::Family::Ipv4);
 }
 
 #[test]
 fn ipv4_dumps_survive_legacy_restore_and_save() {
-    round_trip("legacy", benches::Family::Ipv4);
+    round_trip("legacy", exposition::Family::Ipv4);
 }
 
 #[test]
 fn ipv6_dumps_survive_nft_restore_and_save() {
-    round_trip("nft", benches::Family::Ipv6);
+    round_trip("nft", exposition::Family::Ipv6);
 }
 
 #[test]
 fn ipv6_dumps_survive_legacy_restore_and_save() {
-    round_trip("legacy", benches::Family::Ipv6);
+    round_trip("legacy", exposition::Family::Ipv6);
 }

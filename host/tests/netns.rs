@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::exporter::Exporter;
 use common::http::{self, labels};
 use common::netns::{Guarded, Netns};
 use common::save::expected_series;
@@ -316,4 +317,50 @@ fn nft_works_as_nobody_with_the_documented_capabilities() {
 #[test]
 fn legacy_works_as_nobody_with_the_documented_capabilities() {
     runs_unprivileged_with_documented_capabilities("legacy", DOCUMENTED_CAPS);
+}
+
+#[test]
+fn tables_that_nft_made_incompatible_are_counted_not_hidden() {
+    common::require_tool("nft", "nftables");
+    let ns = Netns::new("incompatible");
+    ns.run("iptables-nft-restore", &[], ruleset("ipv4").as_bytes());
+    // A rule iptables-nft cannot show: iptables-nft-save leaves the whole
+    // filter table out and says so in a comment.
+    ns.run(
+        "nft",
+        &["add rule ip filter INPUT ct state established counter accept"],
+        b"",
+    );
+    let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    command.args([
+        "--iptables.save-path=iptables-nft-save",
+        "--iptables.families=ipv4",
+    ]);
+    let exporter = Exporter::spawn(command);
+    let body = ns.enter(|| http::get(EXPORTER, "/metrics").expect("scrape").body);
+    assert!(
+        exporter.log().contains("could not show these tables"),
+        "log:\n{}",
+        exporter.log()
+    );
+    let all = http::parse_exposition(&String::from_utf8_lossy(&body));
+    let get =
+        |name: &str, pairs: &[(&str, &str)]| all.get(&(name.to_owned(), labels(pairs))).cloned();
+    assert_eq!(
+        get("iptables_incompatible_tables", &[("family", "ipv4")]).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        get("iptables_scrape_success", &[("family", "ipv4")]).as_deref(),
+        Some("1")
+    );
+    let tables: std::collections::BTreeSet<&str> = all
+        .keys()
+        .filter_map(|(_, labels)| labels.get("table").map(String::as_str))
+        .collect();
+    assert_eq!(
+        tables.into_iter().collect::<Vec<_>>(),
+        ["nat"],
+        "filter is left out, nat is there"
+    );
 }

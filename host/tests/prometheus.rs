@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::exporter::Exporter;
 use common::http;
 use common::netns::{Guarded, Netns};
 use common::require_tool;
@@ -62,17 +63,12 @@ fn prometheus_ingests_the_rule_series_with_their_labels() {
         ),
     )
     .expect("config");
-    let _exporter = Guarded(
-        ns.command(env!("CARGO_BIN_EXE_iptables-exporter"))
-            .args([
-                "--iptables.save-path=iptables-nft-save",
-                "--iptables.families=ipv4",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("exporter starts"),
-    );
+    let mut exporter = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    exporter.args([
+        "--iptables.save-path=iptables-nft-save",
+        "--iptables.families=ipv4",
+    ]);
+    let _exporter = Exporter::spawn(exporter);
     let prometheus_log = tempfile::NamedTempFile::new().expect("log file");
     let _prometheus = Guarded(
         ns.command(prometheus)
@@ -89,7 +85,6 @@ fn prometheus_ingests_the_rule_series_with_their_labels() {
     );
 
     ns.enter(|| {
-        http::wait_for_listener(EXPORTER, Duration::from_secs(20));
         let scrape = http::get(EXPORTER, "/metrics").expect("scrape");
         let served = http::parse_exposition(&String::from_utf8_lossy(&scrape.body));
         http::wait_for_listener(PROMETHEUS, Duration::from_secs(30));

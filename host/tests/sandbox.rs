@@ -1,15 +1,15 @@
 //! The sandbox's limits, shown with a component built to break them
 //! (`tests/hostile-guest`): endless loops, unbounded allocation, a panic, an
 //! exit, oversized and endless output, and an import the host does not give.
-//! Each fails its render with its own cause, within its bound, and the next
-//! render works.
+//! Each fails its render with its own cause, within its bound, costs only
+//! the family whose dump caused it, and the next render works.
 
 mod common;
 
 use common::exporter::{Exporter, scrape_success, script};
 use common::http;
-use iptables_exporter::sandbox::{Dump, Error, Limits, Sandbox};
-use parser_wasm::Family;
+use exposition::Family;
+use iptables_exporter::sandbox::{Aborted, Dump, Error, Failure, FamilyReport, Limits, Sandbox};
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -69,29 +69,73 @@ fn sandbox() -> Sandbox {
     sandbox_with_memory(MAX_MEMORY)
 }
 
-fn sandbox_with_memory(max_memory_bytes: usize) -> Sandbox {
-    let bytes = std::fs::read(hostile()).expect("component");
-    let limits = Limits {
+fn limits(max_memory_bytes: usize, deadline: Duration) -> Limits {
+    Limits {
         max_memory_bytes,
-        deadline: DEADLINE,
-        max_output_bytes: MAX_OUTPUT,
-    };
+        deadline,
+        max_exposition_bytes: MAX_OUTPUT,
+    }
+}
+
+fn sandbox_with(limits: Limits) -> Sandbox {
+    let bytes = std::fs::read(hostile()).expect("component");
     Sandbox::new(&bytes, limits).expect("the hostile guest imports only what it may")
 }
 
-fn dump(mode: &str) -> Vec<Dump> {
-    vec![Dump {
-        family: Family::Ipv4,
-        save_output: format!("{mode}\n").into_bytes(),
-    }]
+fn sandbox_with_memory(max_memory_bytes: usize) -> Sandbox {
+    sandbox_with(limits(max_memory_bytes, DEADLINE))
 }
 
-fn streamed(sandbox: &Sandbox, mode: &str) -> (Result<usize, Error>, Duration) {
-    let started = Instant::now();
-    let mut handed_out = 0;
-    let result = sandbox.render_chunks(dump(mode), 256 * 1024, |chunk| handed_out += chunk.len());
-    (result.map(|_| handed_out), started.elapsed())
+fn dump_of(family: Family, mode: &str) -> Dump {
+    Dump {
+        family,
+        save_output: format!("{mode}\n").into_bytes(),
+    }
 }
+
+fn dump(mode: &str) -> Vec<Dump> {
+    vec![dump_of(Family::Ipv4, mode)]
+}
+
+/// Renders the dumps as the server does: the text handed out, how each
+/// family fared, and how long it took.
+fn render(
+    sandbox: &Sandbox,
+    dumps: Vec<Dump>,
+) -> (String, Result<Vec<FamilyReport>, Aborted>, Duration) {
+    let started = Instant::now();
+    let mut text = String::new();
+    let result = sandbox.render_families(dumps, 256 * 1024, |piece| text.push_str(&piece));
+    (text, result, started.elapsed())
+}
+
+/// One family rendered as the server does: the bytes handed out, or why it failed.
+fn streamed(sandbox: &Sandbox, mode: &str) -> (Result<usize, Error>, Duration) {
+    let (text, result, elapsed) = render(sandbox, dump(mode));
+    let outcome = match result {
+        Ok(mut reports) => match reports.pop().map(|r| r.outcome) {
+            Some(Ok(_)) => Ok(text.len()),
+            Some(Err(Failure::Sandbox(err))) => Err(err),
+            other => panic!("{mode}: {other:?}"),
+        },
+        Err(aborted) => Err(aborted.error),
+    };
+    (outcome, elapsed)
+}
+
+/// The text a well-behaved ipv6 dump renders to, alone.
+const IPV6_ALONE: &str = "# HELP iptables_rules Number of rules in a chain.\n# TYPE iptables_rules gauge\niptables_rules{family=\"ipv6\",table=\"filter\",chain=\"HOSTILE\"} 1\n";
+
+/// The modes that fail before any of their text is out.
+const EARLY_FAILURES: [&str; 7] = [
+    "loop-parse",
+    "loop-render",
+    "alloc",
+    "trap",
+    "exit",
+    "huge",
+    "malformed",
+];
 
 #[test]
 fn each_misbehaviour_fails_with_its_cause_and_the_next_render_works() {
@@ -127,6 +171,85 @@ fn each_misbehaviour_fails_with_its_cause_and_the_next_render_works() {
 }
 
 #[test]
+fn a_family_that_fails_early_costs_only_itself_in_either_order() {
+    let sandbox = sandbox();
+    for mode in EARLY_FAILURES {
+        for failing_first in [true, false] {
+            let dumps = if failing_first {
+                vec![dump_of(Family::Ipv4, mode), dump_of(Family::Ipv6, "ok")]
+            } else {
+                vec![dump_of(Family::Ipv6, "ok"), dump_of(Family::Ipv4, mode)]
+            };
+            let (text, result, elapsed) = render(&sandbox, dumps);
+            let reports = result.unwrap_or_else(|err| panic!("{mode}: aborted: {err}"));
+            for report in &reports {
+                let ok = report.outcome.is_ok();
+                assert_eq!(
+                    ok,
+                    report.family == Family::Ipv6,
+                    "{mode}: {} {:?}",
+                    report.family,
+                    report.outcome
+                );
+            }
+            assert_eq!(text, IPV6_ALONE, "{mode}: the good family's text");
+            assert!(
+                elapsed < DEADLINE + Duration::from_secs(2),
+                "{mode}: took {elapsed:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn failing_families_take_about_one_deadline_together() {
+    let deadline = Duration::from_secs(3);
+    let sandbox = sandbox_with(limits(MAX_MEMORY, deadline));
+    for mode in ["loop-parse", "loop-render"] {
+        let dumps = vec![dump_of(Family::Ipv4, mode), dump_of(Family::Ipv6, mode)];
+        let (text, result, elapsed) = render(&sandbox, dumps);
+        let reports = result.expect("nothing was handed out");
+        assert!(
+            reports
+                .iter()
+                .all(|r| matches!(r.outcome, Err(Failure::Sandbox(Error::Deadline(_))))),
+            "{mode}: {reports:?}"
+        );
+        assert_eq!(text, "");
+        // One after the other would take two deadlines (6 s).
+        assert!(
+            elapsed < deadline + Duration::from_millis(1500),
+            "{mode}: took {elapsed:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failure_after_text_was_handed_out_aborts_the_rendering() {
+    let sandbox = sandbox();
+    let dumps = vec![
+        dump_of(Family::Ipv4, "late-loop"),
+        dump_of(Family::Ipv6, "ok"),
+    ];
+    let (text, result, elapsed) = render(&sandbox, dumps);
+    match result {
+        Err(Aborted {
+            family: Family::Ipv4,
+            error: Error::Deadline(_),
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        text.contains("family=\"ipv4\""),
+        "the first piece was out: {text}"
+    );
+    assert!(
+        elapsed < DEADLINE + Duration::from_secs(2),
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
 fn the_one_call_render_is_bounded_too() {
     let sandbox = sandbox();
     for (mode, want) in [
@@ -158,12 +281,7 @@ fn the_one_call_render_is_bounded_too() {
 #[test]
 fn a_component_importing_more_than_stdio_is_refused_at_load() {
     let bytes = std::fs::read(build("clock")).expect("component");
-    let limits = Limits {
-        max_memory_bytes: MAX_MEMORY,
-        deadline: DEADLINE,
-        max_output_bytes: MAX_OUTPUT,
-    };
-    match Sandbox::new(&bytes, limits) {
+    match Sandbox::new(&bytes, limits(MAX_MEMORY, DEADLINE)) {
         Err(Error::Load(err)) => assert!(format!("{err:#}").contains("wasi:clocks"), "{err:#}"),
         Err(err) => panic!("refused for another reason: {err}"),
         Ok(_) => panic!("a component importing wasi:clocks was loaded"),
@@ -181,7 +299,7 @@ fn vm_hwm_bytes(pid: u32) -> u64 {
 }
 
 #[test]
-fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
+fn the_server_reports_each_failure_for_its_family_only_logs_its_cause_and_stays_up() {
     let dir = tempfile::tempdir().expect("dir");
     let mode_file = dir.path().join("mode");
     let save = script(
@@ -189,16 +307,17 @@ fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
         "save",
         &format!("cat '{}'", mode_file.display()),
     );
+    let save6 = script(dir.path(), "save6", "echo ok");
     let component = hostile().display().to_string();
-    let exporter = Exporter::ipv4(
-        &save,
-        &[
-            &format!("--component={component}"),
-            "--sandbox.max-memory=32MiB",
-            "--sandbox.timeout=500ms",
-            "--sandbox.max-output=8MiB",
-        ],
-    );
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={}", save.display()),
+        &format!("--ip6tables.save-path={}", save6.display()),
+        "--iptables.families=ipv4,ipv6",
+        &format!("--component={component}"),
+        "--sandbox.max-memory=32MiB",
+        "--sandbox.timeout=500ms",
+        "--sandbox.max-output=8MiB",
+    ]);
     for (mode, cause) in [
         ("loop-parse", "ran past its deadline"),
         ("alloc", "memory limit of 33554432 bytes"),
@@ -208,10 +327,20 @@ fn the_server_reports_each_failure_logs_its_cause_and_stays_up() {
     ] {
         std::fs::write(&mode_file, format!("{mode}\n")).expect("mode");
         let started = Instant::now();
+        let body = exporter.scrape();
         assert_eq!(
-            scrape_success(&exporter.scrape(), "ipv4").as_deref(),
+            scrape_success(&body, "ipv4").as_deref(),
             Some("0"),
             "{mode}"
+        );
+        assert_eq!(
+            scrape_success(&body, "ipv6").as_deref(),
+            Some("1"),
+            "{mode}: the other family"
+        );
+        assert!(
+            body.starts_with(IPV6_ALONE) && !body.contains("iptables_rules{family=\"ipv4\""),
+            "{mode}: {body}"
         );
         assert!(
             started.elapsed() < Duration::from_secs(3),
@@ -256,8 +385,18 @@ fn endless_output_aborts_the_response_rather_than_end_it_normally() {
         "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
     )
     .expect("request");
+    // A regression that let the response run on must fail, not hang.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
+    if let Err(err) = stream.read_to_end(&mut raw) {
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::ConnectionReset,
+            "the response neither ended nor was cut off: {err}"
+        );
+    }
     let text = String::from_utf8_lossy(&raw);
     assert!(text.contains("transfer-encoding: chunked"), "not chunked");
     assert!(

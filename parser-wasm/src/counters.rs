@@ -49,85 +49,116 @@ pub fn parse_bracketed(field: &[u8]) -> Result<Counters, ErrorKind> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inline {
     pub counters: Counters,
-    /// `-c P B` plus one of the spaces around it.
+    /// `-c P B` plus one separator next to it.
     pub cut: Range<usize>,
+}
+
+/// What separates the words of a rule: runs of spaces and tabs outside
+/// double quotes, as iptables-restore splits them.
+fn is_separator(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
 }
 
 /// Finds `-c PACKETS BYTES` among a rulespec's words.
 ///
-/// Words inside double quotes (a `--comment "… -c 1 2"`) are not options, so
-/// quotes and backslash escapes inside them are followed, as iptables-restore
-/// does. More than one `-c` is an error: which one would count is a guess.
+/// Words are split the way iptables-restore splits them: runs of spaces and
+/// tabs outside double quotes, a backslash inside quotes escaping the next
+/// byte. Quoted text (a `--comment "… -c 1 2"`) is not an option. More than
+/// one `-c` is an error: which one would count is a guess.
 pub fn find_inline(spec: &[u8]) -> Result<Option<Inline>, ErrorKind> {
-    // Almost no rule has one: skip the word-by-word walk when no `-c `
-    // (nor a final `-c`) is anywhere.
-    static C_OPTION: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(b"-c "));
-    if C_OPTION.find(spec).is_none() && !spec.ends_with(b"-c") {
+    // Almost no rule has one: skip the word-by-word walk unless a `-c `,
+    // a tab (rare, and a separator too) or a final `-c` is there. One pass
+    // with a three-byte needle: `-c` alone would stop at every `--comment`.
+    static DASH_C_SPACE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new("-c "));
+    if DASH_C_SPACE.find(spec).is_none()
+        && memchr::memchr(b'\t', spec).is_none()
+        && !spec.ends_with(b"-c")
+    {
         return Ok(None);
     }
     let mut found: Option<Inline> = None;
-    let mut in_quotes = false;
-    let mut i = 0;
-    while i < spec.len() {
-        match spec[i] {
-            b'\\' if in_quotes => i += 1,
-            b'"' => in_quotes = !in_quotes,
-            b'-' if !in_quotes && starts_word(spec, i) && is_c_option(spec, i) => {
-                if found.is_some() {
-                    return Err(ErrorKind::DuplicateCounters);
-                }
-                let inline = parse_inline_at(spec, i)?;
-                i = inline.cut.end;
-                found = Some(inline);
-                continue;
-            }
-            _ => {}
+    let mut words = Words { spec, at: 0 };
+    while let Some(word) = words.next() {
+        if word.quoted || &spec[word.range.clone()] != b"-c" {
+            continue;
         }
-        i += 1;
+        if found.is_some() {
+            return Err(ErrorKind::DuplicateCounters);
+        }
+        let packets = words.next();
+        let bytes = words.next();
+        let end = bytes
+            .as_ref()
+            .or(packets.as_ref())
+            .map_or(word.range.end, |w| w.range.end);
+        let bad = || ErrorKind::BadCounter {
+            found: excerpt(&spec[word.range.start..end]),
+            expected: INLINE,
+        };
+        let number = |w: &Option<Word>| {
+            w.as_ref()
+                .filter(|w| !w.quoted)
+                .and_then(|w| parse_decimal(&spec[w.range.clone()]))
+        };
+        let counters = Counters {
+            packets: number(&packets).ok_or_else(bad)?,
+            bytes: number(&bytes).ok_or_else(bad)?,
+        };
+        let start = word.range.start;
+        let cut = if end < spec.len() {
+            start..end + 1
+        } else if start > 0 {
+            start - 1..end
+        } else {
+            start..end
+        };
+        found = Some(Inline { counters, cut });
     }
     Ok(found)
 }
 
-fn starts_word(spec: &[u8], i: usize) -> bool {
-    i == 0 || spec[i - 1] == b' '
+/// A word of a rulespec and whether any of it was inside double quotes.
+struct Word {
+    range: Range<usize>,
+    quoted: bool,
 }
 
-/// `-c` standing alone as a word at `i`.
-fn is_c_option(spec: &[u8], i: usize) -> bool {
-    spec[i..].starts_with(b"-c") && matches!(spec.get(i + 2), None | Some(b' '))
+/// The words of a rulespec, split as iptables-restore splits them.
+struct Words<'a> {
+    spec: &'a [u8],
+    at: usize,
 }
 
-/// Parses `-c P B` starting at `start` and picks the space to cut with it.
-fn parse_inline_at(spec: &[u8], start: usize) -> Result<Inline, ErrorKind> {
-    let word_end = |from: usize| {
-        spec[from..]
-            .iter()
-            .position(|&b| b == b' ')
-            .map_or(spec.len(), |p| from + p)
-    };
-    let packets_start = start + 3;
-    let packets_end = word_end(packets_start.min(spec.len()));
-    let bytes_start = packets_end + 1;
-    let bytes_end = word_end(bytes_start.min(spec.len()));
-    let bad = || ErrorKind::BadCounter {
-        found: excerpt(&spec[start..bytes_end.min(spec.len())]),
-        expected: INLINE,
-    };
-    let field = |range: Range<usize>| spec.get(range).and_then(parse_decimal);
-    let packets = field(packets_start..packets_end).ok_or_else(bad)?;
-    let bytes = field(bytes_start..bytes_end).ok_or_else(bad)?;
-    let cut = if bytes_end < spec.len() {
-        start..bytes_end + 1
-    } else if start > 0 {
-        start - 1..bytes_end
-    } else {
-        start..bytes_end
-    };
-    Ok(Inline {
-        counters: Counters { packets, bytes },
-        cut,
-    })
+impl Iterator for Words<'_> {
+    type Item = Word;
+
+    fn next(&mut self) -> Option<Word> {
+        let spec = self.spec;
+        while self.at < spec.len() && is_separator(spec[self.at]) {
+            self.at += 1;
+        }
+        if self.at == spec.len() {
+            return None;
+        }
+        let start = self.at;
+        let (mut in_quotes, mut quoted) = (false, false);
+        while self.at < spec.len() {
+            match spec[self.at] {
+                b'\\' if in_quotes => self.at += 1,
+                b'"' => (in_quotes, quoted) = (!in_quotes, true),
+                byte if !in_quotes && is_separator(byte) => break,
+                _ => {}
+            }
+            self.at += 1;
+        }
+        // An escape as the last byte steps past the end.
+        self.at = self.at.min(spec.len());
+        Some(Word {
+            range: start..self.at,
+            quoted,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -193,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn inline_counters_are_cut_with_one_space() {
+    fn inline_counters_are_cut_with_one_separator() {
         let c = |packets, bytes| Counters { packets, bytes };
         let cases = [
             ("-c 5 300 -j ACCEPT", c(5, 300), "-j ACCEPT"),
@@ -201,6 +232,12 @@ mod tests {
             ("-p tcp -c 1 2 -j X", c(1, 2), "-p tcp -j X"),
             ("-c 1 2", c(1, 2), ""),
             ("-j X -c 0 0 ", c(0, 0), "-j X "),
+            // Words are split on runs of spaces and tabs, as iptables-restore does.
+            ("-j X\t-c 1 2", c(1, 2), "-j X"),
+            ("-c\t1\t2 -j X", c(1, 2), "-j X"),
+            ("-c  1 2", c(1, 2), ""),
+            ("-c 1 2\t-j X", c(1, 2), "-j X"),
+            ("-p tcp  -c 1 2  -j X", c(1, 2), "-p tcp   -j X"),
         ];
         for (spec, counters, rest) in cases {
             assert_eq!(
@@ -227,12 +264,20 @@ mod tests {
 
     #[test]
     fn bad_or_repeated_inline_counters_are_errors() {
-        for spec in ["-c x 2 -j X", "-j X -c 1", "-j X -c", "-c 1 2x", "-c  1 2"] {
+        for spec in [
+            "-c x 2 -j X",
+            "-j X -c 1",
+            "-j X -c",
+            "-j X\t-c",
+            "-c 1 2x",
+            "-c \"1\" 2",
+        ] {
             assert!(
                 matches!(cut(spec), Err(ErrorKind::BadCounter { .. })),
                 "spec {spec:?}"
             );
         }
         assert_eq!(cut("-c 1 2 -j X -c 3 4"), Err(ErrorKind::DuplicateCounters));
+        assert_eq!(cut("-c 1 2\t-c 3 4"), Err(ErrorKind::DuplicateCounters));
     }
 }

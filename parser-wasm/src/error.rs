@@ -33,14 +33,20 @@ pub enum ErrorKind {
     /// End of input inside a table (truncated output).
     #[error("end of input while table `{table}` is open: expected `COMMIT`")]
     UnterminatedTable { table: String },
-    /// `*` followed by nothing, or by something with spaces in it.
-    #[error("expected `*TABLE` with a table name and nothing after it, found `{found}`")]
+    /// `*` followed by nothing, or by something with whitespace in it.
+    #[error(
+        "expected `*TABLE` with a table name (no whitespace) and nothing after it, found `{found}`"
+    )]
     BadTable { found: String },
     /// A `:` line that is not `:CHAIN POLICY` with an optional counter field.
-    #[error("expected `:CHAIN POLICY [PACKETS:BYTES]` with single spaces, found `{found}`")]
+    #[error(
+        "expected `:CHAIN POLICY [PACKETS:BYTES]` with single spaces and no other whitespace, found `{found}`"
+    )]
     BadChain { found: String },
     /// A rule line whose `-A CHAIN` part is missing or malformed.
-    #[error("expected `-A CHAIN` after the counters, with single spaces, found `{found}`")]
+    #[error(
+        "expected `-A CHAIN` after the counters, with single spaces and no whitespace in the chain name, found `{found}`"
+    )]
     BadRule { found: String },
     /// A counter field or inline `-c` whose numbers are not unsigned 64-bit decimals.
     #[error("bad counter `{found}`: expected {expected} with unsigned 64-bit decimal numbers")]

@@ -1,69 +1,41 @@
 //! Parser for `iptables-save -c` / `ip6tables-save -c` output and renderer of
-//! the Prometheus series the metrics contract (`../shared/spec/metrics.md`)
-//! defines for it.
+//! the Prometheus series the metrics contract (`docs/metrics.md`) defines
+//! for it.
 //!
-//! The same code is a native library (tests, benchmarks, the host's own
-//! exposition helpers) and, built for `wasm32-wasip2`, the sandboxed
-//! component the exporter runs on every scrape.
+//! Built for `wasm32-wasip2` this is the sandboxed component the exporter
+//! runs on every scrape; natively it is a plain library for the tests, the
+//! benchmarks and the fuzzers. The exporter's host never links it: it only
+//! talks to the component.
 //!
 //! # Layout
 //! - [`lines`]: bytes → numbered lines (LF, CRLF, no final newline).
 //! - [`syntax`]: one line → a borrowed `Line` (table, chain, rule, commit).
 //! - [`counters`]: `[P:B]` and inline `-c P B` → checked `u64`s.
 //! - [`ruleset`]: lines → tables, chains and rules; duplicates summed.
-//! - [`render`]: rulesets → exposition text.
-//! - [`exposition`]: the text format's headers, escaping and samples.
+//! - [`render`]: rulesets → exposition text, whole or in pieces.
 //! - [`error`]: `ParseError { line, kind }`.
 //! - `component`: wasm32 only, the WIT exports.
+//! - `check` (feature `fuzzing`, and in tests): properties every input must
+//!   keep, shared by the fuzz targets and the property tests.
 //!
 //! Parsing and rendering are separate steps so that a ruleset analyzer can
 //! use the parsed model without the metrics.
 
-#[doc(hidden)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod check;
 pub mod counters;
 pub mod error;
-pub mod exposition;
 pub mod lines;
 pub mod render;
 pub mod ruleset;
 pub mod syntax;
 
-// The bindings wit-bindgen generates use `unsafe` for the canonical ABI.
 #[cfg(target_arch = "wasm32")]
-#[allow(unsafe_code)]
 mod component;
 
 pub use error::{ErrorKind, ParseError};
+pub use exposition::{Family, RulesetMetric};
 pub use ruleset::{Ruleset, Stats, parse};
-
-/// Which save command a dump came from; the `family` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
-
-impl Family {
-    pub const ALL: [Family; 2] = [Family::Ipv4, Family::Ipv6];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
-        }
-    }
-
-    pub fn from_label(label: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.label() == label)
-    }
-}
-
-impl std::fmt::Display for Family {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
-    }
-}
 
 /// One family's raw save output.
 #[derive(Debug, Clone, Copy)]
@@ -84,10 +56,9 @@ pub struct Rendering {
 /// dumps measure 3.1.
 const OUTPUT_PER_INPUT_TIMES_2: usize = 7;
 
-/// Parses every dump and renders those that parsed, in the order given.
-///
-/// This is the whole job of the component; natively it is what tests and
-/// benchmarks compare the component against.
+/// Parses every dump and renders those that parsed, in the order given, in
+/// one piece: the component's one-call `render`, and what tests and
+/// benchmarks compare the streamed rendering against.
 pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
     let parsed = parse_dumps(dumps.iter().copied());
     let input_len: usize = dumps.iter().map(|d| d.save_output.len()).sum();
@@ -170,13 +141,5 @@ mod tests {
             Err(ParseError::new(0, ErrorKind::DuplicateFamily))
         );
         assert_eq!(rendering.exposition.matches("iptables_rules{").count(), 1);
-    }
-
-    #[test]
-    fn family_labels_round_trip() {
-        for family in Family::ALL {
-            assert_eq!(Family::from_label(family.label()), Some(family));
-        }
-        assert_eq!(Family::from_label("ipv5"), None);
     }
 }

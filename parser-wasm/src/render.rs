@@ -1,85 +1,69 @@
 //! Rulesets → exposition text for the five ruleset metrics.
 //!
 //! Each metric's samples are contiguous across families (families in the
-//! order given, then input order), as the text format requires.
+//! order given, then input order), as the text format requires. The text is
+//! written a metric at a time ([`Section`]), so that it can be produced in
+//! pieces of bounded size: whole ([`render`]), or one family at a time
+//! ([`Pieces`], the component's streaming resource: samples only), with the
+//! caller putting the families of each metric one after another and the
+//! metric's header before its first sample.
 
-use crate::Family;
-use crate::exposition::{Kind, Metric, MetricWriter};
 use crate::ruleset::{Chain, Ruleset, Sum};
-
-pub const DEFAULT_PACKETS: Metric = Metric {
-    name: "iptables_default_packets_total",
-    help: "Packets counted by a chain's policy (0 for user chains).",
-    kind: Kind::Counter,
-};
-pub const DEFAULT_BYTES: Metric = Metric {
-    name: "iptables_default_bytes_total",
-    help: "Bytes counted by a chain's policy (0 for user chains).",
-    kind: Kind::Counter,
-};
-pub const RULE_PACKETS: Metric = Metric {
-    name: "iptables_rule_packets_total",
-    help: "Packets matched by a rule (identical rules in a chain summed).",
-    kind: Kind::Counter,
-};
-pub const RULE_BYTES: Metric = Metric {
-    name: "iptables_rule_bytes_total",
-    help: "Bytes matched by a rule (identical rules in a chain summed).",
-    kind: Kind::Counter,
-};
-pub const RULES: Metric = Metric {
-    name: "iptables_rules",
-    help: "Number of rules in a chain.",
-    kind: Kind::Gauge,
-};
-
-/// The metrics in the order they are written.
-const METRICS: [&Metric; 5] = [
-    &DEFAULT_PACKETS,
-    &DEFAULT_BYTES,
-    &RULE_PACKETS,
-    &RULE_BYTES,
-    &RULES,
-];
+use exposition::{Family, MetricWriter, RulesetMetric};
 
 /// Appends the ruleset series of every family to `out`.
 pub fn render(families: &[(Family, &Ruleset<'_>)], out: &mut String) {
-    Cursor::default().fill(families, out, usize::MAX);
+    for metric in RulesetMetric::ALL {
+        Section::new(metric).fill(families, false, out, usize::MAX);
+    }
 }
 
-/// A position in the exposition, so that it can be written in pieces of
-/// bounded size: (metric, family, table, chain, item within the chain).
-#[derive(Debug, Default, Clone)]
-pub struct Cursor {
-    metric: usize,
+/// One metric's samples over a list of families, and how far they have been
+/// written: (family, table, chain, item within the chain).
+#[derive(Debug, Clone)]
+pub struct Section {
+    metric: RulesetMetric,
     family: usize,
     table: usize,
     chain: usize,
     item: usize,
-    /// Whether the current metric's `# HELP`/`# TYPE` lines are written.
-    header_written: bool,
 }
 
-impl Cursor {
+impl Section {
+    pub fn new(metric: RulesetMetric) -> Self {
+        Self {
+            metric,
+            family: 0,
+            table: 0,
+            chain: 0,
+            item: 0,
+        }
+    }
+
+    pub fn metric(&self) -> RulesetMetric {
+        self.metric
+    }
+
     /// Appends samples to `out` until it holds at least `budget` bytes or
-    /// the exposition is complete; a sample line is never split, and at
-    /// least one is written while any is left, so that an empty piece always
-    /// means the end, whatever the budget. Returns whether anything is left
-    /// to write.
+    /// the section is complete; a sample line is never split, and at least
+    /// one is written while any is left, so that an empty piece always means
+    /// the end, whatever the budget. The metric's `# HELP`/`# TYPE` lines
+    /// come before the first sample unless `header_written` says an earlier
+    /// piece has them. Returns whether anything is left to write.
     pub fn fill(
         &mut self,
         families: &[(Family, &Ruleset<'_>)],
+        mut header_written: bool,
         out: &mut String,
         budget: usize,
     ) -> bool {
         let budget = budget.max(out.len() + 1);
-        while self.metric < METRICS.len() {
+        loop {
             if out.len() >= budget {
                 return true;
             }
             let Some((family, ruleset)) = families.get(self.family) else {
-                self.next_metric();
-                continue;
+                return false;
             };
             let Some(table) = ruleset.tables.get(self.table) else {
                 (self.family, self.table) = (self.family + 1, 0);
@@ -89,68 +73,70 @@ impl Cursor {
                 (self.table, self.chain) = (self.table + 1, 0);
                 continue;
             };
-            match self.write_item(*family, &table.name, chain, out) {
-                Step::Wrote => (self.item, self.header_written) = (self.item + 1, true),
+            let mut writer = MetricWriter::resume(out, self.metric.metric(), header_written);
+            let labels = Labels {
+                family: family.label(),
+                table: &table.name,
+                chain,
+            };
+            match write_item(self.metric, &labels, self.item, &mut writer) {
+                Step::Wrote => (self.item, header_written) = (self.item + 1, true),
                 Step::Skipped => self.item += 1,
                 Step::ChainDone => (self.chain, self.item) = (self.chain + 1, 0),
             }
         }
-        false
     }
+}
 
-    fn next_metric(&mut self) {
-        *self = Cursor {
-            metric: self.metric + 1,
-            ..Cursor::default()
-        };
-    }
+/// One family's samples, handed out a metric at a time in pieces: what the
+/// component's `renderer` resource serves. The caller asks for the metrics
+/// in order, puts every family's pieces of a metric together and writes the
+/// metric's header (`exposition::write_header`) before the first sample:
+/// families rendered apart cannot know whether another had samples.
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    section: Section,
+}
 
-    /// Writes the current item of `chain` for the current metric.
-    fn write_item(&self, family: Family, table: &str, chain: &Chain<'_>, out: &mut String) -> Step {
-        let metric = METRICS[self.metric];
-        let family = family.label();
-        let mut writer = MetricWriter::resume(out, metric, self.header_written);
-        match self.metric {
-            0 | 1 => {
-                let Some(policy) = chain.policies.get(self.item) else {
-                    return Step::ChainDone;
-                };
-                // A policy declared without a counter field has no sample.
-                let Some(sum) = &policy.counters else {
-                    return Step::Skipped;
-                };
-                let labels = [
-                    ("family", family),
-                    ("table", table),
-                    ("chain", &chain.name),
-                    ("policy", &policy.name),
-                ];
-                writer.sample(&labels, pick(self.metric, sum));
-            }
-            2 | 3 => {
-                let Some(rule) = chain.rules.get(self.item) else {
-                    return Step::ChainDone;
-                };
-                let labels = [
-                    ("family", family),
-                    ("table", table),
-                    ("chain", &chain.name),
-                    ("rule", &rule.text),
-                ];
-                writer.sample(&labels, pick(self.metric, &rule.counters));
-            }
-            _ => {
-                if self.item > 0 {
-                    return Step::ChainDone;
-                }
-                writer.sample(
-                    &[("family", family), ("table", table), ("chain", &chain.name)],
-                    chain.rule_lines,
-                );
-            }
+impl Default for Pieces {
+    fn default() -> Self {
+        Self {
+            section: Section::new(RulesetMetric::ALL[0]),
         }
-        Step::Wrote
     }
+}
+
+impl Pieces {
+    /// The next piece of `metric`'s samples of `ruleset`: whole lines, at
+    /// least `budget` bytes unless it is the last; empty once they have all
+    /// been handed out. Asking for a metric before the current one gives
+    /// nothing (it is done); asking for a later one skips to it.
+    pub fn next(
+        &mut self,
+        family: Family,
+        ruleset: &Ruleset<'_>,
+        metric: RulesetMetric,
+        budget: usize,
+    ) -> String {
+        if metric < self.section.metric() {
+            return String::new();
+        }
+        if metric > self.section.metric() {
+            self.section = Section::new(metric);
+        }
+        let mut piece = String::with_capacity(budget.saturating_add(1024).min(64 << 20));
+        // Samples only: the header is the caller's.
+        self.section
+            .fill(&[(family, ruleset)], true, &mut piece, budget);
+        piece
+    }
+}
+
+/// The labels every sample of a chain shares.
+struct Labels<'l> {
+    family: &'l str,
+    table: &'l str,
+    chain: &'l Chain<'l>,
 }
 
 enum Step {
@@ -159,12 +145,68 @@ enum Step {
     ChainDone,
 }
 
-/// Packets for the `*_packets_total` metrics (even indexes), bytes otherwise.
-fn pick(metric: usize, sum: &Sum) -> u128 {
-    if metric.is_multiple_of(2) {
-        sum.packets
-    } else {
-        sum.bytes
+/// Writes item `item` of the chain for `metric`: its `item`th policy, rule,
+/// or (for `iptables_rules`) the chain's one sample.
+fn write_item(
+    metric: RulesetMetric,
+    labels: &Labels<'_>,
+    item: usize,
+    writer: &mut MetricWriter<'_>,
+) -> Step {
+    let Labels {
+        family,
+        table,
+        chain,
+    } = labels;
+    let policy_sample = |writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128| {
+        let Some(policy) = chain.policies.get(item) else {
+            return Step::ChainDone;
+        };
+        // A policy declared without a counter field has no sample.
+        let Some(sum) = &policy.counters else {
+            return Step::Skipped;
+        };
+        let labels = [
+            ("family", *family),
+            ("table", *table),
+            ("chain", &chain.name),
+            ("policy", &policy.name),
+        ];
+        writer.sample(&labels, value(sum));
+        Step::Wrote
+    };
+    let rule_sample = |writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128| {
+        let Some(rule) = chain.rules.get(item) else {
+            return Step::ChainDone;
+        };
+        let labels = [
+            ("family", *family),
+            ("table", *table),
+            ("chain", &chain.name),
+            ("rule", &rule.text),
+        ];
+        writer.sample(&labels, value(&rule.counters));
+        Step::Wrote
+    };
+    match metric {
+        RulesetMetric::DefaultPackets => policy_sample(writer, |s| s.packets),
+        RulesetMetric::DefaultBytes => policy_sample(writer, |s| s.bytes),
+        RulesetMetric::RulePackets => rule_sample(writer, |s| s.packets),
+        RulesetMetric::RuleBytes => rule_sample(writer, |s| s.bytes),
+        RulesetMetric::Rules => {
+            if item > 0 {
+                return Step::ChainDone;
+            }
+            writer.sample(
+                &[
+                    ("family", *family),
+                    ("table", *table),
+                    ("chain", &chain.name),
+                ],
+                chain.rule_lines,
+            );
+            Step::Wrote
+        }
     }
 }
 
@@ -242,7 +284,7 @@ mod tests {
         let v4 = parse(input.as_bytes()).expect("parses");
         let v6 =
             parse(b"*filter\n:INPUT DROP\n:X - [1:1]\n[1:1] -A X -j Y\nCOMMIT\n").expect("parses");
-        for budget in [0, 1, 100, 4096] {
+        for budget in [0, 1, 7, 100, 4096] {
             crate::check::assert_pieces_join_to_whole(
                 &[(Family::Ipv4, &v4), (Family::Ipv6, &v6)],
                 budget,

@@ -10,13 +10,17 @@ use crate::counters::Counters;
 use crate::error::{ErrorKind, ParseError};
 use crate::lines::Lines;
 use crate::syntax::{self, ChainLine, Line, RuleLine};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 
 /// One family's parsed save output.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Ruleset<'a> {
     pub tables: Vec<Table<'a>>,
+    /// Tables iptables-nft-save could not show, or not in full, because
+    /// they hold rules or base chains made with `nft` (it says so in a
+    /// comment), in order, each once.
+    pub incompatible: Vec<Cow<'a, str>>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -66,11 +70,13 @@ impl Sum {
 }
 
 /// Sizes of a parsed ruleset, for logs and the component's per-family result.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     pub tables: usize,
     pub chains: usize,
     pub rules: u64,
+    /// Tables left out of the dump as incompatible (see [`Ruleset::incompatible`]).
+    pub incompatible_tables: Vec<String>,
 }
 
 impl Ruleset<'_> {
@@ -80,6 +86,7 @@ impl Ruleset<'_> {
             tables: self.tables.len(),
             chains: chains().count(),
             rules: chains().map(|c| c.rule_lines).sum(),
+            incompatible_tables: self.incompatible.iter().map(|t| t.to_string()).collect(),
         }
     }
 }
@@ -108,6 +115,7 @@ pub fn parse(input: &[u8]) -> Result<Ruleset<'_>, ParseError> {
         let outside = |what| at(ErrorKind::OutsideTable { what });
         match syntax::classify(line).map_err(at)? {
             Line::Ignored => {}
+            Line::Incompatible(name) => builder.incompatible(name),
             Line::Table(name) => match open {
                 Some(table) => {
                     return Err(at(ErrorKind::TableStillOpen {
@@ -144,7 +152,11 @@ struct Builder<'a> {
     ruleset: Ruleset<'a>,
     tables: FxHashMap<Cow<'a, str>, usize>,
     chains: FxHashMap<(usize, Cow<'a, str>), usize>,
+    /// Policies by (table, chain, policy): a chain may be declared any
+    /// number of times, with different policies.
+    policies: FxHashMap<(usize, usize, Cow<'a, str>), usize>,
     rules: FxHashMap<(usize, usize, Cow<'a, str>), usize>,
+    incompatible: FxHashSet<Cow<'a, str>>,
     /// The chain of the previous rule line: a chain's rules come one after
     /// another, so most lookups end here without hashing.
     last_chain: Option<(usize, &'a [u8], usize)>,
@@ -196,20 +208,26 @@ impl<'a> Builder<'a> {
         index
     }
 
+    fn incompatible(&mut self, name: &'a [u8]) {
+        let name = lossy(name);
+        if self.incompatible.insert(name.clone()) {
+            self.ruleset.incompatible.push(name);
+        }
+    }
+
     fn declare(&mut self, table: usize, line: ChainLine<'a>) {
         let chain = self.chain(table, line.name);
         let policies = &mut self.ruleset.tables[table].chains[chain].policies;
-        let name = lossy(line.policy);
-        let index = match policies.iter().position(|p| p.name == name) {
-            Some(index) => index,
-            None => {
+        let index = *self
+            .policies
+            .entry((table, chain, lossy(line.policy)))
+            .or_insert_with_key(|(_, _, name)| {
                 policies.push(Policy {
-                    name,
+                    name: name.clone(),
                     counters: None,
                 });
                 policies.len() - 1
-            }
-        };
+            });
         if let Some(counters) = line.counters {
             policies[index]
                 .counters
@@ -287,7 +305,8 @@ mod tests {
             Stats {
                 tables: 1,
                 chains: 3,
-                rules: 3
+                rules: 3,
+                incompatible_tables: Vec::new(),
             }
         );
     }
@@ -359,6 +378,37 @@ mod tests {
         let rules = &ruleset.tables[0].chains[0].rules;
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].counters, sum(3, 30));
+    }
+
+    #[test]
+    fn incompatible_tables_are_listed_once_in_order() {
+        let note = |t: &str| format!("# Table `{t}' is incompatible, use 'nft' tool.\n");
+        let input = [
+            note("filter"),
+            "*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n".into(),
+            note("mangle"),
+            note("filter"),
+        ]
+        .concat();
+        let ruleset = parse_ok(&input);
+        assert_eq!(ruleset.incompatible, ["filter", "mangle"]);
+        assert_eq!(ruleset.stats().incompatible_tables, ["filter", "mangle"]);
+        assert_eq!(ruleset.tables.len(), 1);
+    }
+
+    #[test]
+    fn a_chain_declared_with_many_policies_keeps_each_once() {
+        let mut input = String::from("*filter\n");
+        for i in 0..1000 {
+            input.push_str(&format!(":C P{} [1:1]\n", i % 300));
+        }
+        input.push_str("COMMIT\n");
+        let ruleset = parse_ok(&input);
+        let policies = &ruleset.tables[0].chains[0].policies;
+        assert_eq!(policies.len(), 300);
+        assert_eq!(policies[0].name, "P0");
+        assert_eq!(policies[0].counters, Some(sum(4, 4)));
+        assert_eq!(policies[299].counters, Some(sum(3, 3)));
     }
 
     #[test]

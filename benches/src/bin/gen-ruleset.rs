@@ -2,7 +2,7 @@
 //! `cargo run -p benches --bin gen-ruleset -- --rules 100000 --seed 7 --family ipv4`
 
 use benches::{Family, generate};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use std::io::Write as _;
 
 #[derive(Parser)]
@@ -14,23 +14,13 @@ struct Args {
     /// Seed: the same seed prints the same dump.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    #[arg(long, value_enum, default_value_t = FamilyArg::Ipv4)]
-    family: FamilyArg,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FamilyArg {
-    Ipv4,
-    Ipv6,
+    #[arg(long, value_enum, default_value_t = Family::Ipv4)]
+    family: Family,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let family = match args.family {
-        FamilyArg::Ipv4 => Family::Ipv4,
-        FamilyArg::Ipv6 => Family::Ipv6,
-    };
-    let dump = generate(args.rules, args.seed, family);
+    let dump = generate(args.rules, args.seed, args.family);
     match std::io::stdout().lock().write_all(dump.as_bytes()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::ExitCode::SUCCESS,

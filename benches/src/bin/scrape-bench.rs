@@ -1,8 +1,14 @@
 //! End-to-end scrape benchmark: starts the release exporter with a fake save
 //! command that prints a generated dump, scrapes it over loopback in rounds of
-//! 1, 4 and 16 simultaneous scrapes, and prints a Markdown table: latency (median,
-//! p90), response bytes (plain, gzip), the exporter's peak RSS (VmHWM) per
-//! level, and the time `cat` takes to print the same dump (the floor).
+//! 1, 4 and 16 simultaneous scrapes (each round's scrapes released together
+//! by a barrier), and prints a Markdown table: latency (median, p90),
+//! response bytes (plain, gzip), the exporter's peak RSS (VmHWM) per level,
+//! and the time `cat` takes to print the same dump (the floor).
+//!
+//! Every response is checked: a status other than 200, a chunked body
+//! without its end (an aborted response), a gzip stream that does not decode
+//! or an `iptables_scrape_success` other than 1 is an error; any error makes
+//! the run exit non-zero.
 //!
 //! `cargo run --release -p benches --bin scrape-bench -- --rules 1000,10000,100000`
 
@@ -12,6 +18,7 @@ use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -85,7 +92,8 @@ fn start(exporter: &Path, save: &Path, log: &Path) -> Exporter {
     }
 }
 
-/// One scrape; returns (latency, body bytes), or what went wrong.
+/// One scrape over HTTP/1.1 (chunked, so that an aborted response shows);
+/// returns (latency, body bytes as sent), or what was wrong with it.
 fn try_scrape(address: &str, gzip: bool) -> Result<(Duration, usize), String> {
     let started = Instant::now();
     let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
@@ -96,7 +104,7 @@ fn try_scrape(address: &str, gzip: bool) -> Result<(Duration, usize), String> {
     };
     write!(
         stream,
-        "GET /metrics HTTP/1.0\r\nHost: bench\r\n{encoding}\r\n"
+        "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n{encoding}\r\n"
     )
     .map_err(|e| format!("request: {e}"))?;
     let mut response = Vec::new();
@@ -104,21 +112,64 @@ fn try_scrape(address: &str, gzip: bool) -> Result<(Duration, usize), String> {
         .read_to_end(&mut response)
         .map_err(|e| format!("response: {e}"))?;
     let elapsed = started.elapsed();
-    let head = response
+    let head_end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or("no end of headers")?;
-    if !(response.starts_with(b"HTTP/1.0 200") || response.starts_with(b"HTTP/1.1 200")) {
-        return Err(String::from_utf8_lossy(&response[..head]).into_owned());
+    let head = String::from_utf8_lossy(&response[..head_end]).to_ascii_lowercase();
+    if !head.starts_with("http/1.1 200") {
+        return Err(head);
     }
-    if !response.ends_with(b"\n") {
-        return Err("truncated body".into());
+    let sent = &response[head_end + 4..];
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(sent)?
+    } else {
+        return Err("not chunked: a cut body could not be told from a whole one".into());
+    };
+    let text = if head.contains("content-encoding: gzip") {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut text)
+            .map_err(|e| format!("gzip: {e}"))?;
+        text
+    } else {
+        body
+    };
+    let text = String::from_utf8(text).map_err(|e| format!("not UTF-8: {e}"))?;
+    if !text.contains("\niptables_scrape_success{family=\"ipv4\"} 1\n") {
+        return Err("iptables_scrape_success is not 1".into());
     }
-    Ok((elapsed, response.len() - head - 4))
+    Ok((elapsed, sent.len()))
 }
 
+/// One scrape that must succeed: the response sizes reported come from it.
 fn scrape(address: &str, gzip: bool) -> (Duration, usize) {
     try_scrape(address, gzip).unwrap_or_else(|err| panic!("scrape failed: {err}"))
+}
+
+/// The body of a chunked response; an error unless it ends with the last
+/// (empty) chunk.
+fn dechunk(mut sent: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = sent
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated body (aborted response)")?;
+        let size = std::str::from_utf8(&sent[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok())
+            .ok_or("bad chunk size")?;
+        sent = &sent[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        if sent.len() < size + 2 {
+            return Err("truncated body (aborted response)".into());
+        }
+        body.extend_from_slice(&sent[..size]);
+        sent = &sent[size + 2..];
+    }
 }
 
 /// `requests` scrapes by `clients` clients in a closed loop; prints a table
@@ -247,12 +298,18 @@ fn main() -> std::process::ExitCode {
         let (_, gzip_bytes) = scrape(&exporter.address, true);
         for &clients in &args.clients {
             reset_hwm(pid);
-            let mut latencies: Vec<Duration> = std::thread::scope(|scope| {
+            // Each round, the clients start together, as several Prometheus
+            // servers scraping one node on the same schedule would.
+            let barrier = Barrier::new(clients);
+            let results: Vec<Result<(Duration, usize), String>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..clients)
                     .map(|_| {
                         scope.spawn(|| {
                             (0..args.rounds)
-                                .map(|_| scrape(&exporter.address, false).0)
+                                .map(|_| {
+                                    barrier.wait();
+                                    try_scrape(&exporter.address, false)
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -262,6 +319,19 @@ fn main() -> std::process::ExitCode {
                     .flat_map(|h| h.join().expect("client"))
                     .collect()
             });
+            let mut latencies: Vec<Duration> = Vec::new();
+            for result in results {
+                match result {
+                    Ok((latency, _)) => latencies.push(latency),
+                    Err(err) => {
+                        eprintln!("error: {err}");
+                        errors += 1;
+                    }
+                }
+            }
+            if latencies.is_empty() {
+                continue;
+            }
             latencies.sort();
             println!(
                 "| {rules} | {:.1} MB | {clients} | {} | {} | {:.1} MB | {:.1} MB | {:.0} MB | {} |",
@@ -282,5 +352,51 @@ fn main() -> std::process::ExitCode {
     } else {
         eprintln!("{errors} requests failed");
         std::process::ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serves `response` once on a loopback port and returns the address.
+    fn serve_once(response: Vec<u8>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            // The whole request, so that closing does not reset the connection.
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).expect("read") == 1 {
+                request.push(byte[0]);
+            }
+            stream.write_all(&response).expect("write");
+        });
+        address
+    }
+
+    /// A chunked 200 response carrying `success`, whole or cut before its end.
+    fn response(success: u8, whole: bool) -> Vec<u8> {
+        let body = format!("# x\niptables_scrape_success{{family=\"ipv4\"}} {success}\n");
+        let end = if whole { "0\r\n\r\n" } else { "" };
+        format!(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n{end}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn only_whole_successful_responses_count() {
+        let ok = try_scrape(&serve_once(response(1, true)), false);
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = try_scrape(&serve_once(response(1, false)), false).expect_err("aborted");
+        assert!(err.contains("aborted"), "{err}");
+        let err = try_scrape(&serve_once(response(0, true)), false).expect_err("success 0");
+        assert!(err.contains("not 1"), "{err}");
+        let unchunked =
+            b"HTTP/1.1 200 OK\r\n\r\n# x\niptables_scrape_success{family=\"ipv4\"} 1\n".to_vec();
+        assert!(try_scrape(&serve_once(unchunked), false).is_err());
     }
 }

@@ -1,12 +1,16 @@
-//! The built exporter as a child process on 127.0.0.1 with a free port,
-//! its log kept in a file for assertions.
+//! The built exporter as a child process, its log kept in a file for
+//! assertions; and what tests need around it (fake save commands, the
+//! process table).
 
 use super::netns::Guarded;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long a test waits for a state before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct Exporter {
     pub address: String,
@@ -14,44 +18,82 @@ pub struct Exporter {
     log: tempfile::NamedTempFile,
 }
 
+pub fn exporter_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iptables-exporter"))
+}
+
 impl Exporter {
     /// Starts `iptables-exporter ARGS --web.listen-address=127.0.0.1:0` and
     /// waits until it listens.
     pub fn start(args: &[&str]) -> Self {
+        let mut command = exporter_command();
+        command.args(args).arg("--web.listen-address=127.0.0.1:0");
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (the exporter, perhaps wrapped) and waits until it
+    /// logs where it listens.
+    pub fn spawn(mut command: Command) -> Self {
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_iptables-exporter"))
-            .args(args)
-            .arg("--web.listen-address=127.0.0.1:0")
+        let child = command
             .stdout(Stdio::null())
             .stderr(log.reopen().expect("log handle"))
             .spawn()
             .expect("exporter starts");
-        let process = Guarded(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
-            if let Some(address) = text
-                .lines()
-                .find(|l| l.contains("listening"))
-                .and_then(|l| l.split("address=").nth(1))
+        let mut exporter = Self {
+            address: String::new(),
+            process: Guarded(child),
+            log,
+        };
+        let line = exporter.wait_for_log("listening", 1);
+        let address = if line.starts_with('{') {
+            let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+            entry["fields"]["address"].as_str().map(str::to_owned)
+        } else {
+            line.split("address=")
+                .nth(1)
                 .and_then(|rest| rest.split_whitespace().next())
-            {
-                return Self {
-                    address: address.to_owned(),
-                    process,
-                    log,
-                };
+                .map(str::to_owned)
+        };
+        exporter.address = address.unwrap_or_else(|| panic!("no address in {line}"));
+        exporter
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Waits until the log has `count` lines containing `needle`; returns
+    /// the last of them. Fails the test if the exporter exits first.
+    pub fn wait_for_log(&mut self, needle: &str, count: usize) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = self.log();
+            let found: Vec<&str> = text.lines().filter(|l| l.contains(needle)).collect();
+            if found.len() >= count {
+                return found[count - 1].to_owned();
+            }
+            if let Ok(Some(status)) = self.process.0.try_wait() {
+                panic!("exporter exited ({status}) before logging `{needle}`; log:\n{text}");
             }
             assert!(
                 Instant::now() < deadline,
-                "exporter did not start; log:\n{text}"
+                "no `{needle}` (×{count}) in the log after {PATIENCE:?}; log:\n{text}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    /// Sends `signal`, waits until the exporter exits (failing the test
+    /// after `within`), and returns its status and whole log.
+    pub fn stop(
+        mut self,
+        signal: nix::sys::signal::Signal,
+        within: Duration,
+    ) -> (ExitStatus, String) {
+        self.process.signal(signal);
+        let status = self.process.wait_exit(within);
+        (status, self.log())
     }
 
     pub fn pid(&self) -> u32 {
@@ -76,6 +118,36 @@ impl Exporter {
     }
 }
 
+/// Runs the exporter with `args`, expecting it to refuse to start: its exit
+/// status and what it printed (stderr), within a bounded wait.
+pub fn start_failure(args: &[&str]) -> (ExitStatus, String) {
+    let mut child = Guarded(
+        exporter_command()
+            .args(args)
+            .arg("--web.listen-address=127.0.0.1:0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("exporter starts"),
+    );
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the exporter kept running with {args:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.0.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+    }
+    (status, stderr)
+}
+
 /// `iptables_scrape_success{family}` in an exposition.
 pub fn scrape_success(body: &str, family: &str) -> Option<String> {
     super::http::parse_exposition(body)
@@ -94,4 +166,70 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     drop(file);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path
+}
+
+/// A fake save command in `dir` that prints `fixtures/FIXTURE`.
+pub fn cat_fixture(dir: &Path, name: &str, fixture: &str) -> PathBuf {
+    script(
+        dir,
+        name,
+        &format!("cat '{}'", super::fixtures().join(fixture).display()),
+    )
+}
+
+/// Waits until `path` exists (a script says it got somewhere).
+pub fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Pids of the live processes (not zombies) in process group `group`.
+/// Panics when the process table cannot be read: a check that cannot look
+/// must not pass.
+pub fn live_processes_in_group(group: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut read_any = false;
+    for entry in std::fs::read_dir("/proc").expect("reading /proc") {
+        let entry = entry.expect("a /proc entry");
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // A process may end between listing and reading: that is fine.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        read_any = true;
+        // pid (comm) state ppid pgrp …; comm may hold spaces and parens.
+        let after = &stat[stat.rfind(')').expect("a stat line") + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let (state, pgrp) = (fields[0], fields[2].parse::<i32>().expect("pgrp"));
+        if pgrp == group && state != "Z" {
+            found.push(pid);
+        }
+    }
+    assert!(read_any, "no process could be read from /proc");
+    found
+}
+
+/// Waits until no live process is left in `group`.
+pub fn wait_until_group_gone(group: i32) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = live_processes_in_group(group);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes {left:?} of group {group} still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

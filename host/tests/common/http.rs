@@ -20,19 +20,52 @@ pub fn get_with(address: &str, path: &str, headers: &[(&str, &str)]) -> std::io:
     request_with("GET", address, path, headers)
 }
 
+/// How long a response may take before the client gives up (an error).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 pub fn request_with(
     method: &str,
     address: &str,
     path: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {address}\r\n")?;
-    for (name, value) in headers {
-        write!(stream, "{name}: {value}\r\n")?;
+    exchange(address, &Request::new(method, path, headers), READ_TIMEOUT)
+}
+
+/// An HTTP/1.0 request as sent on the wire.
+pub struct Request {
+    text: String,
+    /// Shut down the sending side once the request is sent.
+    pub half_close: bool,
+}
+
+impl Request {
+    pub fn new(method: &str, path: &str, headers: &[(&str, &str)]) -> Self {
+        let mut text = format!("{method} {path} HTTP/1.0\r\nHost: test\r\n");
+        for (name, value) in headers {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        Self {
+            text,
+            half_close: false,
+        }
     }
-    write!(stream, "\r\n")?;
+}
+
+/// Sends `request` and reads the response to the end of the connection,
+/// failing if nothing more comes for `read_timeout`.
+pub fn exchange(
+    address: &str,
+    request: &Request,
+    read_timeout: Duration,
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(read_timeout))?;
+    stream.write_all(request.text.as_bytes())?;
+    if request.half_close {
+        stream.shutdown(std::net::Shutdown::Write)?;
+    }
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let split = raw
@@ -68,6 +101,13 @@ pub fn wait_for_listener(address: &str, timeout: Duration) {
     }
 }
 
+/// The ruleset part of a scrape: everything before the scrape series.
+pub fn ruleset_part(body: &str) -> &str {
+    body.split("# HELP iptables_scrape_success")
+        .next()
+        .unwrap_or_default()
+}
+
 /// One sample: metric name and labels, value as text.
 pub type Series = (String, BTreeMap<String, String>);
 
@@ -75,6 +115,16 @@ pub type Series = (String, BTreeMap<String, String>);
 /// on a series that appears twice.
 pub fn parse_exposition(text: &str) -> BTreeMap<Series, String> {
     let mut samples = BTreeMap::new();
+    for (series, value) in parse_samples(text) {
+        let previous = samples.insert(series.clone(), value);
+        assert!(previous.is_none(), "duplicate series {series:?}");
+    }
+    samples
+}
+
+/// The samples of the text format in order; panics on a line it cannot read.
+pub fn parse_samples(text: &str) -> Vec<(Series, String)> {
+    let mut samples = Vec::new();
     for line in text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -95,8 +145,7 @@ pub fn parse_exposition(text: &str) -> BTreeMap<Series, String> {
                 ((name.to_owned(), BTreeMap::new()), value.trim())
             }
         };
-        let previous = samples.insert(series.clone(), value.to_owned());
-        assert!(previous.is_none(), "duplicate series {series:?}");
+        samples.push((series, value.to_owned()));
     }
     samples
 }

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use iptables_exporter::sandbox::{Dump, Limits, Sandbox};
-use parser_wasm::Family;
+use exposition::Family;
+use iptables_exporter::sandbox::{Dump, Failure, Limits, Sandbox};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -20,9 +20,49 @@ pub fn fixtures() -> PathBuf {
     repo_root().join("fixtures")
 }
 
-/// `../shared/fixtures/public`, which CI has beside the clone.
+/// Real-world dumps copied from other projects, with their provenance in
+/// `SOURCES.md`.
 pub fn public_fixtures() -> PathBuf {
-    repo_root().join("../shared/fixtures/public")
+    fixtures().join("public")
+}
+
+/// Every public dump and its family, as `SOURCES.md` lists them; panics if
+/// a dump is not listed (its provenance unknown) or a listed one is missing.
+pub fn public_dumps() -> Vec<(PathBuf, Family)> {
+    let root = public_fixtures();
+    let sources = std::fs::read_to_string(root.join("SOURCES.md")).expect("SOURCES.md");
+    let listed: Vec<(PathBuf, Family)> = sources
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let file = cells.first().filter(|f| f.ends_with(".save"))?;
+            let family = cells
+                .get(5)
+                .and_then(|f| Family::from_label(f))
+                .unwrap_or_else(|| panic!("SOURCES.md: no family for {file}"));
+            Some((root.join(file), family))
+        })
+        .collect();
+    let mut on_disk = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display())) {
+        let dir = dir.expect("entry").path();
+        if dir.is_dir() {
+            on_disk.extend(files_ending(&dir, ".save"));
+        }
+    }
+    on_disk.sort();
+    let mut listed_paths: Vec<PathBuf> = listed.iter().map(|(p, _)| p.clone()).collect();
+    listed_paths.sort();
+    assert_eq!(
+        on_disk, listed_paths,
+        "fixtures/public and its SOURCES.md disagree: every dump needs its provenance"
+    );
+    listed
 }
 
 /// Files directly in `dir` whose name ends with `suffix`, sorted.
@@ -56,7 +96,7 @@ pub fn sandbox() -> Sandbox {
         Limits {
             max_memory_bytes: 512 << 20,
             deadline: Duration::from_secs(30),
-            max_output_bytes: 1 << 30,
+            max_exposition_bytes: 1 << 30,
         },
     )
     .expect("the embedded component loads")
@@ -90,33 +130,55 @@ pub fn render_component(sandbox: &Sandbox, family: Family, input: &[u8]) -> Resu
     }
 }
 
-/// Renders one dump through the component's streaming resource with pieces
-/// of at least `chunk_bytes`, joined: the exposition, or `line N: message`.
-pub fn render_component_chunks(
+/// Renders dumps as the server does (an instance per family, pieces of at
+/// least `chunk_bytes` taken a metric at a time), joined: the exposition,
+/// and per family the outcome as `line N: message` for a malformed one.
+pub fn render_streamed(
+    sandbox: &Sandbox,
+    dumps: &[(Family, &[u8])],
+    chunk_bytes: u32,
+) -> (String, Vec<Result<(), String>>) {
+    let mut joined = String::new();
+    let reports = sandbox
+        .render_families(
+            dumps
+                .iter()
+                .map(|(family, input)| Dump {
+                    family: *family,
+                    save_output: input.to_vec(),
+                })
+                .collect(),
+            chunk_bytes,
+            |piece| {
+                assert!(piece.ends_with('\n'), "a piece ends inside a line");
+                joined.push_str(&piece);
+            },
+        )
+        .expect("the component runs to completion");
+    let outcomes = reports
+        .into_iter()
+        .map(|report| match report.outcome {
+            Ok(_) => Ok(()),
+            Err(Failure::Rejected(rejected)) => Err(rejected.to_string()),
+            Err(Failure::Sandbox(err)) => panic!("{}: sandbox failure: {err}", report.family),
+        })
+        .collect();
+    (joined, outcomes)
+}
+
+/// One dump rendered as the server does: the exposition, or `line N: message`.
+pub fn render_component_streamed(
     sandbox: &Sandbox,
     family: Family,
     input: &[u8],
     chunk_bytes: u32,
 ) -> Result<String, String> {
-    let mut joined = String::new();
-    let results = sandbox
-        .render_chunks(
-            vec![Dump {
-                family,
-                save_output: input.to_vec(),
-            }],
-            chunk_bytes,
-            |chunk| {
-                assert!(chunk.ends_with('\n'), "a piece ends inside a line");
-                joined.push_str(&chunk);
-            },
-        )
-        .expect("the component runs to completion");
-    match results.into_iter().next() {
-        Some(Ok(_)) => Ok(joined),
-        Some(Err(err)) => {
-            assert_eq!(joined, "", "text rendered for a dump that failed");
-            Err(err.to_string())
+    let (text, mut outcomes) = render_streamed(sandbox, &[(family, input)], chunk_bytes);
+    match outcomes.pop() {
+        Some(Ok(())) => Ok(text),
+        Some(Err(message)) => {
+            assert_eq!(text, "", "text rendered for a dump that failed");
+            Err(message)
         }
         None => Err("no result".into()),
     }

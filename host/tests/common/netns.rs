@@ -97,18 +97,28 @@ pub struct Guarded(pub Child);
 impl Guarded {
     /// SIGTERM, then the exit status (bounded wait).
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.wait_exit(Duration::from_secs(15))
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(i32::try_from(self.0.id()).expect("pid fits"));
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
+        nix::sys::signal::kill(pid, signal).expect("signal sent");
+    }
+
+    /// The exit status, once the process has exited; fails the test if it
+    /// is still running after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.0.try_wait().expect("try_wait") {
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "process did not exit after SIGTERM"
+                "process still running after {within:?}"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }

@@ -1,5 +1,5 @@
 //! A parser component that misbehaves as its input asks: the first line of
-//! the first dump names the behaviour. Test use only.
+//! a dump names the behaviour, for that dump's family. Test use only.
 #![allow(unsafe_code)]
 
 wit_bindgen::generate!({
@@ -7,18 +7,34 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use exports::iptables_exporter::parser::metrics::{Dump, Guest, GuestRenderer, ParseError, Rendering, Stats};
+use exports::iptables_exporter::parser::metrics::{
+    Dump, Family, Guest, GuestRenderer, Metric, ParseError, Rendering, Stats,
+};
 use std::cell::Cell;
 
 struct Hostile;
 
 export!(Hostile);
 
-const SAMPLE: &str = "# HELP iptables_rules Number of rules in a chain.\n# TYPE iptables_rules gauge\niptables_rules{family=\"ipv4\",table=\"filter\",chain=\"HOSTILE\"} 1\n";
+const HEADER: &str = "# HELP iptables_rules Number of rules in a chain.\n# TYPE iptables_rules gauge\n";
 
-fn mode(dumps: &[Dump]) -> String {
-    let bytes = dumps.first().map(|d| d.save_output.as_slice()).unwrap_or_default();
-    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+fn label(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+    }
+}
+
+/// The one sample a well-behaved dump of `family` has.
+fn sample(family: Family) -> String {
+    format!(
+        "iptables_rules{{family=\"{}\",table=\"filter\",chain=\"HOSTILE\"}} 1\n",
+        label(family)
+    )
+}
+
+fn mode(dump: &Dump) -> String {
+    let line = dump.save_output.split(|&b| b == b'\n').next().unwrap_or_default();
     String::from_utf8_lossy(line).into_owned()
 }
 
@@ -48,51 +64,64 @@ fn act(mode: &str) {
     }
 }
 
-fn ok_results(dumps: usize) -> Vec<Result<Stats, ParseError>> {
-    (0..dumps).map(|_| Ok(Stats { tables: 1, chains: 1, rules: 1 })).collect()
+fn stats() -> Stats {
+    Stats { tables: 1, chains: 1, rules: 1, incompatible_tables: Vec::new() }
 }
 
 impl Guest for Hostile {
     type Renderer = Renderer;
 
     fn render(dumps: Vec<Dump>) -> Rendering {
-        let mode = mode(&dumps);
-        act(&mode);
-        let exposition = match mode.as_str() {
-            "huge" | "endless" => "x".repeat(64 << 20),
-            "loop-render" => spin(),
-            _ => SAMPLE.to_owned(),
+        let modes: Vec<String> = dumps.iter().map(mode).collect();
+        modes.iter().for_each(|m| act(m));
+        let exposition = if modes.iter().any(|m| m == "huge" || m == "endless") {
+            "x".repeat(64 << 20)
+        } else if modes.iter().any(|m| m == "loop-render") {
+            spin()
+        } else {
+            let samples: String = dumps.iter().map(|d| sample(d.family)).collect();
+            format!("{HEADER}{samples}")
         };
-        Rendering { exposition, results: ok_results(dumps.len()) }
+        Rendering { exposition, results: dumps.iter().map(|_| Ok(stats())).collect() }
+    }
+
+    fn header(_metric: Metric) -> String {
+        HEADER.to_owned()
     }
 }
 
 struct Renderer {
     mode: String,
-    dumps: usize,
+    family: Family,
     served: Cell<bool>,
 }
 
 impl GuestRenderer for Renderer {
-    fn new(dumps: Vec<Dump>) -> Self {
-        let mode = mode(&dumps);
+    fn new(dump: Dump) -> Self {
+        let mode = mode(&dump);
         act(&mode);
-        Renderer { mode, dumps: dumps.len(), served: Cell::new(false) }
+        Renderer { mode, family: dump.family, served: Cell::new(false) }
     }
 
-    fn results(&self) -> Vec<Result<Stats, ParseError>> {
-        ok_results(self.dumps)
+    fn outcome(&self) -> Result<Stats, ParseError> {
+        if self.mode == "malformed" {
+            return Err(ParseError { line: 1, message: "malformed on purpose".into() });
+        }
+        Ok(stats())
     }
 
-    fn next_chunk(&self, min_bytes: u32) -> String {
+    fn next_chunk(&self, metric: Metric, min_bytes: u32) -> String {
         match self.mode.as_str() {
             "loop-render" => spin(),
+            // One good piece first, then a loop: fails after text is out.
+            "late-loop" if self.served.replace(true) => spin(),
+            "late-loop" => sample(self.family),
             // One piece far larger than any input could produce.
             "huge" => "x".repeat(4 << 20) + "\n",
             // Pieces of the size asked for, forever.
             "endless" => format!("{}\n", "y".repeat(min_bytes as usize)),
-            _ if self.served.replace(true) => String::new(),
-            _ => SAMPLE.to_owned(),
+            _ if metric != Metric::Rules || self.served.replace(true) => String::new(),
+            _ => sample(self.family),
         }
     }
 }

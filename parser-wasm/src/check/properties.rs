@@ -3,8 +3,8 @@
 //! together, no duplicate series, correct escaping) or an error whose line
 //! number lies inside the input (or just after it); never a panic.
 
-use parser_wasm::check::{line_count, validate_exposition as check_exposition};
-use parser_wasm::{Dump, Family, render_dumps};
+use super::validate_exposition as check_exposition;
+use crate::{Dump, Family, render_dumps};
 use proptest::prelude::*;
 
 /// Bytes of a rule's text: anything but line ends, with quotes, escapes,
@@ -14,9 +14,10 @@ fn rule_text() -> impl Strategy<Value = Vec<u8>> {
         Just(b"-j ACCEPT".to_vec()),
         Just(b"! -s 10.0.0.0/8".to_vec()),
         Just(b"-m comment --comment \"a  \\\" b\"".to_vec()),
-        Just(b"-c 1 2".to_vec()),
+        prop_oneof![Just(b"-c 1 2".to_vec()), Just(b"-c\t3  4".to_vec())],
         Just(b"\xff\xfe".to_vec()),
         Just(b" ".to_vec()),
+        Just(b"\t".to_vec()),
         proptest::collection::vec(
             any::<u8>().prop_filter("no line end", |b| *b != b'\n' && *b != b'\r'),
             0..8
@@ -32,7 +33,7 @@ fn chain_name() -> impl Strategy<Value = Vec<u8>> {
         Just(b"GOOD~STUFF".to_vec()),
         Just(b"caf\xe9".to_vec()),
         proptest::collection::vec(
-            any::<u8>().prop_filter("a name", |b| !b" \r\n".contains(b)),
+            any::<u8>().prop_filter("a name", |b| !b" \t\n\x0b\x0c\r".contains(b)),
             1..6
         ),
     ]
@@ -106,44 +107,17 @@ fn save_like_input() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-fn check(input: &[u8]) -> Result<(), TestCaseError> {
-    let rendering = render_dumps(&[Dump {
-        family: Family::Ipv4,
-        save_output: input,
-    }]);
-    match &rendering.results[0] {
-        Ok(_) => check_exposition(&rendering.exposition).map_err(TestCaseError::fail),
-        Err(err) => {
-            let lines = line_count(input);
-            prop_assert!(
-                err.line >= 1 && err.line <= lines + 1,
-                "line {} outside 1..={}",
-                err.line,
-                lines + 1
-            );
-            let prefix = format!("line {}: ", err.line);
-            prop_assert!(
-                err.to_string().starts_with(&prefix),
-                "message without its line: {}",
-                err
-            );
-            prop_assert_eq!(&rendering.exposition, "", "text rendered for a failed dump");
-            Ok(())
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn any_bytes_give_a_valid_exposition_or_an_error_inside_the_input(input in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        check(&input)?;
+        super::render_case(&input);
     }
 
     #[test]
     fn save_like_lines_give_a_valid_exposition_or_an_error_inside_the_input(input in save_like_input()) {
-        check(&input)?;
+        super::render_case(&input);
     }
 }
 

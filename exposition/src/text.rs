@@ -1,7 +1,7 @@
 //! Prometheus text format 0.0.4: metric headers, label escaping and samples.
 //!
-//! Used by the renderer for the ruleset series and by the host for the
-//! per-family scrape series, so that both write the format the same way.
+//! Used by the renderer for the ruleset series and by the host for its own
+//! series, so that both write the format the same way.
 
 use std::fmt::Write as _;
 
@@ -85,9 +85,7 @@ impl<'o> MetricWriter<'o> {
     pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Value) {
         if !self.started {
             self.started = true;
-            let Metric { name, help, kind } = self.metric;
-            let _ = writeln!(self.out, "# HELP {name} {help}");
-            let _ = writeln!(self.out, "# TYPE {name} {}", kind.as_str());
+            write_header(self.out, self.metric);
         }
         self.out.push_str(self.metric.name);
         for (i, (name, value)) in labels.iter().enumerate() {
@@ -104,6 +102,13 @@ impl<'o> MetricWriter<'o> {
         value.write_to(self.out);
         self.out.push('\n');
     }
+}
+
+/// Appends the `# HELP` and `# TYPE` lines of `metric`.
+pub fn write_header(out: &mut String, metric: &Metric) {
+    let Metric { name, help, kind } = metric;
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {}", kind.as_str());
 }
 
 /// Appends a label value escaped as the text format requires:

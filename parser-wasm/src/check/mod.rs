@@ -1,9 +1,17 @@
-//! Checks shared by the fuzz targets, the fuzz regression replay and the
-//! property tests: what must hold for any input. Each `*_case` function
-//! panics when a property fails, which is how fuzzers report.
+//! Checks shared by the fuzz targets (feature `fuzzing`), the fuzz
+//! regression replay and the property tests: what must hold for any input.
+//! Each `*_case` function panics when a property fails, which is how
+//! fuzzers report.
 
-use crate::render::{Cursor, render};
-use crate::{Dump, Family, Ruleset, lines::Lines, parse, render_dumps};
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod regressions;
+#[cfg(test)]
+mod scaling;
+
+use crate::render::{Pieces, render};
+use crate::{Dump, Family, Ruleset, RulesetMetric, lines::Lines, parse, render_dumps};
 use std::collections::HashSet;
 
 /// Checks an exposition the way a strict text-format reader would.
@@ -118,28 +126,35 @@ pub fn render_case(input: &[u8]) {
     }
 }
 
-/// Rendering `families` in pieces of at least `budget` bytes gives whole
-/// lines that join to exactly the one-piece exposition.
+/// Rendering `families` one family at a time in pieces of at least
+/// `budget` bytes, each metric's pieces put together family after family
+/// behind the metric's header (as the host does with the component's
+/// resource), gives whole lines that join to exactly the one-piece
+/// exposition.
 pub fn assert_pieces_join_to_whole(families: &[(Family, &Ruleset<'_>)], budget: usize) {
     let mut whole = String::new();
     render(families, &mut whole);
-    let mut cursor = Cursor::default();
+    let mut pieces: Vec<Pieces> = families.iter().map(|_| Pieces::default()).collect();
     let mut joined = String::new();
-    loop {
-        let mut piece = String::new();
-        let more = cursor.fill(families, &mut piece, budget);
-        assert!(
-            piece.is_empty() || piece.ends_with('\n'),
-            "budget {budget}: a piece ends inside a line"
-        );
-        joined.push_str(&piece);
-        if !more {
-            break;
+    for metric in RulesetMetric::ALL {
+        let mut header_written = false;
+        for ((family, ruleset), pieces) in families.iter().zip(&mut pieces) {
+            loop {
+                let piece = pieces.next(*family, ruleset, metric, budget);
+                if piece.is_empty() {
+                    break;
+                }
+                assert!(
+                    piece.ends_with('\n') && !piece.starts_with('#'),
+                    "budget {budget}: a piece ends inside a line or holds a header"
+                );
+                if !header_written {
+                    exposition::write_header(&mut joined, metric.metric());
+                    header_written = true;
+                }
+                joined.push_str(&piece);
+            }
         }
-        assert!(
-            !piece.is_empty(),
-            "budget {budget}: an empty piece before the end"
-        );
     }
     assert_eq!(joined, whole, "budget {budget}");
 }

@@ -1,7 +1,7 @@
 //! Replays every input the fuzzers ever found a problem with, and the seed
 //! inputs, through the same checks the fuzz targets run (fuzz/regressions/).
 
-use parser_wasm::check::{chunks_case, parse_case, render_case};
+use super::{chunks_case, parse_case, render_case};
 use std::path::Path;
 
 fn replay(target: &str, case: fn(&[u8])) -> usize {

@@ -1,0 +1,290 @@
+//! The process as operators meet it: flags refused at start-up, the log in
+//! both formats and at each level, what each signal does, shutdown with a
+//! scrape in flight, and where it listens.
+
+mod common;
+
+use common::exporter::{
+    Exporter, PATIENCE, cat_fixture, scrape_success, script, start_failure, wait_for_file,
+    wait_until_group_gone,
+};
+use common::fixtures;
+use common::http;
+use common::netns::Netns;
+use nix::sys::signal::Signal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[test]
+fn bad_flags_and_components_are_refused_at_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let save_flag = format!("--iptables.save-path={}", save.display());
+    let core_module = dir.path().join("core.wasm");
+    // A valid WebAssembly module, but not a component.
+    std::fs::write(&core_module, b"\0asm\x01\0\0\0").expect("write");
+    let empty_component = dir.path().join("empty.wasm");
+    // A valid component whose world exports nothing, so not the parser.
+    std::fs::write(&empty_component, b"\0asm\x0d\0\x01\0").expect("write");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--iptables.families=".into()], "no family given"),
+        (
+            vec!["--web.header-timeout=10000000000000000000s".into()],
+            "out of range: at most 1day",
+        ),
+        (
+            vec!["--web.write-timeout=10000000000000000000s".into()],
+            "out of range: at most 1day",
+        ),
+        (vec!["--iptables.timeout=0s".into()], "more than zero"),
+        (
+            vec!["--sandbox.max-memory=5GiB".into()],
+            "out of range: at most 4GiB",
+        ),
+        (
+            vec!["--iptables.max-output=99999999999999999999GiB".into()],
+            "out of range",
+        ),
+        (
+            vec!["--web.max-requests=99999999999".into()],
+            "web.max-requests",
+        ),
+        (
+            vec!["--component=/nonexistent/parser.wasm".into()],
+            "reading component /nonexistent/parser.wasm",
+        ),
+        (
+            vec![format!("--component={}", core_module.display())],
+            "loading the parser component",
+        ),
+        (
+            vec![format!("--component={}", empty_component.display())],
+            "iptables-exporter:parser/metrics",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all: Vec<&str> = vec![&save_flag];
+        all.extend(args.iter().map(String::as_str));
+        let (status, stderr) = start_failure(&all);
+        assert!(!status.success(), "{args:?} started");
+        assert!(stderr.contains(want), "{args:?}: no `{want}` in:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let exporter = Exporter::ipv4(&save, &["--log.format=json", "--log.level=debug"]);
+    exporter.scrape();
+    let (status, log) = exporter.stop(Signal::SIGTERM, PATIENCE);
+    assert!(status.success(), "{status}");
+    assert!(log.lines().count() >= 5, "log:\n{log}");
+    for line in log.lines() {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {line}"));
+        assert!(
+            entry["level"].is_string() && entry["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn debug_lines_appear_only_at_the_debug_level() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    for (level, debug_expected) in [("info", false), ("debug", true)] {
+        let exporter = Exporter::ipv4(&save, &[&format!("--log.level={level}")]);
+        exporter.scrape();
+        let (_, log) = exporter.stop(Signal::SIGTERM, PATIENCE);
+        assert!(log.contains(" INFO "), "{level}: log:\n{log}");
+        assert_eq!(
+            log.contains(" DEBUG "),
+            debug_expected,
+            "{level}: log:\n{log}"
+        );
+        if debug_expected {
+            assert!(log.contains("parsed"), "{level}: log:\n{log}");
+        }
+    }
+}
+
+#[test]
+fn hangup_and_user_signals_are_logged_and_ignored() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let mut exporter = Exporter::ipv4(&save, &[]);
+    for (n, signal) in [
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGHUP,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        exporter.process.signal(signal);
+        exporter.wait_for_log("signal ignored", n + 1);
+        assert_eq!(
+            scrape_success(&exporter.scrape(), "ipv4").as_deref(),
+            Some("1"),
+            "after {signal}"
+        );
+    }
+    assert!(exporter.log().contains("signal=\"SIGUSR2\""));
+}
+
+/// A save command that writes its pid (its process group's id) to `group`
+/// and waits until `release` exists before printing a fixture.
+fn held_save(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let group = dir.join("group");
+    let release = dir.join("release");
+    let fixture = fixtures().join("docker-nft.ipv4.rules");
+    let save = script(
+        dir,
+        "v4",
+        &format!(
+            "echo $$ > '{}'; while [ ! -e '{}' ]; do sleep 0.01; done; cat '{}'",
+            group.display(),
+            release.display(),
+            fixture.display()
+        ),
+    );
+    (save, group, release)
+}
+
+fn group_id(path: &Path) -> i32 {
+    std::fs::read_to_string(path)
+        .expect("group file")
+        .trim()
+        .parse()
+        .expect("pid")
+}
+
+/// Asked to stop while a scrape waits for its save command: the scrape
+/// still gets its whole answer, then the process exits 0.
+fn a_scrape_in_flight_completes_when_asked_to_stop(signal: Signal) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (save, group_file, release) = held_save(dir.path());
+    let mut exporter = Exporter::ipv4(&save, &[]);
+    let address = exporter.address.clone();
+    let scrape = std::thread::spawn(move || http::get(&address, "/metrics"));
+    wait_for_file(&group_file);
+    let group = group_id(&group_file);
+    exporter.process.signal(signal);
+    exporter.wait_for_log("shutting down", 1);
+    std::fs::write(&release, "").expect("release");
+    let response = scrape.join().expect("client").expect("answered");
+    let body = String::from_utf8(response.body).expect("UTF-8");
+    assert_eq!(
+        scrape_success(&body, "ipv4").as_deref(),
+        Some("1"),
+        "{body}"
+    );
+    let golden = std::fs::read_to_string(fixtures().join("docker-nft.ipv4.prom")).expect("golden");
+    assert!(body.starts_with(&golden), "the answer is not whole");
+    let status = exporter.process.wait_exit(PATIENCE);
+    assert!(status.success(), "{status}; log:\n{}", exporter.log());
+    wait_until_group_gone(group);
+}
+
+#[test]
+fn a_scrape_in_flight_completes_on_sigterm() {
+    a_scrape_in_flight_completes_when_asked_to_stop(Signal::SIGTERM);
+}
+
+#[test]
+fn a_scrape_in_flight_completes_on_sigint() {
+    a_scrape_in_flight_completes_when_asked_to_stop(Signal::SIGINT);
+}
+
+/// Starts the exporter with a save command that starts a child in its
+/// group and hangs, scrapes it, sends `signals` once the command runs, and
+/// returns the exit status and the log once the process is gone (failing
+/// after `within`) and nothing of the command's group is left.
+fn stop_with_a_save_command_hanging(
+    signals: &[Signal],
+    within: Duration,
+) -> (std::process::ExitStatus, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let group_file = dir.path().join("group");
+    let save = script(
+        dir.path(),
+        "v4",
+        &format!("sleep 600 & echo $$ > '{}'; wait", group_file.display()),
+    );
+    let mut exporter = Exporter::ipv4(&save, &["--iptables.timeout=10m"]);
+    let address = exporter.address.clone();
+    // Its answer never comes; the connection ends when the process does.
+    let scrape = std::thread::spawn(move || http::get(&address, "/metrics"));
+    wait_for_file(&group_file);
+    let group = group_id(&group_file);
+    let (last, first) = signals.split_last().expect("a signal");
+    for (n, signal) in first.iter().enumerate() {
+        exporter.process.signal(*signal);
+        exporter.wait_for_log("shutting down", n + 1);
+    }
+    let stopped = exporter.stop(*last, within);
+    wait_until_group_gone(group);
+    let _ = scrape.join().expect("client");
+    stopped
+}
+
+#[test]
+fn save_commands_still_running_when_the_grace_period_ends_are_killed_with_their_group() {
+    // The grace period is 10 s.
+    let (status, log) =
+        stop_with_a_save_command_hanging(&[Signal::SIGTERM], Duration::from_secs(40));
+    assert!(status.success(), "{status}; log:\n{log}");
+    assert!(
+        log.contains("connections still open at shutdown"),
+        "log:\n{log}"
+    );
+}
+
+#[test]
+fn sigquit_stops_at_once_and_kills_the_save_commands() {
+    // Well within the 10 s a graceful stop would wait for the scrape.
+    let (status, log) =
+        stop_with_a_save_command_hanging(&[Signal::SIGQUIT], Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1), "log:\n{log}");
+}
+
+#[test]
+fn a_second_sigterm_stops_at_once() {
+    let (status, log) = stop_with_a_save_command_hanging(
+        &[Signal::SIGTERM, Signal::SIGTERM],
+        Duration::from_secs(5),
+    );
+    assert_eq!(status.code(), Some(1), "log:\n{log}");
+    assert!(log.contains("asked again: stopping at once"), "log:\n{log}");
+}
+
+#[test]
+fn a_port_alone_listens_on_ipv6_and_ipv4() {
+    let ns = Netns::new("listen");
+    let dir = tempfile::tempdir().expect("dir");
+    let save = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
+    let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    command.args([
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+        "--web.listen-address=:9455",
+    ]);
+    let exporter = Exporter::spawn(command);
+    assert!(exporter.address.ends_with(":9455"), "{}", exporter.address);
+    ns.enter(|| {
+        for address in ["127.0.0.1:9455", "[::1]:9455"] {
+            let response = http::get(address, "/metrics").expect("answered");
+            assert_eq!(response.status, 200, "{address}");
+            let body = String::from_utf8(response.body).expect("UTF-8");
+            assert_eq!(
+                scrape_success(&body, "ipv4").as_deref(),
+                Some("1"),
+                "{address}"
+            );
+        }
+    });
+}
