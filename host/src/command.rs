@@ -287,14 +287,17 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hanging_command_is_killed_with_its_children() {
         let (path, marker) = script_with_grandchild();
         let mut cmd = command(&path);
-        cmd.timeout = Duration::from_millis(300);
-        let err = cmd.run().await.expect_err("times out");
-        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        // Long enough for the script to start its child on a loaded
+        // machine; the test waits for that before the timeout fires.
+        cmd.timeout = Duration::from_secs(3);
+        let run = tokio::spawn(async move { cmd.run().await });
         let sleeper = grandchild_pid(marker.path());
+        let err = run.await.expect("run").expect_err("times out");
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
         assert!(ends(sleeper), "grandchild {sleeper} survived the timeout");
     }
 
