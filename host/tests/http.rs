@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::exporter::{Exporter, cat_fixture, scrape_success, script};
+use common::exporter::{Exporter, HeldSave, cat_fixture, scrape_success, script};
 use common::fixtures;
 use common::http::{self, Request};
 use exposition::Family;
@@ -27,30 +27,6 @@ fn generated(dir: &Path, rules: usize) -> (PathBuf, String) {
         script(dir, "v4", &format!("cat '{}'", dump.display())),
         text,
     )
-}
-
-/// A fake save command that records each run in `runs` and waits until
-/// `release` exists before printing the fixture: scrapes can be held in
-/// flight for as long as a test needs, without a fixed sleep.
-fn held(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let runs = dir.join("runs");
-    let release = dir.join("release");
-    let fixture = fixtures().join("ufw-nft.ipv4.rules");
-    let save = script(
-        dir,
-        "v4",
-        &format!(
-            "echo run >> '{}'; while [ ! -e '{}' ]; do sleep 0.01; done; cat '{}'",
-            runs.display(),
-            release.display(),
-            fixture.display()
-        ),
-    );
-    (save, runs, release)
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
 #[test]
@@ -119,18 +95,9 @@ fn a_custom_telemetry_path_moves_the_metrics() {
 #[test]
 fn head_answers_with_the_headers_without_running_the_save_commands() {
     let dir = tempfile::tempdir().expect("dir");
-    let runs_file = dir.path().join("runs");
-    let fixture = fixtures().join("docker-nft.ipv4.rules");
-    let save = script(
-        dir.path(),
-        "v4",
-        &format!(
-            "echo run >> '{}'; cat '{}'",
-            runs_file.display(),
-            fixture.display()
-        ),
-    );
-    let exporter = Exporter::ipv4(&save, &[]);
+    let held = HeldSave::new(dir.path(), "docker-nft.ipv4.rules");
+    held.release();
+    let exporter = Exporter::ipv4(&held.save, &[]);
     for accept in ["identity", "gzip"] {
         let head = http::request_with(
             "HEAD",
@@ -152,9 +119,9 @@ fn head_answers_with_the_headers_without_running_the_save_commands() {
             "{headers}"
         );
     }
-    assert_eq!(runs(&runs_file), 0, "HEAD ran the save command");
+    assert_eq!(held.runs().len(), 0, "HEAD ran the save command");
     exporter.scrape();
-    assert_eq!(runs(&runs_file), 1, "GET runs it");
+    assert_eq!(held.runs().len(), 1, "GET runs it");
 }
 
 #[test]
@@ -234,8 +201,8 @@ fn half_closed_clients_get_the_whole_response() {
 #[test]
 fn concurrent_scrapes_share_one_collection() {
     let dir = tempfile::tempdir().expect("dir");
-    let (save, runs_file, release) = held(dir.path());
-    let mut exporter = Exporter::ipv4(&save, &["--log.level=debug"]);
+    let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
+    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
     let bodies: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
             .map(|_| {
@@ -245,14 +212,14 @@ fn concurrent_scrapes_share_one_collection() {
             .collect();
         // All eight in: one started the collection, seven joined it.
         exporter.wait_for_log("joining the collection in progress", 7);
-        std::fs::write(&release, "").expect("release");
+        held.release();
         handles
             .into_iter()
             .map(|h| h.join().expect("client"))
             .collect()
     });
     assert_eq!(
-        runs(&runs_file),
+        held.runs().len(),
         1,
         "8 concurrent scrapes ran the save command more than once"
     );
@@ -262,14 +229,14 @@ fn concurrent_scrapes_share_one_collection() {
     }
     // A scrape after the collection ended starts a new one.
     exporter.scrape();
-    assert_eq!(runs(&runs_file), 2);
+    assert_eq!(held.runs().len(), 2);
 }
 
 #[test]
 fn max_requests_zero_means_no_limit() {
     let dir = tempfile::tempdir().expect("dir");
-    let (save, _, release) = held(dir.path());
-    let mut exporter = Exporter::ipv4(&save, &["--log.level=debug", "--web.max-requests=0"]);
+    let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
+    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug", "--web.max-requests=0"]);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..45)
             .map(|_| {
@@ -279,7 +246,7 @@ fn max_requests_zero_means_no_limit() {
             .collect();
         // More than the default limit of 40 are in flight at once.
         exporter.wait_for_log("joining the collection in progress", 44);
-        std::fs::write(&release, "").expect("release");
+        held.release();
         handles
             .into_iter()
             .map(|h| h.join().expect("client"))

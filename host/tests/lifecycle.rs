@@ -5,14 +5,14 @@
 mod common;
 
 use common::exporter::{
-    Exporter, PATIENCE, cat_fixture, scrape_success, script, start_failure, wait_for_file,
-    wait_until_group_gone,
+    Exporter, HeldSave, PATIENCE, cat_fixture, scrape_success, script, start_failure,
+    wait_for_file, wait_until_group_gone,
 };
 use common::fixtures;
 use common::http;
 use common::netns::Netns;
 use nix::sys::signal::Signal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 #[test]
@@ -136,25 +136,6 @@ fn hangup_and_user_signals_are_logged_and_ignored() {
     assert!(exporter.log().contains("signal=\"SIGUSR2\""));
 }
 
-/// A save command that writes its pid (its process group's id) to `group`
-/// and waits until `release` exists before printing a fixture.
-fn held_save(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let group = dir.join("group");
-    let release = dir.join("release");
-    let fixture = fixtures().join("docker-nft.ipv4.rules");
-    let save = script(
-        dir,
-        "v4",
-        &format!(
-            "echo $$ > '{}'; while [ ! -e '{}' ]; do sleep 0.01; done; cat '{}'",
-            group.display(),
-            release.display(),
-            fixture.display()
-        ),
-    );
-    (save, group, release)
-}
-
 fn group_id(path: &Path) -> i32 {
     std::fs::read_to_string(path)
         .expect("group file")
@@ -167,15 +148,15 @@ fn group_id(path: &Path) -> i32 {
 /// still gets its whole answer, then the process exits 0.
 fn a_scrape_in_flight_completes_when_asked_to_stop(signal: Signal) {
     let dir = tempfile::tempdir().expect("dir");
-    let (save, group_file, release) = held_save(dir.path());
-    let mut exporter = Exporter::ipv4(&save, &[]);
+    let held = HeldSave::new(dir.path(), "docker-nft.ipv4.rules");
+    let mut exporter = Exporter::ipv4(&held.save, &[]);
     let address = exporter.address.clone();
     let scrape = std::thread::spawn(move || http::get(&address, "/metrics"));
-    wait_for_file(&group_file);
-    let group = group_id(&group_file);
+    wait_for_file(&held.runs);
+    let group = held.runs()[0];
     exporter.process.signal(signal);
     exporter.wait_for_log("shutting down", 1);
-    std::fs::write(&release, "").expect("release");
+    held.release();
     let response = scrape.join().expect("client").expect("answered");
     let body = String::from_utf8(response.body).expect("UTF-8");
     assert_eq!(

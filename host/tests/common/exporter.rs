@@ -177,6 +177,51 @@ pub fn cat_fixture(dir: &Path, name: &str, fixture: &str) -> PathBuf {
     )
 }
 
+/// A fake save command that appends its pid (which is also its process
+/// group's id) to `runs` on every run, then waits until `release` exists
+/// before printing a fixture: a scrape can be held in flight for as long
+/// as a test needs, without a fixed sleep.
+pub struct HeldSave {
+    pub save: PathBuf,
+    pub runs: PathBuf,
+    pub release: PathBuf,
+}
+
+impl HeldSave {
+    pub fn new(dir: &Path, fixture: &str) -> Self {
+        let runs = dir.join("runs");
+        let release = dir.join("release");
+        let save = script(
+            dir,
+            "held-save",
+            &format!(
+                "echo $$ >> '{}'; while [ ! -e '{}' ]; do sleep 0.01; done; cat '{}'",
+                runs.display(),
+                release.display(),
+                super::fixtures().join(fixture).display()
+            ),
+        );
+        Self {
+            save,
+            runs,
+            release,
+        }
+    }
+
+    /// The pids of the runs so far.
+    pub fn runs(&self) -> Vec<i32> {
+        std::fs::read_to_string(&self.runs)
+            .unwrap_or_default()
+            .lines()
+            .map(|pid| pid.parse().expect("a pid"))
+            .collect()
+    }
+
+    pub fn release(&self) {
+        std::fs::write(&self.release, "").expect("release");
+    }
+}
+
 /// Waits until `path` exists (a script says it got somewhere).
 pub fn wait_for_file(path: &Path) {
     let deadline = Instant::now() + PATIENCE;
