@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the exporter (release) and runs it with the given flags, e.g.
 #   scripts/run.sh --web.listen-address=:9455
+# On a fresh machine it first installs the wasm32-wasip2 target and
+# iptables (scripts/setup.sh run; installing needs root, as reading the
+# rules does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup toolchain install
+scripts/setup.sh run
 exec cargo run --release --locked -p iptables-exporter -- "$@"

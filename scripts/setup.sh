@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on a fresh Debian machine (as root):
-# the wasm32-wasip2 target for the parser component, iptables (nft and legacy),
-# nftables (rules iptables-nft cannot show), iproute2 for network namespaces,
-# and prometheus/promtool for the tests.
+# Installs what building and running (`setup.sh run`) or also testing
+# (`setup.sh`, `setup.sh test`) need on a fresh Debian machine, as root: the
+# wasm32-wasip2 target for the parser component and iptables (nft and
+# legacy); for the tests also nftables (rules iptables-nft cannot show),
+# iproute2 for network namespaces, and prometheus/promtool.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+packages=(iptables)
+case "${1:-test}" in
+  run) ;;
+  test) packages+=(nftables iproute2 prometheus) ;;
+  *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
+esac
 
 # RUSTUP_AUTO_INSTALL=0 here: cargo will not add the target by itself.
 if ! rustup target add wasm32-wasip2; then
@@ -13,7 +21,7 @@ if ! rustup target add wasm32-wasip2; then
 fi
 
 missing=()
-for pkg in iptables nftables iproute2 prometheus; do
+for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
