@@ -460,25 +460,11 @@ impl FamilyStream {
         }
     }
 
-    /// How the family fared, once all its pieces have been asked for.
-    fn report(mut self) -> FamilyReport {
-        // Its `End` may still be on its way (a family with no samples).
-        while !self.ended {
-            match self.events.recv() {
-                Ok(Event::End {
-                    failure,
-                    guest_time,
-                }) => {
-                    self.ended = true;
-                    self.guest_time = guest_time;
-                    if let Some(error) = failure {
-                        self.outcome = Some(Err(Failure::Sandbox(error)));
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => self.ended = true,
-            }
-        }
+    /// How the family fared. Called once every metric has been asked for
+    /// until the family had no more: for the last metric that happens only
+    /// once its thread's `End` has come, so the outcome is final.
+    fn report(self) -> FamilyReport {
+        debug_assert!(self.ended, "reported before its thread ended");
         FamilyReport {
             family: self.family,
             outcome: self
