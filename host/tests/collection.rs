@@ -8,7 +8,8 @@
 mod common;
 
 use common::exporter::{
-    Exporter, cat_fixture, scrape_success, script, start_failure, wait_until_group_gone,
+    Exporter, HangingSave, cat_fixture, scrape_success, script, start_failure,
+    wait_until_group_gone,
 };
 use common::fixtures;
 use common::http;
@@ -373,16 +374,10 @@ fn a_sandbox_limit_fails_that_scrape_only() {
 #[test]
 fn a_hanging_save_command_is_killed_at_the_timeout_with_its_whole_group() {
     let dir = tempfile::tempdir().expect("dir");
-    let group_file = dir.path().join("group");
-    // Its pid is its process group's id; `sleep` runs in that group too.
-    let save = script(
-        dir.path(),
-        "v4",
-        &format!("echo $$ > '{}'; sleep 600 & wait", group_file.display()),
-    );
-    // Long enough for the script to write its pid on a loaded machine; a
+    let hanging = HangingSave::new(dir.path());
+    // Long enough for the script to write its group on a loaded machine; a
     // scrape that never ended would fail on the client's read timeout.
-    let exporter = Exporter::ipv4(&save, &["--iptables.timeout=3s"]);
+    let exporter = Exporter::ipv4(&hanging.save, &["--iptables.timeout=3s"]);
     let body = exporter.scrape();
     assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("0"));
     assert!(
@@ -391,12 +386,7 @@ fn a_hanging_save_command_is_killed_at_the_timeout_with_its_whole_group() {
         exporter.log()
     );
     // The command and what it started: its whole process group.
-    let group: i32 = std::fs::read_to_string(&group_file)
-        .expect("the command wrote its pid")
-        .trim()
-        .parse()
-        .expect("pid");
-    wait_until_group_gone(group);
+    wait_until_group_gone(hanging.group());
     // And nothing left to reap: children of every thread of the exporter
     // (tokio spawns from its worker threads); unreadable is a failure.
     let tasks = std::fs::read_dir(format!("/proc/{}/task", exporter.pid())).expect("task list");

@@ -5,14 +5,13 @@
 mod common;
 
 use common::exporter::{
-    Exporter, HeldSave, PATIENCE, cat_fixture, scrape_success, script, start_failure,
+    Exporter, HangingSave, HeldSave, PATIENCE, cat_fixture, scrape_success, start_failure,
     wait_for_file, wait_until_group_gone,
 };
 use common::fixtures;
 use common::http;
 use common::netns::Netns;
 use nix::sys::signal::Signal;
-use std::path::Path;
 use std::time::Duration;
 
 #[test]
@@ -136,14 +135,6 @@ fn hangup_and_user_signals_are_logged_and_ignored() {
     assert!(exporter.log().contains("signal=\"SIGUSR2\""));
 }
 
-fn group_id(path: &Path) -> i32 {
-    std::fs::read_to_string(path)
-        .expect("group file")
-        .trim()
-        .parse()
-        .expect("pid")
-}
-
 /// Asked to stop while a scrape waits for its save command: the scrape
 /// still gets its whole answer, then the process exits 0.
 fn a_scrape_in_flight_completes_when_asked_to_stop(signal: Signal) {
@@ -190,18 +181,12 @@ fn stop_with_a_save_command_hanging(
     within: Duration,
 ) -> (std::process::ExitStatus, String) {
     let dir = tempfile::tempdir().expect("dir");
-    let group_file = dir.path().join("group");
-    let save = script(
-        dir.path(),
-        "v4",
-        &format!("sleep 600 & echo $$ > '{}'; wait", group_file.display()),
-    );
-    let mut exporter = Exporter::ipv4(&save, &["--iptables.timeout=10m"]);
+    let hanging = HangingSave::new(dir.path());
+    let mut exporter = Exporter::ipv4(&hanging.save, &["--iptables.timeout=10m"]);
     let address = exporter.address.clone();
     // Its answer never comes; the connection ends when the process does.
     let scrape = std::thread::spawn(move || http::get(&address, "/metrics"));
-    wait_for_file(&group_file);
-    let group = group_id(&group_file);
+    let group = hanging.group();
     let (last, first) = signals.split_last().expect("a signal");
     for (n, signal) in first.iter().enumerate() {
         exporter.process.signal(*signal);

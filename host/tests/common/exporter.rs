@@ -222,6 +222,43 @@ impl HeldSave {
     }
 }
 
+/// A fake save command that starts a child in its own process group,
+/// writes the group's id (its pid) to a file and hangs.
+pub struct HangingSave {
+    pub save: PathBuf,
+    group_file: PathBuf,
+}
+
+impl HangingSave {
+    pub fn new(dir: &Path) -> Self {
+        let group_file = dir.join("group");
+        let save = script(
+            dir,
+            "hanging-save",
+            &format!("sleep 600 & echo $$ > '{}'; wait", group_file.display()),
+        );
+        Self { save, group_file }
+    }
+
+    /// The command's process group, once it has written it.
+    pub fn group(&self) -> i32 {
+        wait_for_file(&self.group_file);
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            // The file may exist before its line is complete.
+            if let Ok(group) = std::fs::read_to_string(&self.group_file)
+                .unwrap_or_default()
+                .trim()
+                .parse()
+            {
+                return group;
+            }
+            assert!(Instant::now() < deadline, "no group id written");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 /// Waits until `path` exists (a script says it got somewhere).
 pub fn wait_for_file(path: &Path) {
     let deadline = Instant::now() + PATIENCE;
