@@ -21,10 +21,7 @@ fn sandbox() -> Sandbox {
 }
 
 fn dump(bytes: &[u8]) -> Vec<Dump> {
-    vec![Dump {
-        family: Family::Ipv4,
-        save_output: bytes.to_vec(),
-    }]
+    vec![Dump::new(Family::Ipv4, bytes.to_vec())]
 }
 
 fn parse_and_render(c: &mut Criterion) {
@@ -36,10 +33,8 @@ fn parse_and_render(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.bench_with_input(BenchmarkId::new("native", rules), &input, |b, input| {
             b.iter(|| {
-                let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump {
-                    family: Family::Ipv4,
-                    save_output: input,
-                }]);
+                let rendering =
+                    parser_wasm::render_dumps(&[parser_wasm::Dump::new(Family::Ipv4, input)]);
                 black_box(rendering.exposition.len())
             });
         });

@@ -3,7 +3,7 @@
 
 use benches::{Family, generate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use iptables_exporter::collect::{CHUNK_BYTES, Collector};
+use iptables_exporter::collect::{CHUNK_BYTES, Collector, Freshness};
 use iptables_exporter::command::SaveCommand;
 use iptables_exporter::sandbox::{EMBEDDED_COMPONENT, Limits, Sandbox};
 use iptables_exporter::self_metrics::SelfMetrics;
@@ -45,12 +45,18 @@ fn http_scrape(c: &mut Criterion) {
             program: save,
             timeout: Duration::from_secs(60),
             max_save_bytes: 1 << 30,
+            tables: Vec::new(),
         };
         let app = Arc::new(App {
             collector: Arc::new(Collector::new(
                 vec![(Family::Ipv4, command)],
                 sandbox,
                 CHUNK_BYTES,
+                // Every scrape collects: this measures a whole scrape.
+                Freshness {
+                    min_interval: Duration::ZERO,
+                    max_age: Duration::from_secs(60),
+                },
             )),
             self_metrics: SelfMetrics::new().expect("self metrics"),
             telemetry_path: "/metrics".into(),
@@ -58,6 +64,7 @@ fn http_scrape(c: &mut Criterion) {
             gzip_level: flate_level(),
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
+            timeout_offset: Duration::from_secs(1),
         });
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -64,6 +64,7 @@ pub struct MetricWriter<'o> {
     out: &'o mut String,
     metric: &'o Metric,
     started: bool,
+    timestamp_ms: Option<i64>,
 }
 
 impl<'o> MetricWriter<'o> {
@@ -78,7 +79,16 @@ impl<'o> MetricWriter<'o> {
             out,
             metric,
             started: header_written,
+            timestamp_ms: None,
         }
+    }
+
+    /// Every sample from here on carries `timestamp_ms` (milliseconds since
+    /// the Unix epoch), when given: the time its value was read, for text
+    /// served later than that.
+    pub fn with_timestamp(mut self, timestamp_ms: Option<i64>) -> Self {
+        self.timestamp_ms = timestamp_ms;
+        self
     }
 
     /// One sample; label values are escaped here.
@@ -100,6 +110,9 @@ impl<'o> MetricWriter<'o> {
         }
         self.out.push(' ');
         value.write_to(self.out);
+        if let Some(timestamp) = self.timestamp_ms {
+            let _ = write!(self.out, " {timestamp}");
+        }
         self.out.push('\n');
     }
 }
@@ -147,6 +160,19 @@ mod tests {
         assert_eq!(
             out,
             "# HELP x_total An x.\n# TYPE x_total counter\nx_total{a=\"1\"} 5\nx_total{a=\"2\",b=\"x\"} 340282366920938463463374607431768211455\n"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_follows_the_value() {
+        let mut out = String::new();
+        let mut w =
+            MetricWriter::resume(&mut out, &M, true).with_timestamp(Some(1_764_525_600_123));
+        w.sample(&[("a", "1")], 5u64);
+        w.sample(&[], 0.5);
+        assert_eq!(
+            out,
+            "x_total{a=\"1\"} 5 1764525600123\nx_total 0.5 1764525600123\n"
         );
     }
 

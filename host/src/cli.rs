@@ -89,9 +89,28 @@ pub struct ServeArgs {
     /// installed is left out with a warning.
     #[arg(long = "iptables.families", value_name = "LIST", value_parser = parse_families)]
     pub families: Option<Families>,
-    /// Time a save command may take before it is killed.
-    #[arg(long = "iptables.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    /// Tables to save, e.g. `filter,mangle` (each a `-t TABLE` run of its
+    /// own, all at once) [default: every table, in one run].
+    #[arg(long = "iptables.tables", value_name = "LIST", value_parser = parse_tables)]
+    pub tables: Option<Tables>,
+    /// Time a save command may take before it is killed. Scrapes do not wait
+    /// this long: past their deadline they get the last collection.
+    #[arg(long = "iptables.timeout", value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// A scrape this soon after the last collection finished is answered
+    /// from it, timestamped, and starts none (0s: every scrape collects).
+    #[arg(long = "iptables.min-interval", value_name = "DURATION", default_value = "5s", value_parser = parse_duration_or_zero)]
+    pub min_interval: Duration,
+    /// Counters read longer ago than this are never served: the family then
+    /// reports iptables_scrape_success 0.
+    #[arg(long = "iptables.max-age", value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub max_age: Duration,
+    /// Taken off the scrape timeout a scraper sends (Prometheus'
+    /// X-Prometheus-Scrape-Timeout-Seconds) to leave time to render and
+    /// send the answer: a collection not done by then is answered from the
+    /// last one.
+    #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "1s", value_parser = parse_duration_or_zero)]
+    pub timeout_offset: Duration,
 }
 
 /// Bounds on the input, for the server and the `render` subcommand.
@@ -143,6 +162,13 @@ pub const DEFAULT_FAMILIES: [Family; 2] = Family::ALL;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Families(pub Vec<Family>);
 
+/// Table names in the order configured, each at most once, at least one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables(pub Vec<String>);
+
+/// The tables iptables knows; any other name would fail every collection.
+const TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
+
 /// Most metrics requests `--web.max-requests` may allow at once.
 const MAX_REQUESTS: i64 = 1_000_000;
 /// Longest duration any flag takes: beyond it a value is a typo, and
@@ -165,6 +191,29 @@ fn parse_families(list: &str) -> Result<Families, String> {
         return Err("no family given: expected ipv4, ipv6 or both".into());
     }
     Ok(Families(families))
+}
+
+fn parse_tables(list: &str) -> Result<Tables, String> {
+    let mut tables: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !TABLES.contains(&name) {
+            return Err(format!(
+                "unknown table `{name}`: expected {}",
+                TABLES.join(", ")
+            ));
+        }
+        if tables.iter().any(|t| t == name) {
+            return Err(format!("table `{name}` given twice"));
+        }
+        tables.push(name.to_owned());
+    }
+    if tables.is_empty() {
+        return Err(format!(
+            "no table given: expected some of {}",
+            TABLES.join(", ")
+        ));
+    }
+    Ok(Tables(tables))
 }
 
 fn parse_telemetry_path(path: &str) -> Result<String, String> {
@@ -191,6 +240,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// Like [`parse_duration`], and `0` (or `0s`) too.
+fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Ok(duration),
+        _ => parse_duration(text),
+    }
 }
 
 /// `4096`, `64KiB`, `64MiB`, `1GiB` (and decimal `MB`): more than zero, at most 4GiB.
@@ -226,7 +286,11 @@ mod tests {
         assert_eq!(s.ip6tables_save_path, PathBuf::from("ip6tables-save"));
         assert_eq!(s.families, None);
         assert_eq!(DEFAULT_FAMILIES, [Family::Ipv4, Family::Ipv6]);
-        assert_eq!(s.timeout, Duration::from_secs(10));
+        assert_eq!(s.timeout, Duration::from_secs(60));
+        assert_eq!(s.tables, None);
+        assert_eq!(s.min_interval, Duration::from_secs(5));
+        assert_eq!(s.max_age, Duration::from_secs(120));
+        assert_eq!(s.timeout_offset, Duration::from_secs(1));
         assert_eq!(cli.input.max_save_bytes, 64 << 20);
         assert_eq!(cli.sandbox.max_memory_bytes, 512 << 20);
         assert_eq!(cli.sandbox.max_exposition_bytes, 512 << 20);
@@ -262,6 +326,27 @@ mod tests {
         assert_eq!(parse_families("ipv4"), Ok(Families(vec![Family::Ipv4])));
         for bad in ["ipv4,ipv5", "ipv4,ipv4", "", " , "] {
             assert!(parse_families(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tables_keep_order_and_reject_unknown_repeated_or_none() {
+        assert_eq!(
+            parse_tables("nat, filter"),
+            Ok(Tables(vec!["nat".into(), "filter".into()]))
+        );
+        for bad in ["filter,filtr", "nat,nat", "", " , ", "-t"] {
+            assert!(parse_tables(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn intervals_may_be_zero_where_zero_means_something() {
+        assert_eq!(parse_duration_or_zero("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration_or_zero("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration_or_zero("5s"), Ok(Duration::from_secs(5)));
+        for bad in ["", "-1s", "x", "25h"] {
+            assert!(parse_duration_or_zero(bad).is_err(), "{bad:?}");
         }
     }
 

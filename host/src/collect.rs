@@ -1,8 +1,30 @@
-//! One collection: run every family's save command, render the outputs in
-//! the sandbox (an instance per family), streaming the text into a shared
-//! [`Output`], and add each family's `iptables_scrape_success`,
-//! `iptables_scrape_duration_seconds` and `iptables_incompatible_tables`.
-//! Scrapes that arrive while a collection runs share it (single-flight).
+//! Collections and answers.
+//!
+//! A *collection* runs every family's save command and keeps what they
+//! printed; it is scrape-driven and single-flight: a scrape starts one only
+//! when none is running and the last one finished at least
+//! `--iptables.min-interval` ago, and every scrape in between waits for the
+//! running one or is answered from the last.
+//!
+//! An *answer* renders a collection in the sandbox (an instance per family)
+//! into a shared [`Output`], then adds each family's scrape series. Scrapes
+//! that want the same collection rendered the same way share one answer
+//! while it can still be joined (see `flight`).
+//!
+//! Timestamps. A scrape waits for the collection at most until its deadline
+//! (the scraper's timeout less `--web.timeout-offset`); past it, or at once
+//! when the last collection took longer than the time left, it is answered
+//! from the last collection, and the running one goes on to answer later
+//! scrapes. Counters read before a scrape began carry, on every
+//! ruleset sample, the time they were read (the save command's start),
+//! so that the scraper files them under that time and not its own: rates
+//! stay exact however late they are served. Counters read during the scrape
+//! (it started the collection) are served without timestamps, as scrape-time
+//! data always was. Stamping by that rule keeps each scraper's samples in
+//! time order: a sample served unstamped is filed at the scrape's start,
+//! which is before the read, and any later answer of the same counters is
+//! stamped with the read time itself. Counters read longer ago than
+//! `--iptables.max-age` are never served.
 //!
 //! A failure is a value, not an HTTP error: the family reports success 0, its
 //! cause is logged, and none of its series are exported. A family that fails
@@ -16,8 +38,9 @@ use crate::flight::{AbortOnDrop, Output, Reader};
 use crate::sandbox::{self, Failure, Sandbox};
 use bytes::Bytes;
 use exposition::{Family, Kind, Metric, MetricWriter};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
 
 const SCRAPE_SUCCESS: Metric = Metric {
     name: "iptables_scrape_success",
@@ -34,21 +57,83 @@ const INCOMPATIBLE_TABLES: Metric = Metric {
     help: "Tables iptables-nft-save could not show, or not in full, because they hold rules or base chains made with nft; what it left out has no series.",
     kind: Kind::Gauge,
 };
+const COLLECTED_AT: Metric = Metric {
+    name: "iptables_collection_timestamp_seconds",
+    help: "Unix time at which the family's counters in this answer were read (its save command started).",
+    kind: Kind::Gauge,
+};
 
 /// Size of the pieces the component renders at a time: large enough that
 /// the per-call cost vanishes, small enough to keep little text in flight.
 pub const CHUNK_BYTES: u32 = 256 * 1024;
+
+/// How fresh answers must be.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// A scrape this soon after the last collection finished is answered
+    /// from it and starts none.
+    pub min_interval: Duration,
+    /// Counters read longer ago are never served.
+    pub max_age: Duration,
+}
 
 pub struct Collector {
     families: Vec<(Family, SaveCommand)>,
     sandbox: Arc<Sandbox>,
     /// Size of the pieces the component renders at a time.
     chunk_bytes: u32,
-    /// The collection running now, which new scrapes join.
-    current: Mutex<Option<Arc<Output>>>,
+    freshness: Freshness,
+    state: Mutex<State>,
 }
 
-/// How one family fared in a scrape.
+#[derive(Default)]
+struct State {
+    /// The collection running now.
+    running: Option<Running>,
+    /// The last collection that finished.
+    last: Option<Arc<Collection>>,
+    /// Answers being rendered, which scrapes wanting the same one join.
+    answers: Vec<Answer>,
+    /// Whether a collection has finished since start-up (it is logged).
+    finished_one: bool,
+}
+
+#[derive(Clone)]
+struct Running {
+    started: Instant,
+    /// Set to the collection once it finishes.
+    done: watch::Receiver<Option<Arc<Collection>>>,
+}
+
+struct Answer {
+    collection: Arc<Collection>,
+    stamped: bool,
+    output: Arc<Output>,
+}
+
+/// One run of every family's save command.
+pub struct Collection {
+    /// When it was started, on the monotonic clock (its commands start
+    /// after that).
+    started: Instant,
+    /// When it finished, on the monotonic clock.
+    finished: Instant,
+    families: Vec<Saved>,
+}
+
+/// What one family's save command gave.
+struct Saved {
+    family: Family,
+    /// What it printed; `None` if it failed (logged when it did).
+    output: Option<Arc<Vec<u8>>>,
+    /// When it started: on the wall clock, the samples' timestamp, and on
+    /// the monotonic clock, for their age.
+    read_at: SystemTime,
+    started: Instant,
+    command_time: Duration,
+}
+
+/// How one family fared in an answer.
 #[derive(Debug, Clone, Copy)]
 struct Outcome {
     family: Family,
@@ -56,6 +141,8 @@ struct Outcome {
     duration: Duration,
     /// Incompatible tables, for a family that parsed.
     incompatible_tables: Option<usize>,
+    /// When its counters were read, for a family whose series are served.
+    read_at: Option<SystemTime>,
 }
 
 impl Collector {
@@ -63,96 +150,252 @@ impl Collector {
         families: Vec<(Family, SaveCommand)>,
         sandbox: Arc<Sandbox>,
         chunk_bytes: u32,
+        freshness: Freshness,
     ) -> Self {
         Self {
             families,
             sandbox,
             chunk_bytes,
-            current: Mutex::new(None),
+            freshness,
+            state: Mutex::default(),
         }
     }
 
-    /// The output of the collection running now, or of one started for this
-    /// scrape: scrapes that arrive while a collection runs share it, until it
-    /// starts releasing its output (see `flight`).
-    pub fn scrape(self: &Arc<Self>) -> Reader {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(reader) = current.as_ref().and_then(Output::join) {
-            tracing::debug!("joining the collection in progress");
-            return reader;
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change to the state is a single assignment or push.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a collection unless one is running: at start-up, so that the
+    /// first scrape has data.
+    pub fn prime(self: &Arc<Self>) {
+        let mut state = self.lock();
+        if running(&state).is_none() {
+            self.start_collection(&mut state);
         }
-        let (output, reader) = Output::start();
-        *current = Some(output.clone());
+    }
+
+    /// The answer to a scrape that must be answered by `deadline` (none: it
+    /// waits for the collection, which its command timeout bounds).
+    pub async fn scrape(self: &Arc<Self>, deadline: Option<Instant>) -> Reader {
+        let arrived = Instant::now();
+        let mut waiting = {
+            let mut state = self.lock();
+            let running = match running(&state) {
+                Some(running) => running,
+                None => match state.last.clone() {
+                    Some(last) if last.finished.elapsed() < self.freshness.min_interval => {
+                        tracing::debug!(
+                            "answering from the last collection (--iptables.min-interval)"
+                        );
+                        return self.answer(&mut state, last, true);
+                    }
+                    _ => self.start_collection(&mut state),
+                },
+            };
+            // Going by how long the last collection took, this one will not
+            // be done by the deadline: answer from the last one at once
+            // rather than keep the scraper waiting for nothing.
+            if let (Some(deadline), Some(last)) = (deadline, state.last.clone())
+                && running.started + last.took() > deadline
+            {
+                tracing::debug!(
+                    last_took_seconds = last.took().as_secs_f64(),
+                    "the collection in progress will not be done by the scrape's deadline; answering with the last one"
+                );
+                return self.answer(&mut state, last, true);
+            }
+            tracing::debug!("waiting for the collection in progress");
+            running.done
+        };
+        let finished = async {
+            waiting
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|collection| collection.clone())
+        };
+        let finished = match deadline {
+            None => finished.await,
+            Some(deadline) => match tokio::time::timeout_at(deadline.into(), finished).await {
+                Ok(finished) => finished,
+                Err(_elapsed) => {
+                    tracing::warn!(
+                        "the collection in progress did not finish by the scrape's deadline; answering with the last one"
+                    );
+                    None
+                }
+            },
+        };
+        let mut state = self.lock();
+        let Some(collection) = finished.or_else(|| state.last.clone()) else {
+            tracing::warn!("no collection has finished yet; answering with every family failed");
+            let nothing = Arc::new(Collection::nothing(&self.families));
+            return self.answer(&mut state, nothing, true);
+        };
+        let stamped = collection.started < arrived;
+        self.answer(&mut state, collection, stamped)
+    }
+
+    /// Starts a collection; returns what to wait on for it.
+    fn start_collection(self: &Arc<Self>, state: &mut State) -> Running {
+        let (done, waiting) = watch::channel(None);
+        // Taken under the lock: every scrape that arrives later waits for
+        // this collection, and gets it stamped.
+        let started = Instant::now();
+        let running = Running {
+            started,
+            done: waiting,
+        };
+        state.running = Some(running.clone());
         let collector = self.clone();
-        tokio::spawn(async move { collector.collect_into(output).await });
-        reader
-    }
-
-    /// Runs one collection into `output`: the ruleset series as the component
-    /// renders them, then each family's scrape series.
-    async fn collect_into(self: Arc<Self>, output: Arc<Output>) {
-        let abort_unless_finished = AbortOnDrop(output.clone());
-        let (dumps, mut outcomes) = self.run_commands().await;
-        if self.render(dumps, &mut outcomes, &output).await {
-            let mut tail = String::new();
-            write_scrape_series(&outcomes, &mut tail);
-            output.push(Bytes::from(tail));
-            output.finish();
-        }
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &output)) {
-            *current = None;
-        }
-        drop(abort_unless_finished);
+        tokio::spawn(async move {
+            let collection = Arc::new(collector.collect(started).await);
+            let mut state = collector.lock();
+            let seconds = collection.took().as_secs_f64();
+            if state.finished_one {
+                tracing::debug!(seconds, "collection finished");
+            } else {
+                state.finished_one = true;
+                tracing::info!(seconds, "first collection finished");
+            }
+            state.last = Some(collection.clone());
+            state.running = None;
+            // Sent under the lock, so that a scrape never sees the running
+            // collection gone and the last one not yet the new one.
+            done.send_replace(Some(collection));
+        });
+        running
     }
 
     /// Runs every family's save command concurrently.
-    async fn run_commands(&self) -> (Vec<sandbox::Dump>, Vec<Outcome>) {
+    async fn collect(&self, started: Instant) -> Collection {
         let runs: Vec<_> = self
             .families
             .iter()
             .map(|(family, command)| {
-                let command = command.clone();
-                let run = tokio::spawn(async move {
+                let (family, command) = (*family, command.clone());
+                tokio::spawn(async move {
+                    let read_at = SystemTime::now();
                     let started = Instant::now();
                     let result = command.run().await;
-                    (result, started.elapsed())
-                });
-                (*family, run)
+                    let command_time = started.elapsed();
+                    let output = match result {
+                        Ok(output) => {
+                            if !output.stderr.is_empty() {
+                                // Debug formatting escapes it: the command's
+                                // text must not start log lines of its own.
+                                tracing::warn!(%family, stderr = ?output.stderr, "save command wrote to stderr");
+                            }
+                            Some(Arc::new(output.stdout))
+                        }
+                        Err(err) => {
+                            tracing::error!(%family, %err, "collection failed");
+                            None
+                        }
+                    };
+                    Saved {
+                        family,
+                        output,
+                        read_at,
+                        started,
+                        command_time,
+                    }
+                })
             })
             .collect();
-
-        let mut outcomes = Vec::with_capacity(runs.len());
-        let mut dumps = Vec::with_capacity(runs.len());
-        for (family, run) in runs {
-            let mut outcome = Outcome {
-                family,
-                success: false,
-                duration: Duration::ZERO,
-                incompatible_tables: None,
-            };
-            match run.await {
-                Ok((Ok(output), duration)) => {
-                    outcome.duration = duration;
-                    if !output.stderr.is_empty() {
-                        // Debug formatting escapes it: the command's text must
-                        // not start log lines of its own.
-                        tracing::warn!(%family, stderr = ?output.stderr, "save command wrote to stderr");
-                    }
-                    dumps.push(sandbox::Dump {
-                        family,
-                        save_output: output.stdout,
-                    });
-                }
-                Ok((Err(err), duration)) => {
-                    outcome.duration = duration;
-                    tracing::error!(%family, %err, "collection failed");
-                }
-                Err(err) => tracing::error!(%family, %err, "save command task failed"),
-            }
-            outcomes.push(outcome);
+        let mut families = Vec::with_capacity(runs.len());
+        for (run, (family, _)) in runs.into_iter().zip(&self.families) {
+            let saved = run.await.unwrap_or_else(|err| {
+                tracing::error!(%family, %err, "save command task failed");
+                Saved::failed(*family)
+            });
+            families.push(saved);
         }
-        (dumps, outcomes)
+        Collection {
+            started,
+            finished: Instant::now(),
+            families,
+        }
+    }
+
+    /// A reader of `collection` rendered (`stamped`: with its read times):
+    /// of an answer being rendered that way already, or of a new one.
+    fn answer(
+        self: &Arc<Self>,
+        state: &mut State,
+        collection: Arc<Collection>,
+        stamped: bool,
+    ) -> Reader {
+        let joined = state
+            .answers
+            .iter()
+            .filter(|a| a.stamped == stamped && Arc::ptr_eq(&a.collection, &collection))
+            .find_map(|a| a.output.join());
+        if let Some(reader) = joined {
+            tracing::debug!("joining an answer in progress");
+            return reader;
+        }
+        let (output, reader) = Output::start();
+        state.answers.push(Answer {
+            collection: collection.clone(),
+            stamped,
+            output: output.clone(),
+        });
+        let collector = self.clone();
+        tokio::spawn(async move {
+            let abort_unless_finished = AbortOnDrop(output.clone());
+            collector.render_answer(&collection, stamped, &output).await;
+            collector
+                .lock()
+                .answers
+                .retain(|a| !Arc::ptr_eq(&a.output, &output));
+            drop(abort_unless_finished);
+        });
+        reader
+    }
+
+    /// Renders `collection` into `output`: the ruleset series as the
+    /// component renders them, then each family's scrape series.
+    async fn render_answer(&self, collection: &Collection, stamped: bool, output: &Arc<Output>) {
+        let mut outcomes = Vec::with_capacity(collection.families.len());
+        let mut dumps = Vec::new();
+        for saved in &collection.families {
+            outcomes.push(Outcome {
+                family: saved.family,
+                success: false,
+                duration: saved.command_time,
+                incompatible_tables: None,
+                read_at: None,
+            });
+            let Some(save_output) = &saved.output else {
+                continue;
+            };
+            let age = saved.started.elapsed();
+            if age > self.freshness.max_age {
+                tracing::error!(family = %saved.family, age_seconds = age.as_secs_f64(), "the last counters read are older than --iptables.max-age; not served");
+                continue;
+            }
+            dumps.push(sandbox::Dump {
+                family: saved.family,
+                save_output: save_output.as_ref().clone(),
+                timestamp_ms: stamped.then(|| unix_millis(saved.read_at)),
+            });
+        }
+        if !self.render(dumps, &mut outcomes, output).await {
+            return;
+        }
+        for outcome in outcomes.iter_mut().filter(|o| o.success) {
+            outcome.read_at = collection
+                .families
+                .iter()
+                .find(|s| s.family == outcome.family)
+                .map(|s| s.read_at);
+        }
+        let mut tail = String::new();
+        write_scrape_series(&outcomes, &mut tail);
+        output.push(Bytes::from(tail));
+        output.finish();
     }
 
     /// Renders the dumps into `output` and marks the families that parsed as
@@ -210,6 +453,53 @@ impl Collector {
     }
 }
 
+/// The running collection, unless its task is gone without finishing
+/// (it panicked): then a new one may start.
+fn running(state: &State) -> Option<Running> {
+    state
+        .running
+        .clone()
+        .filter(|running| running.done.has_changed().is_ok())
+}
+
+impl Collection {
+    /// How long it took.
+    fn took(&self) -> Duration {
+        self.finished.duration_since(self.started)
+    }
+
+    /// A stand-in for the collection not yet finished: every family failed.
+    fn nothing(families: &[(Family, SaveCommand)]) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            finished: now,
+            families: families.iter().map(|(f, _)| Saved::failed(*f)).collect(),
+        }
+    }
+}
+
+impl Saved {
+    fn failed(family: Family) -> Self {
+        Self {
+            family,
+            output: None,
+            read_at: SystemTime::now(),
+            started: Instant::now(),
+            command_time: Duration::ZERO,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (negative before it, which a sane
+/// clock never gives).
+fn unix_millis(time: SystemTime) -> i64 {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
 fn write_scrape_series(outcomes: &[Outcome], out: &mut String) {
     let mut success = MetricWriter::new(out, &SCRAPE_SUCCESS);
     for o in outcomes {
@@ -224,5 +514,29 @@ fn write_scrape_series(outcomes: &[Outcome], out: &mut String) {
         if let Some(tables) = o.incompatible_tables {
             incompatible.sample(&[("family", o.family.label())], tables as u64);
         }
+    }
+    let mut collected = MetricWriter::new(out, &COLLECTED_AT);
+    for o in outcomes {
+        if let Some(read_at) = o.read_at {
+            collected.sample(
+                &[("family", o.family.label())],
+                unix_millis(read_at) as f64 / 1e3,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_millis_counts_from_the_epoch() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_525_600_123);
+        assert_eq!(unix_millis(t), 1_764_525_600_123);
+        assert_eq!(
+            unix_millis(SystemTime::UNIX_EPOCH - Duration::from_millis(5)),
+            -5
+        );
     }
 }

@@ -76,6 +76,7 @@ fn families(cli: &Cli) -> anyhow::Result<Vec<(Family, SaveCommand)>> {
                 program: configured.clone(),
                 timeout: args.timeout,
                 max_save_bytes: cli.input.max_save_bytes,
+                tables: args.tables.clone().map(|t| t.0).unwrap_or_default(),
             },
         ));
     }
@@ -114,12 +115,23 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
         compile_seconds = started.elapsed().as_secs_f64(),
         "parser component loaded"
     );
+    anyhow::ensure!(
+        args.max_age > args.min_interval,
+        "--iptables.max-age ({}) must be longer than --iptables.min-interval ({}): answers from the last collection would be too old to serve",
+        humantime::format_duration(args.max_age),
+        humantime::format_duration(args.min_interval)
+    );
+    let collector = Arc::new(collect::Collector::new(
+        families(cli)?,
+        Arc::new(sandbox),
+        collect::CHUNK_BYTES,
+        collect::Freshness {
+            min_interval: args.min_interval,
+            max_age: args.max_age,
+        },
+    ));
     let app = Arc::new(server::App {
-        collector: Arc::new(collect::Collector::new(
-            families(cli)?,
-            Arc::new(sandbox),
-            collect::CHUNK_BYTES,
-        )),
+        collector: collector.clone(),
         self_metrics: self_metrics::SelfMetrics::new()
             .context("registering the exporter's own metrics")?,
         telemetry_path: args.telemetry_path.clone(),
@@ -128,9 +140,13 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
         gzip_level: flate2::Compression::new(server::GZIP_LEVEL),
         header_timeout: args.header_timeout,
         write_timeout: args.write_timeout,
+        timeout_offset: args.timeout_offset,
     });
     let stopped = runtime.block_on(async {
         let listener = bind(&args.listen_address).await?;
+        // After binding, so that a port in use fails start-up before any
+        // save command runs.
+        collector.prime();
         tracing::info!(
             address = %listener.local_addr().context("reading the bound address")?,
             telemetry_path = %args.telemetry_path,

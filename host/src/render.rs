@@ -59,10 +59,7 @@ fn render(
     let mut stdout = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
     let reports = sandbox.render_families(
-        vec![Dump {
-            family: args.family,
-            save_output,
-        }],
+        vec![Dump::new(args.family, save_output)],
         CHUNK_BYTES,
         |piece| {
             if written.is_ok() {

@@ -109,6 +109,20 @@ pub enum Error {
 pub struct Dump {
     pub family: Family,
     pub save_output: Vec<u8>,
+    /// When given, every sample of the family carries it (milliseconds
+    /// since the Unix epoch): the time the counters were read.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl Dump {
+    /// A dump rendered without timestamps.
+    pub fn new(family: Family, save_output: Vec<u8>) -> Self {
+        Self {
+            family,
+            save_output,
+            timestamp_ms: None,
+        }
+    }
 }
 
 /// Sizes of a family that parsed.
@@ -578,6 +592,7 @@ fn dump_to_wit(dump: Dump) -> metrics::Dump {
             Family::Ipv6 => metrics::Family::Ipv6,
         },
         save_output: dump.save_output,
+        timestamp_ms: dump.timestamp_ms,
     }
 }
 

@@ -27,7 +27,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_io_timeout::TimeoutWriter;
@@ -38,6 +38,10 @@ const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8"
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// gzip level for clients that accept it (see benches/README.md for the numbers).
 pub const GZIP_LEVEL: u32 = 1;
+/// Where Prometheus announces its scrape timeout.
+const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+/// Longest scrape timeout taken from a scraper: a day, as for every duration.
+const MAX_SCRAPE_TIMEOUT_SECONDS: f64 = 86_400.0;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -55,6 +59,9 @@ pub struct App {
     /// Time a write to a client may stay blocked before the connection is
     /// dropped (a client that stops reading).
     pub write_timeout: Duration,
+    /// Taken off the timeout a scraper announces, to leave time to render
+    /// and send the answer.
+    pub timeout_offset: Duration,
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
@@ -134,7 +141,9 @@ impl App {
             // The headers are known without the data: no collection.
             full(Bytes::new())
         } else {
-            match self.metrics(gzip) {
+            let deadline = scrape_timeout(request.headers())
+                .map(|timeout| Instant::now() + timeout.saturating_sub(self.timeout_offset));
+            match self.metrics(gzip, deadline).await {
                 Some(body) => body,
                 None => {
                     tracing::warn!("too many metrics requests in flight; refused one");
@@ -157,9 +166,9 @@ impl App {
         response
     }
 
-    /// The metrics body of a collection joined or started for this request;
-    /// `None` when `--web.max-requests` are in flight already.
-    fn metrics(&self, gzip: bool) -> Option<Body> {
+    /// The metrics body of the answer to this request, to be had by
+    /// `deadline`; `None` when `--web.max-requests` are in flight already.
+    async fn metrics(&self, gzip: bool, deadline: Option<Instant>) -> Option<Body> {
         let permit = match &self.max_requests {
             None => None,
             Some(semaphore) => match semaphore.clone().try_acquire_owned() {
@@ -167,7 +176,7 @@ impl App {
                 Err(_) => return None,
             },
         };
-        let reader = self.collector.scrape();
+        let reader = self.collector.scrape(deadline).await;
         let mut tail = String::new();
         self.self_metrics.write(&mut tail);
         Some(metrics_body(
@@ -177,6 +186,15 @@ impl App {
             permit,
         ))
     }
+}
+
+/// The scrape timeout the scraper announces (Prometheus sends it in
+/// seconds, fractions allowed); one that is not a sane number is ignored.
+fn scrape_timeout(headers: &hyper::HeaderMap) -> Option<Duration> {
+    let text = headers.get(SCRAPE_TIMEOUT_HEADER)?.to_str().ok()?;
+    let seconds: f64 = text.trim().parse().ok()?;
+    (seconds.is_finite() && seconds > 0.0)
+        .then(|| Duration::from_secs_f64(seconds.min(MAX_SCRAPE_TIMEOUT_SECONDS)))
 }
 
 /// The collection's chunks, then `tail`; compressed when `gzip` is given.
@@ -241,6 +259,30 @@ fn compress(
 /// A body known in full.
 fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announced_scrape_timeout_is_read_when_sane() {
+        let timeout = |value: &str| {
+            let mut headers = hyper::HeaderMap::new();
+            headers.insert(
+                SCRAPE_TIMEOUT_HEADER,
+                HeaderValue::from_str(value).expect("header"),
+            );
+            scrape_timeout(&headers)
+        };
+        assert_eq!(timeout("10"), Some(Duration::from_secs(10)));
+        assert_eq!(timeout("9.5"), Some(Duration::from_millis(9500)));
+        assert_eq!(timeout("1e9"), Some(Duration::from_secs(86_400)));
+        for bad in ["0", "-1", "NaN", "inf", "10s", ""] {
+            assert_eq!(timeout(bad), None, "{bad}");
+        }
+        assert_eq!(scrape_timeout(&hyper::HeaderMap::new()), None);
+    }
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {

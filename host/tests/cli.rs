@@ -142,10 +142,10 @@ fn output_beyond_128_mib_streams_out_whole() {
         out.stdout.len()
     );
     let whole = common::sandbox()
-        .render(vec![iptables_exporter::sandbox::Dump {
-            family: exposition::Family::Ipv4,
-            save_output: dump.into_bytes(),
-        }])
+        .render(vec![iptables_exporter::sandbox::Dump::new(
+            exposition::Family::Ipv4,
+            dump.into_bytes(),
+        )])
         .expect("one call with room for it");
     assert!(
         out.stdout == whole.exposition.as_bytes(),

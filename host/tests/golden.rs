@@ -170,10 +170,7 @@ fn families_stream_into_one_exposition() {
     let native = |dumps: &[(Family, &[u8])]| {
         let dumps: Vec<parser_wasm::Dump<'_>> = dumps
             .iter()
-            .map(|(family, input)| parser_wasm::Dump {
-                family: *family,
-                save_output: input,
-            })
+            .map(|(family, input)| parser_wasm::Dump::new(*family, input))
             .collect();
         parser_wasm::render_dumps(&dumps).exposition
     };

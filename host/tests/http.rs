@@ -97,6 +97,7 @@ fn head_answers_with_the_headers_without_running_the_save_commands() {
     let dir = tempfile::tempdir().expect("dir");
     let held = HeldSave::new(dir.path(), "docker-nft.ipv4.rules");
     held.release();
+    // Its start-up collection is run 1.
     let exporter = Exporter::ipv4(&held.save, &[]);
     for accept in ["identity", "gzip"] {
         let head = http::request_with(
@@ -119,9 +120,9 @@ fn head_answers_with_the_headers_without_running_the_save_commands() {
             "{headers}"
         );
     }
-    assert_eq!(held.runs().len(), 0, "HEAD ran the save command");
+    assert_eq!(held.runs().len(), 1, "HEAD ran the save command");
     exporter.scrape();
-    assert_eq!(held.runs().len(), 1, "GET runs it");
+    assert_eq!(held.runs().len(), 2, "GET runs it");
 }
 
 #[test]
@@ -202,7 +203,9 @@ fn half_closed_clients_get_the_whole_response() {
 fn concurrent_scrapes_share_one_collection() {
     let dir = tempfile::tempdir().expect("dir");
     let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
+    held.release();
     let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
+    held.hold();
     let bodies: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
             .map(|_| {
@@ -210,8 +213,8 @@ fn concurrent_scrapes_share_one_collection() {
                 scope.spawn(move || text(&http::get(&address, "/metrics").expect("scrape").body))
             })
             .collect();
-        // All eight in: one started the collection, seven joined it.
-        exporter.wait_for_log("joining the collection in progress", 7);
+        // All eight in: one started the collection, seven wait for it.
+        exporter.wait_for_log("waiting for the collection in progress", 7);
         held.release();
         handles
             .into_iter()
@@ -220,23 +223,35 @@ fn concurrent_scrapes_share_one_collection() {
     });
     assert_eq!(
         held.runs().len(),
-        1,
-        "8 concurrent scrapes ran the save command more than once"
+        2,
+        "8 concurrent scrapes ran the save command more than once (after the start-up run)"
     );
+    // The scrape that started the collection gets it as it is; those that
+    // came while it ran get it stamped with the time it was read.
+    let (stamped, fresh): (Vec<&String>, Vec<&String>) = bodies
+        .iter()
+        .partition(|body| http::sample_timestamps(http::ruleset_part(body)).is_some());
+    assert_eq!((fresh.len(), stamped.len()), (1, 7));
     for body in &bodies {
         assert_eq!(scrape_success(body, "ipv4").as_deref(), Some("1"));
-        assert_eq!(http::ruleset_part(body), http::ruleset_part(&bodies[0]));
+        assert_eq!(
+            http::without_timestamps(&http::ruleset_part(body)),
+            http::ruleset_part(fresh[0])
+        );
     }
     // A scrape after the collection ended starts a new one.
+    held.release();
     exporter.scrape();
-    assert_eq!(held.runs().len(), 2);
+    assert_eq!(held.runs().len(), 3);
 }
 
 #[test]
 fn max_requests_zero_means_no_limit() {
     let dir = tempfile::tempdir().expect("dir");
     let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
+    held.release();
     let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug", "--web.max-requests=0"]);
+    held.hold();
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..45)
             .map(|_| {
@@ -245,7 +260,7 @@ fn max_requests_zero_means_no_limit() {
             })
             .collect();
         // More than the default limit of 40 are in flight at once.
-        exporter.wait_for_log("joining the collection in progress", 44);
+        exporter.wait_for_log("waiting for the collection in progress", 44);
         held.release();
         handles
             .into_iter()
@@ -399,10 +414,10 @@ fn a_100k_rule_scrape_is_byte_identical_to_the_one_call_render() {
     let exporter = Exporter::ipv4(&save, &[]);
     let body = exporter.scrape();
     let whole = common::sandbox()
-        .render(vec![iptables_exporter::sandbox::Dump {
-            family: Family::Ipv4,
-            save_output: dump.into_bytes(),
-        }])
+        .render(vec![iptables_exporter::sandbox::Dump::new(
+            Family::Ipv4,
+            dump.into_bytes(),
+        )])
         .expect("renders")
         .exposition;
     assert!(whole.len() > 50 << 20, "{} bytes", whole.len());

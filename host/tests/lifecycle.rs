@@ -6,7 +6,7 @@ mod common;
 
 use common::exporter::{
     Exporter, HangingSave, HeldSave, PATIENCE, cat_fixture, scrape_success, start_failure,
-    wait_for_file, wait_until_group_gone,
+    wait_until_group_gone,
 };
 use common::fixtures;
 use common::http;
@@ -140,11 +140,13 @@ fn hangup_and_user_signals_are_logged_and_ignored() {
 fn a_scrape_in_flight_completes_when_asked_to_stop(signal: Signal) {
     let dir = tempfile::tempdir().expect("dir");
     let held = HeldSave::new(dir.path(), "docker-nft.ipv4.rules");
+    held.release();
     let mut exporter = Exporter::ipv4(&held.save, &[]);
+    held.hold();
     let address = exporter.address.clone();
     let scrape = std::thread::spawn(move || http::get(&address, "/metrics"));
-    wait_for_file(&held.runs);
-    let group = held.runs()[0];
+    // Run 1 was the start-up collection's.
+    let group = held.wait_for_run(2);
     exporter.process.signal(signal);
     exporter.wait_for_log("shutting down", 1);
     held.release();
@@ -182,11 +184,16 @@ fn stop_with_a_save_command_hanging(
 ) -> (std::process::ExitStatus, String) {
     let dir = tempfile::tempdir().expect("dir");
     let hanging = HangingSave::new(dir.path());
-    let mut exporter = Exporter::ipv4(&hanging.save, &["--iptables.timeout=10m"]);
+    // The scrape waits for the start-up collection, which hangs.
+    let mut exporter = Exporter::ipv4_listening(
+        &hanging.save,
+        &["--iptables.timeout=10m", "--log.level=debug"],
+    );
     let address = exporter.address.clone();
     // Its answer never comes; the connection ends when the process does.
     let scrape = std::thread::spawn(move || http::get(&address, "/metrics"));
     let group = hanging.group();
+    exporter.wait_for_log("waiting for the collection in progress", 1);
     let (last, first) = signals.split_last().expect("a signal");
     for (n, signal) in first.iter().enumerate() {
         exporter.process.signal(*signal);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::exporter::Exporter;
+use common::exporter::{Exporter, PATIENCE};
 use common::http::{self, labels};
 use common::netns::{Guarded, Netns};
 use common::save::expected_series;
@@ -112,23 +112,20 @@ fn end_to_end(variant: &str) {
             ruleset(family).as_bytes(),
         );
     }
-    let log = tempfile::NamedTempFile::new().expect("log file");
-    let exporter = Guarded(
-        ns.command(env!("CARGO_BIN_EXE_iptables-exporter"))
-            .args([
-                &format!("--iptables.save-path=iptables-{variant}-save"),
-                &format!("--ip6tables.save-path=ip6tables-{variant}-save"),
-                "--log.level=debug",
-            ])
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("log handle"))
-            .spawn()
-            .expect("exporter starts"),
-    );
+    let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    command.args([
+        &format!("--iptables.save-path=iptables-{variant}-save"),
+        &format!("--ip6tables.save-path=ip6tables-{variant}-save"),
+        "--log.level=debug",
+        // The scrape below must read the counters after the traffic, not
+        // get the start-up collection's.
+        "--iptables.min-interval=0s",
+    ]);
+    // Waits for the start-up collection too: the scrape cannot join it.
+    let exporter = Exporter::spawn(command);
     let scrape = ns.enter(|| {
-        http::wait_for_listener(EXPORTER, Duration::from_secs(20));
         send_traffic();
-        http::get(EXPORTER, "/metrics").expect("scrape")
+        http::get(&exporter.address, "/metrics").expect("scrape")
     });
     let saves: Vec<(&str, Vec<u8>)> = [("ipv4", "iptables"), ("ipv6", "ip6tables")]
         .into_iter()
@@ -139,7 +136,7 @@ fn end_to_end(variant: &str) {
             )
         })
         .collect();
-    let log_text = || std::fs::read_to_string(log.path()).unwrap_or_default();
+    let log_text = || exporter.log();
 
     assert_eq!(scrape.status, 200, "log:\n{}", log_text());
     let body = String::from_utf8(scrape.body).expect("exposition is UTF-8");
@@ -209,11 +206,10 @@ fn end_to_end(variant: &str) {
         );
     }
 
-    let status = exporter.terminate();
+    let (status, log) = exporter.stop(nix::sys::signal::Signal::SIGTERM, PATIENCE);
     assert!(
         status.success(),
-        "exporter did not shut down cleanly: {status}; log:\n{}",
-        log_text()
+        "exporter did not shut down cleanly: {status}; log:\n{log}"
     );
 }
 

@@ -6,14 +6,12 @@ mod common;
 
 use common::exporter::Exporter;
 use common::http;
-use common::netns::{Guarded, Netns};
-use common::require_tool;
+use common::netns::Netns;
+use common::prometheus::{self, Prometheus};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const EXPORTER: &str = "127.0.0.1:9455";
-const PROMETHEUS: &str = "127.0.0.1:9090";
 
 const RULES: &str = r#"*filter
 :INPUT ACCEPT [0:0]
@@ -31,9 +29,7 @@ type LabelSet = BTreeMap<String, String>;
 
 /// Label sets of `metric` in Prometheus, without job/instance/__name__.
 fn prometheus_series(metric: &str) -> Option<BTreeSet<LabelSet>> {
-    let response = http::get(PROMETHEUS, &format!("/api/v1/query?query={metric}")).ok()?;
-    let json: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
-    let results = json["data"]["result"].as_array()?;
+    let results = prometheus::query(metric)?;
     let mut sets = BTreeSet::new();
     for result in results {
         let metric_labels = result["metric"].as_object()?;
@@ -51,43 +47,25 @@ fn prometheus_series(metric: &str) -> Option<BTreeSet<LabelSet>> {
 
 #[test]
 fn prometheus_ingests_the_rule_series_with_their_labels() {
-    let prometheus = require_tool("prometheus", "prometheus");
     let ns = Netns::new("prom");
     ns.run("iptables-nft-restore", &[], RULES.as_bytes());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: iptables\n    static_configs:\n      - targets: ['{EXPORTER}']\n"
-        ),
-    )
-    .expect("config");
     let mut exporter = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
     exporter.args([
         "--iptables.save-path=iptables-nft-save",
         "--iptables.families=ipv4",
     ]);
     let _exporter = Exporter::spawn(exporter);
-    let prometheus_log = tempfile::NamedTempFile::new().expect("log file");
-    let _prometheus = Guarded(
-        ns.command(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={PROMETHEUS}"))
-            .stdout(Stdio::null())
-            .stderr(prometheus_log.reopen().expect("log handle"))
-            .spawn()
-            .expect("prometheus starts"),
+    let prometheus = Prometheus::start(
+        &ns,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: iptables\n    static_configs:\n      - targets: ['{EXPORTER}']\n"
+        ),
     );
 
     ns.enter(|| {
         let scrape = http::get(EXPORTER, "/metrics").expect("scrape");
         let served = http::parse_exposition(&String::from_utf8_lossy(&scrape.body));
-        http::wait_for_listener(PROMETHEUS, Duration::from_secs(30));
+        http::wait_for_listener(prometheus::ADDRESS, Duration::from_secs(30));
 
         for metric in [
             "iptables_rule_packets_total",
@@ -102,18 +80,12 @@ fn prometheus_ingests_the_rule_series_with_their_labels() {
                 .map(|(_, labels)| labels.clone())
                 .collect();
             assert!(!want.is_empty(), "the exporter serves no {metric}");
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                match prometheus_series(metric) {
-                    Some(got) if got == want => break,
-                    got => assert!(
-                        Instant::now() < deadline,
-                        "Prometheus has {got:?} for {metric}, want {want:?}; prometheus log:\n{}",
-                        std::fs::read_to_string(prometheus_log.path()).unwrap_or_default()
-                    ),
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
+            prometheus::wait_for(
+                &prometheus,
+                Duration::from_secs(60),
+                &format!("Prometheus has the series of {metric} the exporter serves ({want:?})"),
+                || prometheus_series(metric).filter(|got| *got == want),
+            );
         }
         let rule =
             r#"-s 10.0.0.0/8 ! -i lo -m comment --comment "keep  this, \"quoted\"" -j ACCEPT"#;

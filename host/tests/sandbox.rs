@@ -87,10 +87,7 @@ fn sandbox_with_memory(max_memory_bytes: usize) -> Sandbox {
 }
 
 fn dump_of(family: Family, mode: &str) -> Dump {
-    Dump {
-        family,
-        save_output: format!("{mode}\n").into_bytes(),
-    }
+    Dump::new(family, format!("{mode}\n").into_bytes())
 }
 
 fn dump(mode: &str) -> Vec<Dump> {

@@ -7,10 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = std::fs::read(path)?;
     let mut total = 0;
     for _ in 0..repeat {
-        let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump {
-            family: parser_wasm::Family::Ipv4,
-            save_output: &input,
-        }]);
+        let rendering =
+            parser_wasm::render_dumps(&[parser_wasm::Dump::new(parser_wasm::Family::Ipv4, &input)]);
         total += rendering.exposition.len();
     }
     println!("{total} bytes");

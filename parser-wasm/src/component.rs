@@ -29,6 +29,7 @@ impl Guest for Component {
             .map(|dump| crate::Dump {
                 family: family_from_wit(dump.family),
                 save_output: &dump.save_output,
+                timestamp_ms: dump.timestamp_ms,
             })
             .collect();
         let rendering = crate::render_dumps(&native);
@@ -65,6 +66,7 @@ mod parsed {
 /// pieces have been handed out.
 struct Renderer {
     family: Family,
+    timestamp_ms: Option<i64>,
     parsed: parsed::ParsedDump,
     pieces: RefCell<Pieces>,
 }
@@ -73,6 +75,7 @@ impl GuestRenderer for Renderer {
     fn new(dump: wit::Dump) -> Self {
         Renderer {
             family: family_from_wit(dump.family),
+            timestamp_ms: dump.timestamp_ms,
             parsed: parsed::ParsedDump::new(dump.save_output, |bytes| crate::parse(bytes)),
             pieces: RefCell::new(Pieces::default()),
         }
@@ -88,9 +91,13 @@ impl GuestRenderer for Renderer {
             return String::new();
         };
         let budget = usize::try_from(min_bytes).unwrap_or(usize::MAX);
+        let source = crate::Source {
+            timestamp_ms: self.timestamp_ms,
+            ..crate::Source::new(self.family, ruleset)
+        };
         self.pieces
             .borrow_mut()
-            .next(self.family, ruleset, metric_from_wit(metric), budget)
+            .next(source, metric_from_wit(metric), budget)
     }
 }
 

@@ -35,6 +35,7 @@ mod component;
 
 pub use error::{ErrorKind, ParseError};
 pub use exposition::{Family, RulesetMetric};
+pub use render::Source;
 pub use ruleset::{Ruleset, Stats, parse};
 
 /// One family's raw save output.
@@ -42,6 +43,20 @@ pub use ruleset::{Ruleset, Stats, parse};
 pub struct Dump<'a> {
     pub family: Family,
     pub save_output: &'a [u8],
+    /// When given, every sample of the family carries it (milliseconds
+    /// since the Unix epoch): the time the counters were read.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl<'a> Dump<'a> {
+    /// A dump rendered without timestamps.
+    pub fn new(family: Family, save_output: &'a [u8]) -> Self {
+        Self {
+            family,
+            save_output,
+            timestamp_ms: None,
+        }
+    }
 }
 
 /// The exposition for every dump that parsed, and one result per dump.
@@ -71,31 +86,38 @@ pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
     }
 }
 
-/// Every dump parsed: the rulesets of those that parsed, and one result per dump.
+/// Every dump parsed: the rulesets of those that parsed (with their
+/// dumps' timestamps), and one result per dump.
 pub struct Parsed<'a> {
-    pub rulesets: Vec<(Family, Ruleset<'a>)>,
+    pub rulesets: Vec<(Family, Ruleset<'a>, Option<i64>)>,
     pub results: Vec<Result<Stats, ParseError>>,
 }
 
-impl<'a> Parsed<'a> {
+impl Parsed<'_> {
     /// The rulesets as the renderer takes them.
-    pub fn rulesets(&self) -> Vec<(Family, &Ruleset<'a>)> {
-        self.rulesets.iter().map(|(f, r)| (*f, r)).collect()
+    pub fn rulesets(&self) -> Vec<Source<'_>> {
+        self.rulesets
+            .iter()
+            .map(|(family, ruleset, timestamp_ms)| Source {
+                timestamp_ms: *timestamp_ms,
+                ..Source::new(*family, ruleset)
+            })
+            .collect()
     }
 }
 
 /// Parses each dump. A family given twice fails the second time (line 0),
 /// since its series would repeat.
 pub fn parse_dumps<'a>(dumps: impl IntoIterator<Item = Dump<'a>>) -> Parsed<'a> {
-    let mut rulesets: Vec<(Family, Ruleset<'a>)> = Vec::new();
+    let mut rulesets: Vec<(Family, Ruleset<'a>, Option<i64>)> = Vec::new();
     let mut results = Vec::new();
     for dump in dumps {
-        let result = if rulesets.iter().any(|(f, _)| *f == dump.family) {
+        let result = if rulesets.iter().any(|(f, ..)| *f == dump.family) {
             Err(ParseError::new(0, ErrorKind::DuplicateFamily))
         } else {
             parse(dump.save_output).map(|ruleset| {
                 let stats = ruleset.stats();
-                rulesets.push((dump.family, ruleset));
+                rulesets.push((dump.family, ruleset, dump.timestamp_ms));
                 stats
             })
         };
@@ -112,16 +134,8 @@ mod tests {
     fn failed_family_leaves_no_series_and_others_render() {
         let good = b"*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n";
         let bad = b"*filter\n:INPUT ACCEPT [1:2]\n[3:x] -A INPUT\nCOMMIT\n";
-        let rendering = render_dumps(&[
-            Dump {
-                family: Family::Ipv4,
-                save_output: bad,
-            },
-            Dump {
-                family: Family::Ipv6,
-                save_output: good,
-            },
-        ]);
+        let rendering =
+            render_dumps(&[Dump::new(Family::Ipv4, bad), Dump::new(Family::Ipv6, good)]);
         assert_eq!(rendering.results[0].as_ref().map_err(|e| e.line), Err(3));
         assert!(rendering.results[1].is_ok());
         assert!(!rendering.exposition.contains("ipv4"));
@@ -130,10 +144,7 @@ mod tests {
 
     #[test]
     fn family_given_twice_is_rejected() {
-        let dump = Dump {
-            family: Family::Ipv4,
-            save_output: b"*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n",
-        };
+        let dump = Dump::new(Family::Ipv4, b"*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n");
         let rendering = render_dumps(&[dump, dump]);
         assert!(rendering.results[0].is_ok());
         assert_eq!(

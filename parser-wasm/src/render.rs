@@ -11,8 +11,29 @@
 use crate::ruleset::{Chain, Ruleset, Sum};
 use exposition::{Family, MetricWriter, RulesetMetric};
 
+/// One family's ruleset as the renderer takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'r> {
+    pub family: Family,
+    pub ruleset: &'r Ruleset<'r>,
+    /// When given, every sample carries it (milliseconds since the Unix
+    /// epoch): the time the counters were read, for text served later.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl<'r> Source<'r> {
+    /// A family rendered without timestamps.
+    pub fn new(family: Family, ruleset: &'r Ruleset<'r>) -> Self {
+        Self {
+            family,
+            ruleset,
+            timestamp_ms: None,
+        }
+    }
+}
+
 /// Appends the ruleset series of every family to `out`.
-pub fn render(families: &[(Family, &Ruleset<'_>)], out: &mut String) {
+pub fn render(families: &[Source<'_>], out: &mut String) {
     for metric in RulesetMetric::ALL {
         Section::new(metric).fill(families, false, out, usize::MAX);
     }
@@ -52,7 +73,7 @@ impl Section {
     /// piece has them. Returns whether anything is left to write.
     pub fn fill(
         &mut self,
-        families: &[(Family, &Ruleset<'_>)],
+        families: &[Source<'_>],
         mut header_written: bool,
         out: &mut String,
         budget: usize,
@@ -62,10 +83,10 @@ impl Section {
             if out.len() >= budget {
                 return true;
             }
-            let Some((family, ruleset)) = families.get(self.family) else {
+            let Some(source) = families.get(self.family) else {
                 return false;
             };
-            let Some(table) = ruleset.tables.get(self.table) else {
+            let Some(table) = source.ruleset.tables.get(self.table) else {
                 (self.family, self.table) = (self.family + 1, 0);
                 continue;
             };
@@ -73,9 +94,10 @@ impl Section {
                 (self.table, self.chain) = (self.table + 1, 0);
                 continue;
             };
-            let mut writer = MetricWriter::resume(out, self.metric.metric(), header_written);
+            let mut writer = MetricWriter::resume(out, self.metric.metric(), header_written)
+                .with_timestamp(source.timestamp_ms);
             let labels = Labels {
-                family: family.label(),
+                family: source.family.label(),
                 table: &table.name,
                 chain,
             };
@@ -111,13 +133,7 @@ impl Pieces {
     /// least `budget` bytes unless it is the last; empty once they have all
     /// been handed out. Asking for a metric before the current one gives
     /// nothing (it is done); asking for a later one skips to it.
-    pub fn next(
-        &mut self,
-        family: Family,
-        ruleset: &Ruleset<'_>,
-        metric: RulesetMetric,
-        budget: usize,
-    ) -> String {
+    pub fn next(&mut self, source: Source<'_>, metric: RulesetMetric, budget: usize) -> String {
         if metric < self.section.metric() {
             return String::new();
         }
@@ -126,8 +142,7 @@ impl Pieces {
         }
         let mut piece = String::with_capacity(budget.saturating_add(1024).min(64 << 20));
         // Samples only: the header is the caller's.
-        self.section
-            .fill(&[(family, ruleset)], true, &mut piece, budget);
+        self.section.fill(&[source], true, &mut piece, budget);
         piece
     }
 }
@@ -224,7 +239,7 @@ mod tests {
         let input = include_str!("../../fixtures/spec-example.ipv4.rules");
         let ruleset = parse(input.as_bytes()).expect("spec example parses");
         let mut out = String::new();
-        render(&[(Family::Ipv4, &ruleset)], &mut out);
+        render(&[Source::new(Family::Ipv4, &ruleset)], &mut out);
         let rule = r#"rule="-s 10.0.0.0/8 ! -i lo -m comment --comment \"keep  this\" -j ACCEPT""#;
         let want = [
             r#"iptables_default_packets_total{family="ipv4",table="filter",chain="INPUT",policy="DROP"} 10"#.to_string(),
@@ -249,7 +264,13 @@ mod tests {
         let v4 = parse(b"*filter\n:INPUT ACCEPT [1:1]\n[1:1] -A INPUT -j X\nCOMMIT\n").expect("v4");
         let v6 = parse(b"*filter\n:INPUT DROP [2:2]\n[2:2] -A INPUT -j X\nCOMMIT\n").expect("v6");
         let mut out = String::new();
-        render(&[(Family::Ipv4, &v4), (Family::Ipv6, &v6)], &mut out);
+        render(
+            &[
+                Source::new(Family::Ipv4, &v4),
+                Source::new(Family::Ipv6, &v6),
+            ],
+            &mut out,
+        );
         let names: Vec<&str> = out
             .lines()
             .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -286,17 +307,37 @@ mod tests {
             parse(b"*filter\n:INPUT DROP\n:X - [1:1]\n[1:1] -A X -j Y\nCOMMIT\n").expect("parses");
         for budget in [0, 1, 7, 100, 4096] {
             crate::check::assert_pieces_join_to_whole(
-                &[(Family::Ipv4, &v4), (Family::Ipv6, &v6)],
+                &[
+                    Source::new(Family::Ipv4, &v4),
+                    Source::new(Family::Ipv6, &v6),
+                ],
                 budget,
             );
         }
     }
 
     #[test]
+    fn a_timestamped_family_stamps_every_sample_and_only_its_own() {
+        let v4 = parse(b"*filter\n:INPUT ACCEPT [1:1]\n[1:1] -A INPUT -j X\nCOMMIT\n").expect("v4");
+        let v6 = parse(b"*filter\n:INPUT DROP [2:2]\n[2:2] -A INPUT -j X\nCOMMIT\n").expect("v6");
+        let stamped = Source {
+            timestamp_ms: Some(1_764_525_600_000),
+            ..Source::new(Family::Ipv4, &v4)
+        };
+        let mut out = String::new();
+        render(&[stamped, Source::new(Family::Ipv6, &v6)], &mut out);
+        for line in samples(&out) {
+            let stamped = line.ends_with(" 1764525600000");
+            assert_eq!(stamped, line.contains("ipv4"), "{line}");
+        }
+        assert_eq!(samples(&out).len(), 10);
+    }
+
+    #[test]
     fn empty_input_renders_nothing() {
         let empty = parse(b"").expect("empty input is valid");
         let mut out = String::new();
-        render(&[(Family::Ipv4, &empty)], &mut out);
+        render(&[Source::new(Family::Ipv4, &empty)], &mut out);
         assert_eq!(out, "");
     }
 }

@@ -65,6 +65,9 @@ fn start(exporter: &Path, save: &Path, log: &Path) -> Exporter {
             "--iptables.families=ipv4",
             "--web.listen-address=127.0.0.1:0",
             "--web.max-requests=0",
+            // Every round collects: this measures whole scrapes, not
+            // answers from the last collection.
+            "--iptables.min-interval=0s",
         ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).expect("log file"))

@@ -24,16 +24,41 @@ pub fn exporter_command() -> Command {
 
 impl Exporter {
     /// Starts `iptables-exporter ARGS --web.listen-address=127.0.0.1:0` and
-    /// waits until it listens.
+    /// waits until it listens and its start-up collection has finished.
+    /// Unless ARGS say otherwise, every scrape runs a collection of its own
+    /// (`--iptables.min-interval=0s`), so that each answer is fresh.
     pub fn start(args: &[&str]) -> Self {
+        Self::spawn(Self::command(args))
+    }
+
+    /// [`Exporter::start`] without waiting for the start-up collection (for
+    /// save commands that hang).
+    pub fn start_listening(args: &[&str]) -> Self {
+        Self::spawn_listening(Self::command(args))
+    }
+
+    fn command(args: &[&str]) -> Command {
         let mut command = exporter_command();
         command.args(args).arg("--web.listen-address=127.0.0.1:0");
-        Self::spawn(command)
+        if !args
+            .iter()
+            .any(|a| a.starts_with("--iptables.min-interval"))
+        {
+            command.arg("--iptables.min-interval=0s");
+        }
+        command
     }
 
     /// Starts `command` (the exporter, perhaps wrapped) and waits until it
-    /// logs where it listens.
-    pub fn spawn(mut command: Command) -> Self {
+    /// logs where it listens and that its start-up collection finished.
+    pub fn spawn(command: Command) -> Self {
+        let mut exporter = Self::spawn_listening(command);
+        exporter.wait_for_log("first collection finished", 1);
+        exporter
+    }
+
+    /// Starts `command` and waits until it logs where it listens.
+    pub fn spawn_listening(mut command: Command) -> Self {
         let log = tempfile::NamedTempFile::new().expect("log file");
         let child = command
             .stdout(Stdio::null())
@@ -66,7 +91,17 @@ impl Exporter {
     /// Waits until the log has `count` lines containing `needle`; returns
     /// the last of them. Fails the test if the exporter exits first.
     pub fn wait_for_log(&mut self, needle: &str, count: usize) -> String {
-        let deadline = Instant::now() + PATIENCE;
+        self.wait_for_log_within(needle, count, PATIENCE)
+    }
+
+    /// [`Exporter::wait_for_log`], failing after `patience`.
+    pub fn wait_for_log_within(
+        &mut self,
+        needle: &str,
+        count: usize,
+        patience: Duration,
+    ) -> String {
+        let deadline = Instant::now() + patience;
         loop {
             let text = self.log();
             let found: Vec<&str> = text.lines().filter(|l| l.contains(needle)).collect();
@@ -78,7 +113,7 @@ impl Exporter {
             }
             assert!(
                 Instant::now() < deadline,
-                "no `{needle}` (×{count}) in the log after {PATIENCE:?}; log:\n{text}"
+                "no `{needle}` (×{count}) in the log after {patience:?}; log:\n{text}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -108,13 +143,23 @@ impl Exporter {
 
     /// Starts the exporter for IPv4 only with `save` as iptables-save.
     pub fn ipv4(save: &Path, extra: &[&str]) -> Self {
+        let args = Self::ipv4_args(save, extra);
+        Self::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// [`Exporter::ipv4`] without waiting for the start-up collection.
+    pub fn ipv4_listening(save: &Path, extra: &[&str]) -> Self {
+        let args = Self::ipv4_args(save, extra);
+        Self::start_listening(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn ipv4_args(save: &Path, extra: &[&str]) -> Vec<String> {
         let mut args = vec![
             format!("--iptables.save-path={}", save.display()),
             "--iptables.families=ipv4".to_owned(),
         ];
         args.extend(extra.iter().map(|a| (*a).to_owned()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Self::start(&args)
+        args
     }
 }
 
@@ -217,8 +262,26 @@ impl HeldSave {
             .collect()
     }
 
+    /// The pid of run `n` (from 1), once it has started.
+    pub fn wait_for_run(&self, n: usize) -> i32 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(&pid) = self.runs().get(n - 1) {
+                return pid;
+            }
+            assert!(Instant::now() < deadline, "run {n} never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Lets runs print and end, this one and later ones.
     pub fn release(&self) {
         std::fs::write(&self.release, "").expect("release");
+    }
+
+    /// Holds later runs again.
+    pub fn hold(&self) {
+        std::fs::remove_file(&self.release).expect("hold");
     }
 }
 

@@ -1,7 +1,7 @@
 //! A minimal blocking HTTP/1.0 client (no chunking, connection closes) and a
 //! reader for the Prometheus text format, independent of the exporter's code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -122,8 +122,49 @@ pub fn parse_exposition(text: &str) -> BTreeMap<Series, String> {
     samples
 }
 
-/// The samples of the text format in order; panics on a line it cannot read.
+/// The samples of the text format in order, without their timestamps;
+/// panics on a line it cannot read.
 pub fn parse_samples(text: &str) -> Vec<(Series, String)> {
+    parse_stamped_samples(text)
+        .into_iter()
+        .map(|(series, value, _)| (series, value))
+        .collect()
+}
+
+/// The one timestamp every sample of `text` carries; `None` if none has
+/// one. Panics if some have one and others not, or they differ.
+pub fn sample_timestamps(text: &str) -> Option<i64> {
+    let stamps: BTreeSet<Option<i64>> = parse_stamped_samples(text)
+        .into_iter()
+        .map(|(.., stamp)| stamp)
+        .collect();
+    assert!(
+        stamps.len() <= 1,
+        "samples with different timestamps: {stamps:?}"
+    );
+    stamps.into_iter().next().flatten()
+}
+
+/// `text` with the timestamps of its sample lines taken out.
+pub fn without_timestamps(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        // Where the series ends: after the labels, or after the name.
+        let series_end = line
+            .rfind('}')
+            .map_or_else(|| line.find(' ').unwrap_or(line.len()), |close| close + 1);
+        let stamped = !line.starts_with('#') && line[series_end..].split_whitespace().count() == 2;
+        match line.rfind(' ') {
+            Some(cut) if stamped => out.push_str(&line[..cut]),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Samples as (series, value, timestamp); panics on a line it cannot read.
+pub fn parse_stamped_samples(text: &str) -> Vec<(Series, String, Option<i64>)> {
     let mut samples = Vec::new();
     for line in text
         .lines()
@@ -145,7 +186,14 @@ pub fn parse_samples(text: &str) -> Vec<(Series, String)> {
                 ((name.to_owned(), BTreeMap::new()), value.trim())
             }
         };
-        samples.push((series, value.to_owned()));
+        let mut words = value.split(' ');
+        let value = words.next().unwrap_or_default();
+        let stamp = words.next().map(|t| {
+            t.parse()
+                .unwrap_or_else(|_| panic!("bad timestamp: {line}"))
+        });
+        assert!(words.next().is_none(), "more after the timestamp: {line}");
+        samples.push((series, value.to_owned(), stamp));
     }
     samples
 }

@@ -104,10 +104,7 @@ pub fn sandbox() -> Sandbox {
 
 /// Renders one dump natively: the exposition, or `line N: message`.
 pub fn render_native(family: Family, input: &[u8]) -> Result<String, String> {
-    let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump {
-        family,
-        save_output: input,
-    }]);
+    let rendering = parser_wasm::render_dumps(&[parser_wasm::Dump::new(family, input)]);
     match rendering.results.into_iter().next() {
         Some(Ok(_)) => Ok(rendering.exposition),
         Some(Err(err)) => Err(err.to_string()),
@@ -118,10 +115,7 @@ pub fn render_native(family: Family, input: &[u8]) -> Result<String, String> {
 /// Renders one dump through the component: the exposition, or `line N: message`.
 pub fn render_component(sandbox: &Sandbox, family: Family, input: &[u8]) -> Result<String, String> {
     let rendering = sandbox
-        .render(vec![Dump {
-            family,
-            save_output: input.to_vec(),
-        }])
+        .render(vec![Dump::new(family, input.to_vec())])
         .expect("the component runs to completion");
     match rendering.results.into_iter().next() {
         Some(Ok(_)) => Ok(rendering.exposition),
@@ -143,10 +137,7 @@ pub fn render_streamed(
         .render_families(
             dumps
                 .iter()
-                .map(|(family, input)| Dump {
-                    family: *family,
-                    save_output: input.to_vec(),
-                })
+                .map(|(family, input)| Dump::new(*family, input.to_vec()))
                 .collect(),
             chunk_bytes,
             |piece| {
@@ -237,4 +228,5 @@ pub fn promtool_problems(exposition: &str) -> String {
 pub mod exporter;
 pub mod http;
 pub mod netns;
+pub mod prometheus;
 pub mod save;

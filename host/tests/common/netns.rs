@@ -2,7 +2,7 @@
 //! code runs inside one on a thread of its own (setns is per thread).
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -53,19 +53,32 @@ impl Netns {
     /// Runs `f` on a thread that has entered the namespace, so sockets it
     /// opens live there (loopback traffic stays inside).
     pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = Path::new("/run/netns").join(&self.name);
+        let path = self.path();
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {
-                    let file =
-                        File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
-                        .expect("entering the namespace");
+                    enter(&path);
                     f()
                 })
                 .join()
                 .expect("namespace thread panicked")
         })
+    }
+
+    /// Starts `f` on a thread of its own inside the namespace.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = self.path();
+        std::thread::spawn(move || {
+            enter(&path);
+            f()
+        })
+    }
+
+    fn path(&self) -> PathBuf {
+        Path::new("/run/netns").join(&self.name)
     }
 }
 
@@ -75,6 +88,12 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Moves the calling thread into the namespace at `path` (setns is per thread).
+fn enter(path: &Path) {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("entering the namespace");
 }
 
 fn run_checked(command: &mut Command) {

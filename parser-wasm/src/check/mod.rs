@@ -10,7 +10,7 @@ mod regressions;
 #[cfg(test)]
 mod scaling;
 
-use crate::render::{Pieces, render};
+use crate::render::{Pieces, Source, render};
 use crate::{Dump, Family, Ruleset, RulesetMetric, lines::Lines, parse, render_dumps};
 use std::collections::HashSet;
 
@@ -108,10 +108,7 @@ pub fn parse_case(input: &[u8]) {
 
 /// Rendering gives a valid exposition, or an error inside the input and no text.
 pub fn render_case(input: &[u8]) {
-    let rendering = render_dumps(&[Dump {
-        family: Family::Ipv4,
-        save_output: input,
-    }]);
+    let rendering = render_dumps(&[Dump::new(Family::Ipv4, input)]);
     match &rendering.results[0] {
         Ok(_) => {
             if let Err(problem) = validate_exposition(&rendering.exposition) {
@@ -131,16 +128,16 @@ pub fn render_case(input: &[u8]) {
 /// behind the metric's header (as the host does with the component's
 /// resource), gives whole lines that join to exactly the one-piece
 /// exposition.
-pub fn assert_pieces_join_to_whole(families: &[(Family, &Ruleset<'_>)], budget: usize) {
+pub fn assert_pieces_join_to_whole(families: &[Source<'_>], budget: usize) {
     let mut whole = String::new();
     render(families, &mut whole);
     let mut pieces: Vec<Pieces> = families.iter().map(|_| Pieces::default()).collect();
     let mut joined = String::new();
     for metric in RulesetMetric::ALL {
         let mut header_written = false;
-        for ((family, ruleset), pieces) in families.iter().zip(&mut pieces) {
+        for (source, pieces) in families.iter().zip(&mut pieces) {
             loop {
-                let piece = pieces.next(*family, ruleset, metric, budget);
+                let piece = pieces.next(*source, metric, budget);
                 if piece.is_empty() {
                     break;
                 }
@@ -167,8 +164,13 @@ pub fn chunks_case(data: &[u8]) {
     let Ok(ruleset) = parse(input) else {
         return;
     };
+    // The second family stamped, so that pieces carry timestamps too.
+    let stamped = Source {
+        timestamp_ms: Some(i64::from(size) * 1_000),
+        ..Source::new(Family::Ipv6, &ruleset)
+    };
     assert_pieces_join_to_whole(
-        &[(Family::Ipv4, &ruleset), (Family::Ipv6, &ruleset)],
+        &[Source::new(Family::Ipv4, &ruleset), stamped],
         usize::from(size) * 16,
     );
 }

@@ -149,11 +149,7 @@ fn valid_inputs_are_common_in_the_save_like_strategy() {
     let valid = (0..500)
         .filter(|_| {
             let input = strategy.new_tree(&mut runner).expect("value").current();
-            render_dumps(&[Dump {
-                family: Family::Ipv4,
-                save_output: &input,
-            }])
-            .results[0]
+            render_dumps(&[Dump::new(Family::Ipv4, &input)]).results[0]
                 .as_ref()
                 .is_ok_and(|stats| stats.rules > 0)
         })

@@ -73,10 +73,7 @@ fn best_time(input: &[u8]) -> Duration {
     (0..RUNS)
         .map(|_| {
             let started = Instant::now();
-            let rendering = render_dumps(&[Dump {
-                family: Family::Ipv4,
-                save_output: input,
-            }]);
+            let rendering = render_dumps(&[Dump::new(Family::Ipv4, input)]);
             assert!(
                 rendering.results.iter().all(Result::is_ok),
                 "{:?}",
