@@ -252,7 +252,8 @@ mod tests {
     fn command(path: &Path) -> SaveCommand {
         SaveCommand {
             program: path.to_path_buf(),
-            timeout: Duration::from_secs(5),
+            // Far above what any of these scripts needs, even on a loaded machine.
+            timeout: Duration::from_secs(30),
             max_save_bytes: 1024,
             tables: Vec::new(),
         }
@@ -335,9 +336,13 @@ echo "args: $*"; touch '{m}'"#,
         (path, marker)
     }
 
+    /// Polls of 20 ms before a wait for a state fails: 30 s, for a loaded
+    /// machine.
+    const POLLS: usize = 1500;
+
     /// The pid in `marker`, once the script has written it.
     fn grandchild_pid(marker: &Path) -> i32 {
-        for _ in 0..500 {
+        for _ in 0..POLLS {
             if let Ok(pid) = std::fs::read_to_string(marker)
                 .unwrap_or_default()
                 .trim()
@@ -350,9 +355,9 @@ echo "args: $*"; touch '{m}'"#,
         panic!("the script never wrote its child's pid");
     }
 
-    /// Whether `pid` is gone (or a zombie) within a few seconds.
+    /// Whether `pid` is gone (or a zombie) within the polls.
     fn ends(pid: i32) -> bool {
-        (0..250).any(|_| {
+        (0..POLLS).any(|_| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             let ended = stat.is_empty() || stat.contains(") Z ");
             if !ended {

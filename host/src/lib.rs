@@ -6,8 +6,10 @@
 //! - `command`: runs a save command with a timeout and an output cap.
 //! - `sandbox`: the parser component: compiled once, a fresh instance per
 //!   family and collection.
-//! - `collect`: one scrape: commands → component → exposition + scrape
-//!   series; `flight`: its output, shared by the scrapes that join it.
+//! - `collect`: collections (save commands, single-flight, scrape-driven)
+//!   and answers (a collection → component → exposition + scrape series,
+//!   stamped when it was read before the scrape); `flight`: an answer's
+//!   output, shared by the scrapes that join it.
 //! - `server`: HTTP routes and graceful shutdown; `encoding`: gzip
 //!   negotiation; `landing`: the `/` page.
 //! - `self_metrics`: process and build-info metrics.

@@ -261,6 +261,20 @@ fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let body = full(Bytes::from_static(text.as_bytes()));
+    let mut response = with_type(Response::new(body), "text/plain; charset=utf-8");
+    *response.status_mut() = status;
+    response
+}
+
+fn with_type(mut response: Response<Body>, content_type: &'static str) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,18 +297,4 @@ mod tests {
         }
         assert_eq!(scrape_timeout(&hyper::HeaderMap::new()), None);
     }
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let body = full(Bytes::from_static(text.as_bytes()));
-    let mut response = with_type(Response::new(body), "text/plain; charset=utf-8");
-    *response.status_mut() = status;
-    response
-}
-
-fn with_type(mut response: Response<Body>, content_type: &'static str) -> Response<Body> {
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }

@@ -235,7 +235,7 @@ fn concurrent_scrapes_share_one_collection() {
     for body in &bodies {
         assert_eq!(scrape_success(body, "ipv4").as_deref(), Some("1"));
         assert_eq!(
-            http::without_timestamps(&http::ruleset_part(body)),
+            http::without_timestamps(http::ruleset_part(body)),
             http::ruleset_part(fresh[0])
         );
     }

@@ -360,3 +360,57 @@ fn tables_that_nft_made_incompatible_are_counted_not_hidden() {
         "filter is left out, nat is there"
     );
 }
+
+/// The tables of `family` in a scrape, in the order their first
+/// `iptables_rules` sample comes.
+fn tables_in(body: &str, family: &str) -> Vec<String> {
+    let mut tables: Vec<String> = Vec::new();
+    for ((name, labels), _) in http::parse_samples(body) {
+        if name == "iptables_rules"
+            && labels["family"] == family
+            && !tables.contains(&labels["table"])
+        {
+            tables.push(labels["table"].clone());
+        }
+    }
+    tables
+}
+
+#[test]
+fn only_the_tables_asked_for_are_saved_in_the_order_given() {
+    for variant in ["nft", "legacy"] {
+        let ns = Netns::new(&format!("tables-{variant}"));
+        for (tool, family) in [("iptables", "ipv4"), ("ip6tables", "ipv6")] {
+            ns.run(
+                &format!("{tool}-{variant}-restore"),
+                &[],
+                ruleset(family).as_bytes(),
+            );
+        }
+        for (tables, want) in [("nat", vec!["nat"]), ("nat,filter", vec!["nat", "filter"])] {
+            let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+            command.args([
+                &format!("--iptables.save-path=iptables-{variant}-save"),
+                &format!("--ip6tables.save-path=ip6tables-{variant}-save"),
+                &format!("--iptables.tables={tables}"),
+            ]);
+            let exporter = Exporter::spawn(command);
+            let body = ns.enter(|| {
+                String::from_utf8(
+                    http::get(&exporter.address, "/metrics")
+                        .expect("scrape")
+                        .body,
+                )
+                .expect("UTF-8")
+            });
+            for family in ["ipv4", "ipv6"] {
+                assert_eq!(
+                    tables_in(&body, family),
+                    want,
+                    "{variant}, --iptables.tables={tables}, {family}; log:\n{}",
+                    exporter.log()
+                );
+            }
+        }
+    }
+}

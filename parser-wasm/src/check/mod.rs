@@ -11,7 +11,7 @@ mod regressions;
 mod scaling;
 
 use crate::render::{Pieces, Source, render};
-use crate::{Dump, Family, Ruleset, RulesetMetric, lines::Lines, parse, render_dumps};
+use crate::{Dump, Family, RulesetMetric, lines::Lines, parse, render_dumps};
 use std::collections::HashSet;
 
 /// Checks an exposition the way a strict text-format reader would.
