@@ -106,9 +106,9 @@ pub struct ServeArgs {
     #[arg(long = "iptables.max-age", value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub max_age: Duration,
     /// Taken off the scrape timeout a scraper sends (Prometheus'
-    /// X-Prometheus-Scrape-Timeout-Seconds) to leave time to render and
-    /// send the answer: a collection not done by then is answered from the
-    /// last one.
+    /// X-Prometheus-Scrape-Timeout-Seconds), with the time the last answer
+    /// took to render, to leave time to render and send the answer: a
+    /// collection not done by then is answered from the last one.
     #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "1s", value_parser = parse_duration_or_zero)]
     pub timeout_offset: Duration,
 }

@@ -12,7 +12,8 @@
 //! while it can still be joined (see `flight`).
 //!
 //! Timestamps. A scrape waits for the collection at most until its deadline
-//! (the scraper's timeout less `--web.timeout-offset`); past it, or at once
+//! (the scraper's timeout less `--web.timeout-offset` and less the time the
+//! last answer took to render); past it, or at once
 //! when the last collection took longer than the time left, it is answered
 //! from the last collection, and the running one goes on to answer later
 //! scrapes. Counters read before a scrape began carry, on every
@@ -96,6 +97,8 @@ struct State {
     answers: Vec<Answer>,
     /// Whether a collection has finished since start-up (it is logged).
     finished_one: bool,
+    /// How long the last answer took to render.
+    last_render: Duration,
 }
 
 #[derive(Clone)]
@@ -179,8 +182,11 @@ impl Collector {
     /// waits for the collection, which its command timeout bounds).
     pub async fn scrape(self: &Arc<Self>, deadline: Option<Instant>) -> Reader {
         let arrived = Instant::now();
-        let mut waiting = {
+        let (mut waiting, deadline) = {
             let mut state = self.lock();
+            // The answer has to be rendered and sent by the deadline too:
+            // leave it as long as the last one took to render.
+            let deadline = deadline.map(|d| d.checked_sub(state.last_render).unwrap_or(arrived));
             let running = match running(&state) {
                 Some(running) => running,
                 None => match state.last.clone() {
@@ -206,7 +212,7 @@ impl Collector {
                 return self.answer(&mut state, last, true);
             }
             tracing::debug!("waiting for the collection in progress");
-            running.done
+            (running.done, deadline)
         };
         let finished = async {
             waiting
@@ -345,11 +351,12 @@ impl Collector {
         let collector = self.clone();
         tokio::spawn(async move {
             let abort_unless_finished = AbortOnDrop(output.clone());
+            let started = Instant::now();
             collector.render_answer(&collection, stamped, &output).await;
-            collector
-                .lock()
-                .answers
-                .retain(|a| !Arc::ptr_eq(&a.output, &output));
+            let mut state = collector.lock();
+            state.last_render = started.elapsed();
+            state.answers.retain(|a| !Arc::ptr_eq(&a.output, &output));
+            drop(state);
             drop(abort_unless_finished);
         });
         reader
