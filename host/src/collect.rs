@@ -144,8 +144,8 @@ struct Outcome {
     duration: Duration,
     /// Incompatible tables, for a family that parsed.
     incompatible_tables: Option<usize>,
-    /// When its counters were read, for a family whose series are served.
-    read_at: Option<SystemTime>,
+    /// When its counters were read (its save command started).
+    read_at: SystemTime,
 }
 
 impl Collector {
@@ -373,7 +373,7 @@ impl Collector {
                 success: false,
                 duration: saved.command_time,
                 incompatible_tables: None,
-                read_at: None,
+                read_at: saved.read_at,
             });
             let Some(save_output) = &saved.output else {
                 continue;
@@ -391,13 +391,6 @@ impl Collector {
         }
         if !self.render(dumps, &mut outcomes, output).await {
             return;
-        }
-        for outcome in outcomes.iter_mut().filter(|o| o.success) {
-            outcome.read_at = collection
-                .families
-                .iter()
-                .find(|s| s.family == outcome.family)
-                .map(|s| s.read_at);
         }
         let mut tail = String::new();
         write_scrape_series(&outcomes, &mut tail);
@@ -524,10 +517,11 @@ fn write_scrape_series(outcomes: &[Outcome], out: &mut String) {
     }
     let mut collected = MetricWriter::new(out, &COLLECTED_AT);
     for o in outcomes {
-        if let Some(read_at) = o.read_at {
+        // Only a family whose series are served has counters to date.
+        if o.success {
             collected.sample(
                 &[("family", o.family.label())],
-                unix_millis(read_at) as f64 / 1e3,
+                unix_millis(o.read_at) as f64 / 1e3,
             );
         }
     }
