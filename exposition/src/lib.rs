@@ -9,7 +9,8 @@
 //! # Layout
 //! - [`Family`]: `ipv4` / `ipv6`, the `family` label.
 //! - [`RulesetMetric`]: the ruleset metrics in exposition order.
-//! - [`MetricWriter`], [`Metric`], [`write_header`], [`push_escaped`]: the
+//! - [`MetricWriter`], [`SamplePrefix`], [`Metric`], [`write_header`],
+//!   [`push_escaped`]: the
 //!   text format 0.0.4.
 
 mod family;
@@ -18,4 +19,4 @@ mod text;
 
 pub use family::Family;
 pub use ruleset_metrics::RulesetMetric;
-pub use text::{Kind, Metric, MetricWriter, Value, push_escaped, write_header};
+pub use text::{Kind, Metric, MetricWriter, SamplePrefix, Value, push_escaped, write_header};

@@ -22,7 +22,15 @@ pub fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
-    digits.iter().try_fold(0u64, |acc, &b| {
+    // Up to 19 digits cannot overflow: no checked multiply, which on wasm32
+    // is a 128-bit multiplication in a library call, for every counter.
+    const SAFE_DIGITS: usize = 19;
+    let (head, tail) = digits.split_at(digits.len().min(SAFE_DIGITS));
+    let head = head.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        Some(acc * 10 + u64::from(digit))
+    })?;
+    tail.iter().try_fold(head, |acc, &b| {
         let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
         acc.checked_mul(10)?.checked_add(u64::from(digit))
     })
@@ -173,6 +181,10 @@ mod tests {
             (b"18446744073709551615", Some(u64::MAX)),
             (b"18446744073709551616", None),
             (b"99999999999999999999999", None),
+            (b"18446744073709551616", None),
+            (b"9999999999999999999", Some(9_999_999_999_999_999_999)),
+            (b"00000000000000000000000042", Some(42)),
+            (b"0000000000000000000x", None),
             (b"", None),
             (b"+5", None),
             (b"-5", None),

@@ -9,7 +9,7 @@
 //! metric's header before its first sample.
 
 use crate::ruleset::{Chain, Ruleset, Sum};
-use exposition::{Family, MetricWriter, RulesetMetric};
+use exposition::{Family, MetricWriter, RulesetMetric, SamplePrefix};
 
 /// One family's ruleset as the renderer takes it.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,10 @@ pub struct Section {
     table: usize,
     chain: usize,
     item: usize,
+    /// What the samples of the current chain share, and for which
+    /// (family, table, chain) it was written.
+    prefix: SamplePrefix,
+    prefix_of: Option<(usize, usize, usize)>,
 }
 
 impl Section {
@@ -58,6 +62,8 @@ impl Section {
             table: 0,
             chain: 0,
             item: 0,
+            prefix: SamplePrefix::default(),
+            prefix_of: None,
         }
     }
 
@@ -94,14 +100,20 @@ impl Section {
                 (self.table, self.chain) = (self.table + 1, 0);
                 continue;
             };
+            let at = (self.family, self.table, self.chain);
+            if self.prefix_of != Some(at) {
+                set_prefix(
+                    &mut self.prefix,
+                    self.metric,
+                    source.family,
+                    &table.name,
+                    chain,
+                );
+                self.prefix_of = Some(at);
+            }
             let mut writer = MetricWriter::resume(out, self.metric.metric(), header_written)
                 .with_timestamp(source.timestamp_ms);
-            let labels = Labels {
-                family: source.family.label(),
-                table: &table.name,
-                chain,
-            };
-            match write_item(self.metric, &labels, self.item, &mut writer) {
+            match write_item(self.metric, chain, &self.prefix, self.item, &mut writer) {
                 Step::Wrote => (self.item, header_written) = (self.item + 1, true),
                 Step::Skipped => self.item += 1,
                 Step::ChainDone => (self.chain, self.item) = (self.chain + 1, 0),
@@ -147,32 +159,52 @@ impl Pieces {
     }
 }
 
-/// The labels every sample of a chain shares.
-struct Labels<'l> {
-    family: &'l str,
-    table: &'l str,
-    chain: &'l Chain<'l>,
-}
-
 enum Step {
     Wrote,
     Skipped,
     ChainDone,
 }
 
+/// Sets `prefix` to what `metric`'s samples of `chain` share: every label
+/// but the last (the policy, the rule, or for `iptables_rules` the chain).
+fn set_prefix(
+    prefix: &mut SamplePrefix,
+    metric: RulesetMetric,
+    family: Family,
+    table: &str,
+    chain: &Chain<'_>,
+) {
+    let (family, chain_name) = (family.label(), &*chain.name);
+    let metric_info = metric.metric();
+    match metric {
+        RulesetMetric::DefaultPackets | RulesetMetric::DefaultBytes => prefix.set(
+            metric_info,
+            &[("family", family), ("table", table), ("chain", chain_name)],
+            "policy",
+        ),
+        RulesetMetric::RulePackets | RulesetMetric::RuleBytes => prefix.set(
+            metric_info,
+            &[("family", family), ("table", table), ("chain", chain_name)],
+            "rule",
+        ),
+        RulesetMetric::Rules => prefix.set(
+            metric_info,
+            &[("family", family), ("table", table)],
+            "chain",
+        ),
+    }
+}
+
 /// Writes item `item` of the chain for `metric`: its `item`th policy, rule,
-/// or (for `iptables_rules`) the chain's one sample.
+/// or (for `iptables_rules`) the chain's one sample. `prefix` is the
+/// chain's, from [`set_prefix`].
 fn write_item(
     metric: RulesetMetric,
-    labels: &Labels<'_>,
+    chain: &Chain<'_>,
+    prefix: &SamplePrefix,
     item: usize,
     writer: &mut MetricWriter<'_>,
 ) -> Step {
-    let Labels {
-        family,
-        table,
-        chain,
-    } = labels;
     let policy_sample = |writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128| {
         let Some(policy) = chain.policies.get(item) else {
             return Step::ChainDone;
@@ -181,26 +213,14 @@ fn write_item(
         let Some(sum) = &policy.counters else {
             return Step::Skipped;
         };
-        let labels = [
-            ("family", *family),
-            ("table", *table),
-            ("chain", &chain.name),
-            ("policy", &policy.name),
-        ];
-        writer.sample(&labels, value(sum));
+        writer.sample_with(prefix, &policy.name, value(sum));
         Step::Wrote
     };
     let rule_sample = |writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128| {
         let Some(rule) = chain.rules.get(item) else {
             return Step::ChainDone;
         };
-        let labels = [
-            ("family", *family),
-            ("table", *table),
-            ("chain", &chain.name),
-            ("rule", &rule.text),
-        ];
-        writer.sample(&labels, value(&rule.counters));
+        writer.sample_with(prefix, &rule.text, value(&rule.counters));
         Step::Wrote
     };
     match metric {
@@ -212,14 +232,7 @@ fn write_item(
             if item > 0 {
                 return Step::ChainDone;
             }
-            writer.sample(
-                &[
-                    ("family", *family),
-                    ("table", *table),
-                    ("chain", &chain.name),
-                ],
-                chain.rule_lines,
-            );
+            writer.sample_with(prefix, &chain.name, chain.rule_lines);
             Step::Wrote
         }
     }

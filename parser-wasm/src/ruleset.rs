@@ -100,6 +100,10 @@ fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Distinct rules a chain may have before its rules are found through the
+/// index rather than by looking at each.
+const SCAN_LIMIT: usize = 16;
+
 /// Input bytes per rule line in typical save output, to size the indexes
 /// once instead of growing them step by step.
 const BYTES_PER_RULE: usize = 160;
@@ -165,7 +169,7 @@ struct Builder<'a> {
 impl<'a> Builder<'a> {
     fn with_capacity(rules: usize) -> Self {
         Self {
-            rules: FxHashMap::with_capacity_and_hasher(rules, Default::default()),
+            rules: FxHashMap::with_capacity_and_hasher(rules / 2, Default::default()),
             chains: FxHashMap::with_capacity_and_hasher(rules / 4, Default::default()),
             ..Self::default()
         }
@@ -252,16 +256,38 @@ impl<'a> Builder<'a> {
             }
         };
         let rules = &mut chain.rules;
-        let index = *self
-            .rules
-            .entry((table, chain_index, text))
-            .or_insert_with_key(|(_, _, text)| {
+        let index = if rules.len() < SCAN_LIMIT {
+            // Most chains are small (kube-proxy: two rules per endpoint
+            // chain): a look through the chain's own rules, still in cache,
+            // beats hashing the text into an index of every rule.
+            let found = rules.iter().position(|rule| rule.text == text);
+            let index = found.unwrap_or_else(|| {
                 rules.push(Rule {
-                    text: text.clone(),
+                    text,
                     counters: Sum::default(),
                 });
                 rules.len() - 1
             });
+            if rules.len() == SCAN_LIMIT && found.is_none() {
+                // From here on the chain is looked up in the index.
+                for (i, rule) in rules.iter().enumerate() {
+                    self.rules
+                        .insert((table, chain_index, rule.text.clone()), i);
+                }
+            }
+            index
+        } else {
+            *self
+                .rules
+                .entry((table, chain_index, text))
+                .or_insert_with_key(|(_, _, text)| {
+                    rules.push(Rule {
+                        text: text.clone(),
+                        counters: Sum::default(),
+                    });
+                    rules.len() - 1
+                })
+        };
         rules[index].counters.add(counters);
     }
 }
@@ -309,6 +335,42 @@ mod tests {
                 incompatible_tables: Vec::new(),
             }
         );
+    }
+
+    #[test]
+    fn identical_rules_merge_in_small_and_big_chains_alike() {
+        // Each chain repeats its rules around the point where its lookup
+        // changes from a scan to the index: every repeat must be merged
+        // into the first, in order of first appearance.
+        for distinct in [
+            1,
+            SCAN_LIMIT - 1,
+            SCAN_LIMIT,
+            SCAN_LIMIT + 1,
+            3 * SCAN_LIMIT,
+        ] {
+            let mut input = String::from("*filter\n:A - [0:0]\n:B - [0:0]\n");
+            for round in 1..=3u64 {
+                for rule in 0..distinct {
+                    input.push_str(&format!("[{round}:{rule}] -A A -j R{rule}\n"));
+                    // Another chain with the same texts stays apart.
+                    input.push_str(&format!("[1:1] -A B -j R{rule}\n"));
+                }
+            }
+            input.push_str("COMMIT\n");
+            let ruleset = parse_ok(&input);
+            let [a, b] = &ruleset.tables[0].chains[..] else {
+                panic!("two chains");
+            };
+            assert_eq!(a.rules.len(), distinct, "{distinct}");
+            assert_eq!(b.rules.len(), distinct, "{distinct}");
+            for (i, rule) in a.rules.iter().enumerate() {
+                assert_eq!(rule.text, format!("-j R{i}"));
+                assert_eq!(rule.counters, sum(6, 3 * i as u128), "{distinct}: rule {i}");
+                assert_eq!(b.rules[i].counters, sum(3, 3));
+            }
+            assert_eq!(a.rule_lines, 3 * distinct as u64);
+        }
     }
 
     #[test]
