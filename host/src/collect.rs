@@ -36,9 +36,11 @@
 
 use crate::command::SaveCommand;
 use crate::flight::{AbortOnDrop, Output, Reader};
+use crate::gzip::{GzipReader, SharedDeflate};
 use crate::sandbox::{self, Failure, Sandbox};
 use bytes::Bytes;
 use exposition::{Family, Kind, Metric, MetricWriter};
+use flate2::Compression;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
@@ -64,9 +66,17 @@ const COLLECTED_AT: Metric = Metric {
     kind: Kind::Gauge,
 };
 
+/// gzip level for clients that accept it (see benches/README.md for the
+/// numbers).
+pub const GZIP_LEVEL: u32 = 1;
+
 /// Size of the pieces the component renders at a time: large enough that
-/// the per-call cost vanishes, small enough to keep little text in flight.
-pub const CHUNK_BYTES: u32 = 256 * 1024;
+/// the per-call cost vanishes, small enough to keep little text in flight,
+/// and below the allocator's threshold for pages of their own (`main.rs`),
+/// so that the host's copy of each piece reuses freed heap memory instead
+/// of faulting in fresh pages (64 KiB: 183 ms a 100k-rule scrape, 256 KiB:
+/// 209 ms; benches/README.md).
+pub const CHUNK_BYTES: u32 = 64 * 1024;
 
 /// How fresh answers must be.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +94,7 @@ pub struct Collector {
     /// Size of the pieces the component renders at a time.
     chunk_bytes: u32,
     freshness: Freshness,
+    gzip_level: Compression,
     state: Mutex<State>,
 }
 
@@ -106,12 +117,23 @@ struct Running {
     started: Instant,
     /// Set to the collection once it finishes.
     done: watch::Receiver<Option<Arc<Collection>>>,
+    /// Whether a scrape that arrived after it started waits for it.
+    joined_late: bool,
 }
 
 struct Answer {
     collection: Arc<Collection>,
     stamped: bool,
     output: Arc<Output>,
+    /// The text compressed once for every response that wants gzip,
+    /// started by the first of them.
+    deflated: Option<Arc<SharedDeflate>>,
+}
+
+/// What a response reads its answer from.
+pub enum AnswerReader {
+    Plain(Reader),
+    Gzip(GzipReader),
 }
 
 /// One run of every family's save command.
@@ -122,13 +144,16 @@ pub struct Collection {
     /// When it finished, on the monotonic clock.
     finished: Instant,
     families: Vec<Saved>,
+    /// Whether a scrape that arrived after it started waited for it: then
+    /// every answer of it is stamped (see `Collector::answer`).
+    joined_late: bool,
 }
 
 /// What one family's save command gave.
 struct Saved {
     family: Family,
     /// What it printed; `None` if it failed (logged when it did).
-    output: Option<Arc<Vec<u8>>>,
+    output: Option<Bytes>,
     /// When it started: on the wall clock, the samples' timestamp, and on
     /// the monotonic clock, for their age.
     read_at: SystemTime,
@@ -154,12 +179,14 @@ impl Collector {
         sandbox: Arc<Sandbox>,
         chunk_bytes: u32,
         freshness: Freshness,
+        gzip_level: Compression,
     ) -> Self {
         Self {
             families,
             sandbox,
             chunk_bytes,
             freshness,
+            gzip_level,
             state: Mutex::default(),
         }
     }
@@ -179,8 +206,9 @@ impl Collector {
     }
 
     /// The answer to a scrape that must be answered by `deadline` (none: it
-    /// waits for the collection, which its command timeout bounds).
-    pub async fn scrape(self: &Arc<Self>, deadline: Option<Instant>) -> Reader {
+    /// waits for the collection, which its command timeout bounds),
+    /// gzip-compressed if `gzip`.
+    pub async fn scrape(self: &Arc<Self>, deadline: Option<Instant>, gzip: bool) -> AnswerReader {
         let arrived = Instant::now();
         let (mut waiting, deadline) = {
             let mut state = self.lock();
@@ -194,7 +222,7 @@ impl Collector {
                         tracing::debug!(
                             "answering from the last collection (--iptables.min-interval)"
                         );
-                        return self.answer(&mut state, last, true);
+                        return self.answer(&mut state, last, true, gzip);
                     }
                     _ => self.start_collection(&mut state),
                 },
@@ -209,7 +237,12 @@ impl Collector {
                     last_took_seconds = last.took().as_secs_f64(),
                     "the collection in progress will not be done by the scrape's deadline; answering with the last one"
                 );
-                return self.answer(&mut state, last, true);
+                return self.answer(&mut state, last, true, gzip);
+            }
+            if running.started < arrived
+                && let Some(running) = state.running.as_mut()
+            {
+                running.joined_late = true;
             }
             tracing::debug!("waiting for the collection in progress");
             (running.done, deadline)
@@ -237,10 +270,10 @@ impl Collector {
         let Some(collection) = finished.or_else(|| state.last.clone()) else {
             tracing::warn!("no collection has finished yet; answering with every family failed");
             let nothing = Arc::new(Collection::nothing(&self.families));
-            return self.answer(&mut state, nothing, true);
+            return self.answer(&mut state, nothing, true, gzip);
         };
-        let stamped = collection.started < arrived;
-        self.answer(&mut state, collection, stamped)
+        let stamped = collection.started < arrived || collection.joined_late;
+        self.answer(&mut state, collection, stamped, gzip)
     }
 
     /// Starts a collection; returns what to wait on for it.
@@ -252,12 +285,15 @@ impl Collector {
         let running = Running {
             started,
             done: waiting,
+            joined_late: false,
         };
         state.running = Some(running.clone());
         let collector = self.clone();
         tokio::spawn(async move {
-            let collection = Arc::new(collector.collect(started).await);
+            let mut collection = collector.collect(started).await;
             let mut state = collector.lock();
+            collection.joined_late = state.running.as_ref().is_some_and(|r| r.joined_late);
+            let collection = Arc::new(collection);
             let seconds = collection.took().as_secs_f64();
             if state.finished_one {
                 tracing::debug!(seconds, "collection finished");
@@ -293,7 +329,7 @@ impl Collector {
                                 // text must not start log lines of its own.
                                 tracing::warn!(%family, stderr = ?output.stderr, "save command wrote to stderr");
                             }
-                            Some(Arc::new(output.stdout))
+                            Some(Bytes::from(output.stdout))
                         }
                         Err(err) => {
                             tracing::error!(%family, %err, "collection failed");
@@ -322,32 +358,51 @@ impl Collector {
             started,
             finished: Instant::now(),
             families,
+            joined_late: false,
         }
     }
 
-    /// A reader of `collection` rendered (`stamped`: with its read times):
-    /// of an answer being rendered that way already, or of a new one.
+    /// A reader of `collection` rendered (`stamped`: with its read times),
+    /// compressed if `gzip`: of an answer being rendered that way already,
+    /// or of a new one.
+    ///
+    /// Whether to stamp. Every scrape waiting for a collection gets the
+    /// same answer, so that a burst renders once: stamped if any of them
+    /// arrived after the collection started (`joined_late`), else not.
+    /// Stamping the scrape that started it too keeps its scraper's samples
+    /// in order: the read time is after that scrape began, and any later
+    /// answer is of the same or a later read.
     fn answer(
         self: &Arc<Self>,
         state: &mut State,
         collection: Arc<Collection>,
         stamped: bool,
-    ) -> Reader {
+        gzip: bool,
+    ) -> AnswerReader {
+        let gzip_level = self.gzip_level;
         let joined = state
             .answers
-            .iter()
+            .iter_mut()
             .filter(|a| a.stamped == stamped && Arc::ptr_eq(&a.collection, &collection))
-            .find_map(|a| a.output.join());
+            .find_map(|a| a.reader(gzip, gzip_level));
         if let Some(reader) = joined {
             tracing::debug!("joining an answer in progress");
             return reader;
         }
-        let (output, reader) = Output::start();
-        state.answers.push(Answer {
+        let (output, first) = Output::start();
+        let mut answer = Answer {
             collection: collection.clone(),
             stamped,
             output: output.clone(),
-        });
+            deflated: None,
+        };
+        let reader = if gzip {
+            answer.deflated = Some(SharedDeflate::start(first, gzip_level));
+            answer.reader(true, gzip_level)
+        } else {
+            Some(AnswerReader::Plain(first))
+        };
+        state.answers.push(answer);
         let collector = self.clone();
         tokio::spawn(async move {
             let abort_unless_finished = AbortOnDrop(output.clone());
@@ -359,7 +414,12 @@ impl Collector {
             drop(state);
             drop(abort_unless_finished);
         });
-        reader
+        // A new answer's outputs have released nothing: both are joinable.
+        reader.unwrap_or_else(|| {
+            let (aborted, reader) = Output::start();
+            aborted.abort();
+            AnswerReader::Plain(reader)
+        })
     }
 
     /// Renders `collection` into `output`: the ruleset series as the
@@ -385,7 +445,7 @@ impl Collector {
             }
             dumps.push(sandbox::Dump {
                 family: saved.family,
-                save_output: save_output.as_ref().clone(),
+                save_output: save_output.clone(),
                 timestamp_ms: stamped.then(|| unix_millis(saved.read_at)),
             });
         }
@@ -453,6 +513,25 @@ impl Collector {
     }
 }
 
+impl Answer {
+    /// A reader from the start, while the answer can still be joined that
+    /// way; the first gzip reader starts the shared compression.
+    fn reader(&mut self, gzip: bool, level: Compression) -> Option<AnswerReader> {
+        if !gzip {
+            return self.output.join().map(AnswerReader::Plain);
+        }
+        let deflated = match &self.deflated {
+            Some(deflated) => deflated.clone(),
+            None => {
+                let deflated = SharedDeflate::start(self.output.join()?, level);
+                self.deflated = Some(deflated.clone());
+                deflated
+            }
+        };
+        deflated.join().map(AnswerReader::Gzip)
+    }
+}
+
 /// The running collection, unless its task is gone without finishing
 /// (it panicked): then a new one may start.
 fn running(state: &State) -> Option<Running> {
@@ -475,6 +554,7 @@ impl Collection {
             started: now,
             finished: now,
             families: families.iter().map(|(f, _)| Saved::failed(*f)).collect(),
+            joined_late: false,
         }
     }
 }

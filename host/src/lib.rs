@@ -23,6 +23,7 @@ pub mod collect;
 pub mod command;
 pub mod encoding;
 pub mod flight;
+pub mod gzip;
 pub mod landing;
 pub mod render;
 pub mod sandbox;

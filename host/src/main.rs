@@ -145,6 +145,7 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
             min_interval: args.min_interval,
             max_age: args.max_age,
         },
+        flate2::Compression::new(collect::GZIP_LEVEL),
     ));
     let app = Arc::new(server::App {
         collector: collector.clone(),
@@ -153,7 +154,6 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
         telemetry_path: args.telemetry_path.clone(),
         max_requests: (args.max_requests > 0)
             .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests as usize))),
-        gzip_level: flate2::Compression::new(server::GZIP_LEVEL),
         header_timeout: args.header_timeout,
         write_timeout: args.write_timeout,
         timeout_offset: args.timeout_offset,

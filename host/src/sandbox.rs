@@ -20,6 +20,7 @@
 //! of a family's text has been handed out cannot be undone: the rendering
 //! is aborted.
 
+use bytes::Bytes;
 use exposition::{Family, RulesetMetric};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -37,6 +38,12 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "parser",
+        // A dump lends its bytes to the call: the host keeps the last
+        // collection's save output and hands it to every answer without
+        // copying it first.
+        ownership: Borrowing {
+            duplicate_if_necessary: false
+        },
     });
 }
 
@@ -105,10 +112,12 @@ pub enum Error {
     Panicked,
 }
 
-/// One family's save output going into the component.
+/// One family's save output going into the component. The bytes are
+/// shared, not copied: the component gets them straight from here.
+#[derive(Clone)]
 pub struct Dump {
     pub family: Family,
-    pub save_output: Vec<u8>,
+    pub save_output: Bytes,
     /// When given, every sample of the family carries it (milliseconds
     /// since the Unix epoch): the time the counters were read.
     pub timestamp_ms: Option<i64>,
@@ -116,10 +125,10 @@ pub struct Dump {
 
 impl Dump {
     /// A dump rendered without timestamps.
-    pub fn new(family: Family, save_output: Vec<u8>) -> Self {
+    pub fn new(family: Family, save_output: impl Into<Bytes>) -> Self {
         Self {
             family,
-            save_output,
+            save_output: save_output.into(),
             timestamp_ms: None,
         }
     }
@@ -216,7 +225,7 @@ impl Sandbox {
     /// Renders `dumps` in one call of one fresh instance (the component's
     /// `render`). Blocking: call it off the async runtime's worker threads.
     pub fn render(&self, dumps: Vec<Dump>) -> Result<Rendering, Error> {
-        let dumps: Vec<metrics::Dump> = dumps.into_iter().map(dump_to_wit).collect();
+        let dumps: Vec<metrics::Dump<'_>> = dumps.iter().map(dump_to_wit).collect();
         let _slot = self.slots.acquire(1);
         let deadline = Deadline::after(self.limits.deadline);
         let fuel = self
@@ -317,9 +326,11 @@ impl Sandbox {
     ) -> Result<(), Error> {
         let fuel = max_piece_bytes.saturating_add(HOSTCALL_SLACK_BYTES);
         let mut instance = self.instantiate(deadline, fuel)?;
-        let dump = dump_to_wit(dump);
-        let renderer = instance
-            .call(|store, parser| parser.metrics().renderer().call_constructor(store, &dump))?;
+        // The bytes are copied once, straight into the guest's memory.
+        let renderer = instance.call(|store, parser| {
+            let dump = dump_to_wit(&dump);
+            parser.metrics().renderer().call_constructor(store, dump)
+        })?;
         // The guest holds its own copy now.
         drop(dump);
         let outcome = instance
@@ -585,13 +596,13 @@ impl bindings::Parser {
     }
 }
 
-fn dump_to_wit(dump: Dump) -> metrics::Dump {
+fn dump_to_wit(dump: &Dump) -> metrics::Dump<'_> {
     metrics::Dump {
         family: match dump.family {
             Family::Ipv4 => metrics::Family::Ipv4,
             Family::Ipv6 => metrics::Family::Ipv6,
         },
-        save_output: dump.save_output,
+        save_output: &dump.save_output,
         timestamp_ms: dump.timestamp_ms,
     }
 }

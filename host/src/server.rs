@@ -6,14 +6,13 @@
 //! `flight`), gzip-compressed when the client accepts it. `HEAD` gets the
 //! headers a `GET` would, without running a collection.
 
-use crate::collect::Collector;
+use crate::collect::{AnswerReader, Collector};
 use crate::encoding::prefers_gzip;
 use crate::flight::Reader;
+use crate::gzip::GzipReader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
 use bytes::Bytes;
-pub use flate2::Compression;
-use flate2::write::GzEncoder;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -25,7 +24,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -36,8 +34,6 @@ use tokio_io_timeout::TimeoutWriter;
 const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Largest request head accepted.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// gzip level for clients that accept it (see benches/README.md for the numbers).
-pub const GZIP_LEVEL: u32 = 1;
 /// Where Prometheus announces its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 /// Longest scrape timeout taken from a scraper: a day, as for every duration.
@@ -53,7 +49,6 @@ pub struct App {
     pub telemetry_path: String,
     /// Metrics requests served at once; `None` for no limit.
     pub max_requests: Option<Arc<Semaphore>>,
-    pub gzip_level: Compression,
     /// Time a client has to send its request headers (slowloris).
     pub header_timeout: Duration,
     /// Time a write to a client may stay blocked before the connection is
@@ -176,15 +171,10 @@ impl App {
                 Err(_) => return None,
             },
         };
-        let reader = self.collector.scrape(deadline).await;
+        let answer = self.collector.scrape(deadline, gzip).await;
         let mut tail = String::new();
         self.self_metrics.write(&mut tail);
-        Some(metrics_body(
-            reader,
-            Bytes::from(tail),
-            gzip.then_some(self.gzip_level),
-            permit,
-        ))
+        Some(metrics_body(answer, Bytes::from(tail), permit))
     }
 }
 
@@ -197,63 +187,36 @@ fn scrape_timeout(headers: &hyper::HeaderMap) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(seconds.min(MAX_SCRAPE_TIMEOUT_SECONDS)))
 }
 
-/// The collection's chunks, then `tail`; compressed when `gzip` is given.
-/// `permit` is held until the body is done or dropped.
-fn metrics_body(
-    reader: Reader,
-    tail: Bytes,
-    gzip: Option<Compression>,
-    permit: Option<OwnedSemaphorePermit>,
-) -> Body {
-    struct State {
-        reader: Reader,
-        tail: Option<Bytes>,
-        encoder: Option<GzEncoder<Vec<u8>>>,
-        _permit: Option<OwnedSemaphorePermit>,
+/// The answer, then `tail` (the exporter's own series, read for this
+/// response). `permit` is held until the body is done or dropped.
+fn metrics_body(answer: AnswerReader, tail: Bytes, permit: Option<OwnedSemaphorePermit>) -> Body {
+    enum Source {
+        Plain { reader: Reader, tail: Option<Bytes> },
+        Gzip(GzipReader),
     }
-    let state = State {
-        reader,
-        tail: Some(tail),
-        encoder: gzip.map(|level| GzEncoder::new(Vec::new(), level)),
-        _permit: permit,
+    let source = match answer {
+        AnswerReader::Plain(reader) => Source::Plain {
+            reader,
+            tail: Some(tail),
+        },
+        AnswerReader::Gzip(reader) => Source::Gzip(reader.with_tail(tail)),
     };
-    let stream = futures_util::stream::unfold(state, |mut state| async move {
-        let chunk = match state.reader.next().await {
-            Ok(Some(chunk)) => Some(chunk),
-            Ok(None) => state.tail.take(),
-            Err(aborted) => return Some((Err(aborted.into()), state)),
-        };
-        let Some(encoder) = state.encoder.take() else {
-            return chunk.map(|chunk| (Ok(Frame::data(chunk)), state));
-        };
-        // Compression is CPU work: keep it off the async workers.
-        let compressed = tokio::task::spawn_blocking(move || compress(encoder, chunk)).await;
-        match compressed {
-            Ok(Ok((encoder, bytes))) => {
-                state.encoder = encoder;
-                Some((Ok(Frame::data(bytes)), state))
+    let stream =
+        futures_util::stream::unfold((source, permit), |(mut source, permit)| async move {
+            let next = match &mut source {
+                Source::Plain { reader, tail } => match reader.next().await {
+                    Ok(None) => Ok(tail.take()),
+                    other => other,
+                },
+                Source::Gzip(reader) => reader.next().await,
+            };
+            match next {
+                Ok(Some(chunk)) => Some((Ok(Frame::data(chunk)), (source, permit))),
+                Ok(None) => None,
+                Err(aborted) => Some((Err(aborted.into()), (source, permit))),
             }
-            Ok(Err(err)) => Some((Err(err.into()), state)),
-            Err(err) => Some((Err(err.into()), state)),
-        }
-    });
+        });
     StreamBody::new(stream).boxed()
-}
-
-/// Feeds `chunk` to the encoder and takes what it produced; without a chunk,
-/// finishes the stream (and drops the encoder).
-fn compress(
-    mut encoder: GzEncoder<Vec<u8>>,
-    chunk: Option<Bytes>,
-) -> std::io::Result<(Option<GzEncoder<Vec<u8>>>, Bytes)> {
-    match chunk {
-        Some(chunk) => {
-            encoder.write_all(&chunk)?;
-            let produced = std::mem::take(encoder.get_mut());
-            Ok((Some(encoder), Bytes::from(produced)))
-        }
-        None => Ok((None, Bytes::from(encoder.finish()?))),
-    }
 }
 
 /// A body known in full.

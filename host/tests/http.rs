@@ -153,12 +153,8 @@ fn gzip_is_negotiated_per_rfc_9110_and_holds_the_same_text() {
             .contains("content-encoding: gzip");
         assert_eq!(encoded, gzip, "{accept}: {}", response.headers);
         let body = if gzip {
-            let mut decoded = String::new();
-            flate2::read::GzDecoder::new(&response.body[..])
-                .read_to_string(&mut decoded)
-                .expect("valid gzip");
             assert!(response.body.len() < plain.len() / 3);
-            decoded
+            http::gunzip_one_member(&response.body)
         } else {
             text(&response.body)
         };
@@ -200,17 +196,36 @@ fn half_closed_clients_get_the_whole_response() {
 }
 
 #[test]
-fn concurrent_scrapes_share_one_collection() {
+fn concurrent_scrapes_share_one_collection_and_one_rendering() {
     let dir = tempfile::tempdir().expect("dir");
     let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
     held.release();
     let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
     held.hold();
+    // Half ask for gzip, as Prometheus does, half not, as curl.
     let bodies: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
-            .map(|_| {
+            .map(|i| {
                 let address = exporter.address.clone();
-                scope.spawn(move || text(&http::get(&address, "/metrics").expect("scrape").body))
+                scope.spawn(move || {
+                    let gzip = i % 2 == 0;
+                    let accept: &[(&str, &str)] = if gzip {
+                        &[("Accept-Encoding", "gzip")]
+                    } else {
+                        &[]
+                    };
+                    let response = http::get_with(&address, "/metrics", accept).expect("scrape");
+                    let encoded = response
+                        .headers
+                        .to_ascii_lowercase()
+                        .contains("content-encoding: gzip");
+                    assert_eq!(encoded, gzip, "{}", response.headers);
+                    if gzip {
+                        http::gunzip_one_member(&response.body)
+                    } else {
+                        text(&response.body)
+                    }
+                })
             })
             .collect();
         // All eight in: one started the collection, seven wait for it.
@@ -226,23 +241,30 @@ fn concurrent_scrapes_share_one_collection() {
         2,
         "8 concurrent scrapes ran the save command more than once (after the start-up run)"
     );
-    // The scrape that started the collection gets it as it is; those that
-    // came while it ran get it stamped with the time it was read.
-    let (stamped, fresh): (Vec<&String>, Vec<&String>) = bodies
-        .iter()
-        .partition(|body| http::sample_timestamps(http::ruleset_part(body)).is_some());
-    assert_eq!((fresh.len(), stamped.len()), (1, 7));
+    // Seven came while the collection ran: every answer of it is stamped
+    // with the time it was read, the scrape that started it included, so
+    // that one rendering serves all eight.
+    let stamp = http::sample_timestamps(http::ruleset_part(&bodies[0])).expect("stamped");
     for body in &bodies {
         assert_eq!(scrape_success(body, "ipv4").as_deref(), Some("1"));
+        assert_eq!(http::ruleset_part(body), http::ruleset_part(&bodies[0]));
         assert_eq!(
-            http::without_timestamps(http::ruleset_part(body)),
-            http::ruleset_part(fresh[0])
+            http::sample_timestamps(http::ruleset_part(body)),
+            Some(stamp)
         );
+        // Each response ends with the exporter's own series, read for it.
+        assert!(body.contains("\nprocess_resident_memory_bytes "), "{body}");
     }
-    // A scrape after the collection ended starts a new one.
+    // A scrape after the collection ended starts a new one, answered as
+    // read: the same series without the timestamps.
     held.release();
-    exporter.scrape();
+    let fresh = exporter.scrape();
     assert_eq!(held.runs().len(), 3);
+    assert_eq!(http::sample_timestamps(http::ruleset_part(&fresh)), None);
+    assert_eq!(
+        http::without_timestamps(http::ruleset_part(&bodies[0])),
+        http::ruleset_part(&fresh)
+    );
 }
 
 #[test]

@@ -20,6 +20,23 @@ pub fn get_with(address: &str, path: &str, headers: &[(&str, &str)]) -> std::io:
     request_with("GET", address, path, headers)
 }
 
+/// The text of a gzip body that must be exactly one gzip member (RFC 1952
+/// allows several; some clients read only the first): panics otherwise.
+pub fn gunzip_one_member(body: &[u8]) -> String {
+    let mut decoder = flate2::bufread::GzDecoder::new(body);
+    let mut text = String::new();
+    decoder
+        .read_to_string(&mut text)
+        .expect("valid gzip of UTF-8 text");
+    let rest = decoder.into_inner();
+    assert!(
+        rest.is_empty(),
+        "{} bytes after the first gzip member",
+        rest.len()
+    );
+    text
+}
+
 /// How long a response may take before the client gives up (an error).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
