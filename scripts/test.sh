@@ -12,3 +12,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # lints (no unsafe outside the generated bindings) for wasm32 too.
 cargo clippy -p parser-wasm --target wasm32-wasip2 --locked -- -D warnings
 cargo test --workspace --locked
+# The criterion benchmarks once each, untimed (criterion's test mode), so
+# that they keep building and running; `benches/tests/smoke.rs` (above)
+# does the same for scrape-bench.
+cargo test -p benches --benches --locked

@@ -38,6 +38,17 @@ fn parse_and_render(c: &mut Criterion) {
                 black_box(rendering.exposition.len())
             });
         });
+        // The parse alone, to tell its share from the render's.
+        group.bench_with_input(
+            BenchmarkId::new("native-parse", rules),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let ruleset = parser_wasm::parse(input).expect("parses");
+                    black_box(ruleset.tables.len())
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("component", rules), &input, |b, input| {
             b.iter(|| {
                 black_box(

@@ -57,11 +57,11 @@ fn http_scrape(c: &mut Criterion) {
                     min_interval: Duration::ZERO,
                     max_age: Duration::from_secs(60),
                 },
+                flate_level(),
             )),
             self_metrics: SelfMetrics::new().expect("self metrics"),
             telemetry_path: "/metrics".into(),
             max_requests: None,
-            gzip_level: flate_level(),
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             timeout_offset: Duration::from_secs(1),
@@ -84,8 +84,8 @@ fn http_scrape(c: &mut Criterion) {
     group.finish();
 }
 
-fn flate_level() -> iptables_exporter::server::Compression {
-    iptables_exporter::server::Compression::new(server::GZIP_LEVEL)
+fn flate_level() -> flate2::Compression {
+    flate2::Compression::new(iptables_exporter::collect::GZIP_LEVEL)
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

@@ -7,6 +7,8 @@
 //! them, user chains sorted), so that loading it with `iptables-restore -c`
 //! and saving again gives it back unchanged.
 
+pub mod plot;
+
 use std::fmt::Write as _;
 
 pub use exposition::Family;

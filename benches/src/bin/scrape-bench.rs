@@ -44,6 +44,28 @@ struct Args {
     load: Option<usize>,
     #[arg(long, default_value_t = 8)]
     load_clients: usize,
+    /// Encodings to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "plain,gzip")]
+    encodings: Vec<Encoding>,
+    /// Also draw the cost of one scrape by size (latency, CPU, peak RSS)
+    /// into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Encoding {
+    Plain,
+    Gzip,
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Plain => "plain",
+            Encoding::Gzip => "gzip",
+        }
+    }
 }
 
 struct Exporter {
@@ -143,11 +165,6 @@ fn try_scrape(address: &str, gzip: bool) -> Result<(Duration, usize), String> {
         return Err("iptables_scrape_success is not 1".into());
     }
     Ok((elapsed, sent.len()))
-}
-
-/// One scrape that must succeed: the response sizes reported come from it.
-fn scrape(address: &str, gzip: bool) -> (Duration, usize) {
-    try_scrape(address, gzip).unwrap_or_else(|err| panic!("scrape failed: {err}"))
 }
 
 /// The body of a chunked response; an error unless it ends with the last
@@ -252,6 +269,101 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// CPU time the process has used so far (user + system, its own threads
+/// only: not the fake save command), from `/proc/PID/stat` in clock ticks
+/// of 10 ms (USER_HZ is 100 on Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields[11..13]
+        .iter()
+        .map(|f| f.parse::<u64>().expect("ticks"))
+        .sum();
+    ticks as f64 / 100.0
+}
+
+/// One measured level: `rounds` rounds of `clients` simultaneous scrapes.
+struct Level {
+    rules: usize,
+    clients: usize,
+    encoding: Encoding,
+    median: Duration,
+    p90: Duration,
+    cpu_per_scrape: f64,
+    /// Bytes of a response as sent (compressed, chunked).
+    body_bytes: usize,
+    peak_rss_mb: f64,
+}
+
+fn measure(
+    exporter: &Exporter,
+    rules: usize,
+    clients: usize,
+    encoding: Encoding,
+    rounds: usize,
+    errors: &mut usize,
+) -> Option<Level> {
+    let pid = exporter.child.id();
+    reset_hwm(pid);
+    let cpu_before = cpu_seconds(pid);
+    // Each round, the clients start together, as several Prometheus
+    // servers scraping one node on the same schedule would.
+    let barrier = Barrier::new(clients);
+    let results: Vec<Result<(Duration, usize), String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..rounds)
+                        .map(|_| {
+                            barrier.wait();
+                            try_scrape(&exporter.address, encoding == Encoding::Gzip)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
+    });
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let scrapes = results.len();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut body_bytes = 0;
+    for result in results {
+        match result {
+            Ok((latency, bytes)) => {
+                latencies.push(latency);
+                body_bytes = bytes;
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                *errors += 1;
+            }
+        }
+    }
+    if latencies.is_empty() {
+        return None;
+    }
+    latencies.sort();
+    Some(Level {
+        rules,
+        clients,
+        encoding,
+        median: percentile(&latencies, 0.5),
+        p90: percentile(&latencies, 0.9),
+        cpu_per_scrape: cpu / scrapes as f64,
+        body_bytes,
+        peak_rss_mb: vm_hwm_kib(pid) as f64 / 1024.0,
+    })
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("scrape-bench-{}", std::process::id()));
@@ -260,13 +372,15 @@ fn main() -> std::process::ExitCode {
         println!(
             "| rules | clients | requests | wall | throughput | median | p90 | errors | peak RSS (VmHWM) |"
         );
+        println!("|---|---|---|---|---|---|---|---|---|");
     } else {
         println!(
-            "| rules | dump | clients | median | p90 | response (plain) | response (gzip) | peak RSS (VmHWM) | `cat` of the dump |"
+            "| rules | dump | clients | encoding | median | p90 | CPU per scrape | response | peak RSS (VmHWM) | `cat` of the dump |"
         );
+        println!("|---|---|---|---|---|---|---|---|---|---|");
     }
-    println!("|---|---|---|---|---|---|---|---|---|");
     let mut errors = 0;
+    let mut levels = Vec::new();
     for &rules in &args.rules {
         let dump = dir.join(format!("{rules}.rules"));
         std::fs::write(
@@ -296,66 +410,94 @@ fn main() -> std::process::ExitCode {
             errors += load_test(&exporter, rules, requests, args.load_clients);
             continue;
         }
-        let pid = exporter.child.id();
-        let (_, plain_bytes) = scrape(&exporter.address, false);
-        let (_, gzip_bytes) = scrape(&exporter.address, true);
-        for &clients in &args.clients {
-            reset_hwm(pid);
-            // Each round, the clients start together, as several Prometheus
-            // servers scraping one node on the same schedule would.
-            let barrier = Barrier::new(clients);
-            let results: Vec<Result<(Duration, usize), String>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..clients)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            (0..args.rounds)
-                                .map(|_| {
-                                    barrier.wait();
-                                    try_scrape(&exporter.address, false)
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().expect("client"))
-                    .collect()
-            });
-            let mut latencies: Vec<Duration> = Vec::new();
-            for result in results {
-                match result {
-                    Ok((latency, _)) => latencies.push(latency),
-                    Err(err) => {
-                        eprintln!("error: {err}");
-                        errors += 1;
-                    }
-                }
+        let dump_mb = std::fs::metadata(&dump).expect("dump").len() as f64 / 1e6;
+        for &encoding in &args.encodings {
+            for &clients in &args.clients {
+                let Some(level) = measure(
+                    &exporter,
+                    rules,
+                    clients,
+                    encoding,
+                    args.rounds,
+                    &mut errors,
+                ) else {
+                    continue;
+                };
+                println!(
+                    "| {rules} | {dump_mb:.1} MB | {clients} | {} | {} | {} | {:.3} s | {:.1} MB | {:.0} MB | {} |",
+                    encoding.name(),
+                    ms(level.median),
+                    ms(level.p90),
+                    level.cpu_per_scrape,
+                    level.body_bytes as f64 / 1e6,
+                    level.peak_rss_mb,
+                    ms(percentile(&cat_times, 0.5)),
+                );
+                levels.push(level);
             }
-            if latencies.is_empty() {
-                continue;
-            }
-            latencies.sort();
-            println!(
-                "| {rules} | {:.1} MB | {clients} | {} | {} | {:.1} MB | {:.1} MB | {:.0} MB | {} |",
-                std::fs::metadata(&dump).expect("dump").len() as f64 / 1e6,
-                ms(percentile(&latencies, 0.5)),
-                ms(percentile(&latencies, 0.9)),
-                plain_bytes as f64 / 1e6,
-                gzip_bytes as f64 / 1e6,
-                vm_hwm_kib(pid) as f64 / 1024.0,
-                ms(percentile(&cat_times, 0.5)),
-            );
         }
         drop(exporter);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    if let Some(path) = &args.plot {
+        let curves = cost_curves(&levels);
+        std::fs::write(path, benches::plot::svg(&curves)).expect("plot written");
+        eprintln!("plot written to {}", path.display());
+    }
     if errors == 0 {
         std::process::ExitCode::SUCCESS
     } else {
         eprintln!("{errors} requests failed");
         std::process::ExitCode::FAILURE
     }
+}
+
+/// The cost of one scrape at a time by size: latency and CPU for each
+/// encoding, and peak memory.
+fn cost_curves(levels: &[Level]) -> Vec<benches::plot::Chart> {
+    use benches::plot::{Chart, Series};
+    let alone: Vec<&Level> = levels.iter().filter(|l| l.clients == 1).collect();
+    let series = |name: String, value: &dyn Fn(&Level) -> f64, encoding: Encoding| Series {
+        name,
+        points: alone
+            .iter()
+            .filter(|l| l.encoding == encoding)
+            .map(|l| (l.rules as f64, value(l)))
+            .collect(),
+    };
+    let mut time = Vec::new();
+    let mut memory = Vec::new();
+    for encoding in [Encoding::Plain, Encoding::Gzip] {
+        let name = encoding.name();
+        time.push(series(
+            format!("latency, {name}"),
+            &|l| l.median.as_secs_f64(),
+            encoding,
+        ));
+        time.push(series(
+            format!("CPU, {name}"),
+            &|l| l.cpu_per_scrape,
+            encoding,
+        ));
+        memory.push(series(
+            format!("peak RSS, {name}"),
+            &|l| l.peak_rss_mb,
+            encoding,
+        ));
+    }
+    vec![
+        Chart {
+            title: "one scrape: median latency and exporter CPU (s)".into(),
+            series: time.into_iter().filter(|s| !s.points.is_empty()).collect(),
+        },
+        Chart {
+            title: "peak RSS of the exporter (MB)".into(),
+            series: memory
+                .into_iter()
+                .filter(|s| !s.points.is_empty())
+                .collect(),
+        },
+    ]
 }
 
 #[cfg(test)]
