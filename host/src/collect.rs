@@ -9,7 +9,8 @@
 //! An *answer* renders a collection in the sandbox (an instance per family)
 //! into a shared [`Output`], then adds each family's scrape series. Scrapes
 //! that want the same collection rendered the same way share one answer
-//! while it can still be joined (see `flight`).
+//! while it can still be joined (see `flight`), and those of them that want
+//! gzip share one compressed stream of it (see `gzip`).
 //!
 //! Timestamps. A scrape waits for the collection at most until its deadline
 //! (the scraper's timeout less `--web.timeout-offset` and less the time the
@@ -21,7 +22,9 @@
 //! so that the scraper files them under that time and not its own: rates
 //! stay exact however late they are served. Counters read during the scrape
 //! (it started the collection) are served without timestamps, as scrape-time
-//! data always was. Stamping by that rule keeps each scraper's samples in
+//! data always was, unless a scrape that came later waited for the same
+//! collection: then all its waiters get it stamped, so that they share one
+//! rendering. Stamping by that rule keeps each scraper's samples in
 //! time order: a sample served unstamped is filed at the scrape's start,
 //! which is before the read, and any later answer of the same counters is
 //! stamped with the read time itself. Counters read longer ago than

@@ -49,37 +49,34 @@ impl SharedDeflate {
         tokio::spawn(async move {
             // A panic or a cancelled task must not leave readers waiting.
             let abort_unless_finished = AbortOnDrop(compressing.output.clone());
-            let mut state = Some(Compressor::new(level));
+            let mut compressor = Compressor::new(level);
             loop {
                 let chunk = match text.next().await {
                     Ok(chunk) => chunk,
                     Err(Aborted) => return,
                 };
-                let Some(compressor) = state.take() else {
-                    return;
-                };
                 // Compression is CPU work: keep it off the async workers.
                 let step = tokio::task::spawn_blocking(move || compressor.feed(chunk)).await;
-                match step {
-                    Ok(Ok((compressor, bytes, sum))) => {
-                        compressing.output.push(bytes);
-                        match (compressor, sum) {
-                            (Some(compressor), _) => state = Some(compressor),
-                            (None, Some(sum)) => {
-                                let _ = compressing.text.set(sum);
-                                compressing.output.finish();
-                                drop(abort_unless_finished);
-                                return;
-                            }
-                            (None, None) => return,
-                        }
-                    }
+                let (bytes, next) = match step {
+                    Ok(Ok(fed)) => fed,
                     Ok(Err(err)) => {
                         tracing::error!(%err, "compressing the answer failed");
                         return;
                     }
                     Err(err) => {
                         tracing::error!(%err, "compression task failed");
+                        return;
+                    }
+                };
+                compressing.output.push(bytes);
+                match next {
+                    Next::More(next) => compressor = next,
+                    Next::Done(sum) => {
+                        // Before `finish`: readers take the sum once the
+                        // stream is complete.
+                        let _ = compressing.text.set(sum);
+                        compressing.output.finish();
+                        drop(abort_unless_finished);
                         return;
                     }
                 }
@@ -119,29 +116,32 @@ impl Compressor {
     }
 
     /// Compresses `chunk`; without one, ends the stream with a sync flush
-    /// and returns the text's sum instead of the compressor.
-    #[allow(clippy::type_complexity)]
-    fn feed(
-        mut self,
-        chunk: Option<Bytes>,
-    ) -> std::io::Result<(Option<Self>, Bytes, Option<TextSum>)> {
+    /// and gives the text's sum instead of the compressor.
+    fn feed(mut self, chunk: Option<Bytes>) -> std::io::Result<(Bytes, Next)> {
         match chunk {
             Some(chunk) => {
                 self.sum.crc.update(&chunk);
                 self.sum.len += chunk.len() as u64;
                 self.encoder.write_all(&chunk)?;
                 let produced = std::mem::take(self.encoder.get_mut());
-                Ok((Some(self), Bytes::from(produced), None))
+                Ok((Bytes::from(produced), Next::More(self)))
             }
             None => {
                 // flate2's `flush` is a sync flush: an empty stored block
                 // that ends on a byte boundary, with no final block.
                 self.encoder.flush()?;
                 let produced = std::mem::take(self.encoder.get_mut());
-                Ok((None, Bytes::from(produced), Some(self.sum)))
+                Ok((Bytes::from(produced), Next::Done(self.sum)))
             }
         }
     }
+}
+
+/// What follows a step of compression.
+enum Next {
+    More(Compressor),
+    /// The text is all compressed; its sum.
+    Done(TextSum),
 }
 
 enum Stage {

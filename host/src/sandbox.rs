@@ -114,7 +114,6 @@ pub enum Error {
 
 /// One family's save output going into the component. The bytes are
 /// shared, not copied: the component gets them straight from here.
-#[derive(Clone)]
 pub struct Dump {
     pub family: Family,
     pub save_output: Bytes,
