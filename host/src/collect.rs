@@ -392,19 +392,14 @@ impl Collector {
             tracing::debug!("joining an answer in progress");
             return reader;
         }
-        let (output, first) = Output::start();
+        let output = Output::new();
         let mut answer = Answer {
             collection: collection.clone(),
             stamped,
             output: output.clone(),
             deflated: None,
         };
-        let reader = if gzip {
-            answer.deflated = Some(SharedDeflate::start(first, gzip_level));
-            answer.reader(true, gzip_level)
-        } else {
-            Some(AnswerReader::Plain(first))
-        };
+        let reader = answer.reader(gzip, gzip_level);
         state.answers.push(answer);
         let collector = self.clone();
         tokio::spawn(async move {

@@ -174,25 +174,17 @@ fn set_prefix(
     table: &str,
     chain: &Chain<'_>,
 ) {
-    let (family, chain_name) = (family.label(), &*chain.name);
-    let metric_info = metric.metric();
-    match metric {
-        RulesetMetric::DefaultPackets | RulesetMetric::DefaultBytes => prefix.set(
-            metric_info,
-            &[("family", family), ("table", table), ("chain", chain_name)],
-            "policy",
-        ),
-        RulesetMetric::RulePackets | RulesetMetric::RuleBytes => prefix.set(
-            metric_info,
-            &[("family", family), ("table", table), ("chain", chain_name)],
-            "rule",
-        ),
-        RulesetMetric::Rules => prefix.set(
-            metric_info,
-            &[("family", family), ("table", table)],
-            "chain",
-        ),
-    }
+    let shared = [
+        ("family", family.label()),
+        ("table", table),
+        ("chain", &*chain.name),
+    ];
+    let (shared, last): (&[(&str, &str)], _) = match metric {
+        RulesetMetric::DefaultPackets | RulesetMetric::DefaultBytes => (&shared, "policy"),
+        RulesetMetric::RulePackets | RulesetMetric::RuleBytes => (&shared, "rule"),
+        RulesetMetric::Rules => (&shared[..2], "chain"),
+    };
+    prefix.set(metric.metric(), shared, last);
 }
 
 /// Writes item `item` of the chain for `metric`: its `item`th policy, rule,
