@@ -99,6 +99,76 @@ fn main() {
         component.display()
     );
     println!("cargo:rustc-env=EXPORTER_RUSTC_VERSION={}", rustc_version());
+    println!("cargo:rustc-env=EXPORTER_REVISION={}", revision(&workspace));
+    println!("cargo:rustc-env=EXPORTER_BUILD_DATE={}", build_date());
+    println!(
+        "cargo:rustc-env=EXPORTER_TARGET={}",
+        env::var("TARGET").unwrap_or_else(|_| "unknown".into())
+    );
+    println!("cargo:rerun-if-env-changed=IPTABLES_EXPORTER_REVISION");
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+}
+
+/// The commit built: `IPTABLES_EXPORTER_REVISION` when set (a build from a
+/// tarball or a container context without `.git`), else git's HEAD, else
+/// `unknown`.
+fn revision(workspace: &Path) -> String {
+    if let Some(revision) = env::var_os("IPTABLES_EXPORTER_REVISION") {
+        return revision.to_string_lossy().into_owned();
+    }
+    // A new commit or checkout moves HEAD's log: build again to take it.
+    for watched in [".git/HEAD", ".git/logs/HEAD"] {
+        let path = workspace.join(watched);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    Command::new("git")
+        .current_dir(workspace)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|rev| rev.trim().to_owned())
+        .filter(|rev| !rev.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `YYYYMMDD-HH:MM:SS` in UTC, as node_exporter prints it: now, or
+/// `SOURCE_DATE_EPOCH` for reproducible builds.
+fn build_date() -> String {
+    let seconds = env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// One directory for every profile and tool of the outer build, so the

@@ -3,6 +3,7 @@
 # (`setup.sh`, `setup.sh test`) need on a fresh Debian machine, as root: the
 # wasm32-wasip2 target for the parser component and iptables (nft and
 # legacy); for the tests also nftables (rules iptables-nft cannot show),
+# python3-prometheus-client (its strict OpenMetrics parser checks ours),
 # iproute2 for network namespaces, and prometheus/promtool.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 packages=(iptables)
 case "${1:-test}" in
   run) ;;
-  test) packages+=(nftables iproute2 prometheus) ;;
+  test) packages+=(nftables iproute2 prometheus python3-prometheus-client) ;;
   *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 

@@ -1,11 +1,15 @@
 //! Parse + render of generated dumps natively and through the component
-//! (one call, and streamed in chunks as the server does), and the fixed cost
+//! (one call, and streamed in chunks as the server does, in text format,
+//! in OpenMetrics, and keeping only commented rules), and the fixed cost
 //! of a fresh instance and a call on an empty dump.
 
 use benches::{Family, generate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use exposition::Format;
 use iptables_exporter::collect::CHUNK_BYTES;
-use iptables_exporter::sandbox::{Dump, EMBEDDED_COMPONENT, Limits, Sandbox};
+use iptables_exporter::sandbox::{
+    Dump, EMBEDDED_COMPONENT, Limits, Options, RuleSelection, Sandbox, Selection,
+};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -53,26 +57,47 @@ fn parse_and_render(c: &mut Criterion) {
             b.iter(|| {
                 black_box(
                     sandbox
-                        .render(dump(input))
+                        .render(dump(input), Options::TEXT)
                         .expect("renders")
                         .exposition
                         .len(),
                 )
             });
         });
-        group.bench_with_input(
-            BenchmarkId::new("component-chunks", rules),
-            &input,
-            |b, input| {
+        let commented = Selection {
+            rules: RuleSelection::Commented,
+            ..Selection::ALL
+        };
+        let streamed = [
+            ("component-chunks", Options::TEXT),
+            (
+                "component-chunks-openmetrics",
+                Options {
+                    format: Format::OpenMetrics,
+                    selection: &Selection::ALL,
+                },
+            ),
+            (
+                "component-chunks-commented",
+                Options {
+                    format: Format::Text,
+                    selection: &commented,
+                },
+            ),
+        ];
+        for (name, options) in streamed {
+            group.bench_with_input(BenchmarkId::new(name, rules), &input, |b, input| {
                 b.iter(|| {
                     let mut total = 0;
                     sandbox
-                        .render_families(dump(input), CHUNK_BYTES, |chunk| total += chunk.len())
+                        .render_families(dump(input), options, CHUNK_BYTES, |chunk| {
+                            total += chunk.len()
+                        })
                         .expect("renders");
                     black_box(total)
                 });
-            },
-        );
+            });
+        }
     }
     group.finish();
 }
@@ -80,7 +105,15 @@ fn parse_and_render(c: &mut Criterion) {
 fn instance_overhead(c: &mut Criterion) {
     let sandbox = sandbox();
     c.bench_function("instantiate+call (empty dump)", |b| {
-        b.iter(|| black_box(sandbox.render(dump(b"")).expect("renders").exposition.len()));
+        b.iter(|| {
+            black_box(
+                sandbox
+                    .render(dump(b""), Options::TEXT)
+                    .expect("renders")
+                    .exposition
+                    .len(),
+            )
+        });
     });
 }
 

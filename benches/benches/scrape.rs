@@ -3,9 +3,9 @@
 
 use benches::{Family, generate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use iptables_exporter::collect::{CHUNK_BYTES, Collector, Freshness};
+use iptables_exporter::collect::{CHUNK_BYTES, Collector, Freshness, Settings};
 use iptables_exporter::command::SaveCommand;
-use iptables_exporter::sandbox::{EMBEDDED_COMPONENT, Limits, Sandbox};
+use iptables_exporter::sandbox::{EMBEDDED_COMPONENT, Limits, Sandbox, Selection};
 use iptables_exporter::self_metrics::SelfMetrics;
 use iptables_exporter::server::{self, App};
 use std::io::{Read as _, Write as _};
@@ -51,16 +51,20 @@ fn http_scrape(c: &mut Criterion) {
             collector: Arc::new(Collector::new(
                 vec![(Family::Ipv4, command)],
                 sandbox,
-                CHUNK_BYTES,
-                // Every scrape collects: this measures a whole scrape.
-                Freshness {
-                    min_interval: Duration::ZERO,
-                    max_age: Duration::from_secs(60),
+                Settings {
+                    chunk_bytes: CHUNK_BYTES,
+                    // Every scrape collects: this measures a whole scrape.
+                    freshness: Freshness {
+                        min_interval: Duration::ZERO,
+                        max_age: Duration::from_secs(60),
+                    },
+                    gzip_level: flate_level(),
+                    selection: Selection::ALL,
                 },
-                flate_level(),
             )),
             self_metrics: SelfMetrics::new().expect("self metrics"),
             telemetry_path: "/metrics".into(),
+            openmetrics: true,
             max_requests: None,
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),

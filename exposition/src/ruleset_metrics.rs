@@ -30,7 +30,7 @@ impl RulesetMetric {
     ];
 
     /// Name, help text and type.
-    pub fn metric(self) -> &'static Metric {
+    pub fn metric(self) -> &'static Metric<'static> {
         match self {
             RulesetMetric::DefaultPackets => &Metric {
                 name: "iptables_default_packets_total",

@@ -1,15 +1,22 @@
-//! Prometheus text format 0.0.4: metric headers, label escaping and samples.
+//! The two text formats Prometheus reads, text 0.0.4 and OpenMetrics 1.0:
+//! metric headers, label escaping and samples.
 //!
 //! Used by the renderer for the ruleset series and by the host for its own
-//! series, so that both write the format the same way.
+//! series, so that both write the formats the same way. The formats differ
+//! only in the header of a counter (OpenMetrics names the family without
+//! `_total`), in escaping `"` in help text, in timestamps (milliseconds
+//! against seconds) and in OpenMetrics' closing `# EOF`: sample lines are
+//! otherwise the same.
 
+use crate::Format;
 use std::fmt::Write as _;
 
-/// A metric's name, help text and type; each is written once per exposition.
+/// A metric's name (as its samples have it), help text and type; each is
+/// written once per exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Metric {
-    pub name: &'static str,
-    pub help: &'static str,
+pub struct Metric<'a> {
+    pub name: &'a str,
+    pub help: &'a str,
     pub kind: Kind,
 }
 
@@ -66,22 +73,29 @@ impl Value for f64 {
 /// before the first sample, so a metric with no samples leaves no trace.
 pub struct MetricWriter<'o> {
     out: &'o mut String,
-    metric: &'o Metric,
+    metric: &'o Metric<'o>,
+    format: Format,
     started: bool,
     timestamp_ms: Option<i64>,
 }
 
 impl<'o> MetricWriter<'o> {
-    pub fn new(out: &'o mut String, metric: &'o Metric) -> Self {
-        Self::resume(out, metric, false)
+    pub fn new(out: &'o mut String, metric: &'o Metric<'o>, format: Format) -> Self {
+        Self::resume(out, metric, format, false)
     }
 
     /// A writer for a metric whose header may already have been written
     /// (into an earlier piece of the same exposition).
-    pub fn resume(out: &'o mut String, metric: &'o Metric, header_written: bool) -> Self {
+    pub fn resume(
+        out: &'o mut String,
+        metric: &'o Metric<'o>,
+        format: Format,
+        header_written: bool,
+    ) -> Self {
         Self {
             out,
             metric,
+            format,
             started: header_written,
             timestamp_ms: None,
         }
@@ -103,24 +117,50 @@ impl<'o> MetricWriter<'o> {
         if !labels.is_empty() {
             self.out.push('}');
         }
-        end_sample(self.out, value, self.timestamp_ms);
+        self.end_sample(value);
     }
 
-    /// One sample of the series `prefix` starts, whose last label has
-    /// `last_value` (escaped here).
-    pub fn sample_with(&mut self, prefix: &SamplePrefix, last_value: &str, value: impl Value) {
+    /// One sample of the series `prefix` starts, whose prefix's last label
+    /// has `last_value`, followed by the labels of `more` (values escaped
+    /// here).
+    pub fn sample_with(
+        &mut self,
+        prefix: &SamplePrefix,
+        last_value: &str,
+        more: &[(&str, &str)],
+        value: impl Value,
+    ) {
         self.start_sample();
         self.out.push_str(&prefix.text);
         push_escaped(self.out, last_value);
-        self.out.push_str("\"}");
-        end_sample(self.out, value, self.timestamp_ms);
+        self.out.push('"');
+        for (name, value) in more {
+            self.out.push(',');
+            self.out.push_str(name);
+            self.out.push_str("=\"");
+            push_escaped(self.out, value);
+            self.out.push('"');
+        }
+        self.out.push('}');
+        self.end_sample(value);
     }
 
     fn start_sample(&mut self) {
         if !self.started {
             self.started = true;
-            write_header(self.out, self.metric);
+            write_header(self.out, self.metric, self.format);
         }
+    }
+
+    /// ` value[ timestamp]` and the newline.
+    fn end_sample(&mut self, value: impl Value) {
+        self.out.push(' ');
+        value.write_to(self.out);
+        if let Some(timestamp_ms) = self.timestamp_ms {
+            self.out.push(' ');
+            self.format.write_timestamp(self.out, timestamp_ms);
+        }
+        self.out.push('\n');
     }
 }
 
@@ -135,7 +175,7 @@ pub struct SamplePrefix {
 
 impl SamplePrefix {
     /// Rewrites the prefix in place (its buffer is reused).
-    pub fn set(&mut self, metric: &Metric, shared: &[(&str, &str)], last: &str) {
+    pub fn set(&mut self, metric: &Metric<'_>, shared: &[(&str, &str)], last: &str) {
         self.text.clear();
         self.text.push_str(metric.name);
         push_labels(&mut self.text, shared);
@@ -156,22 +196,30 @@ fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
     }
 }
 
-/// ` value[ timestamp]` and the newline.
-fn end_sample(out: &mut String, value: impl Value, timestamp_ms: Option<i64>) {
-    out.push(' ');
-    value.write_to(out);
-    if let Some(timestamp) = timestamp_ms {
-        out.push(' ');
-        out.push_str(itoa::Buffer::new().format(timestamp));
-    }
-    out.push('\n');
+/// Appends the `# HELP` and `# TYPE` lines of `metric`. OpenMetrics names
+/// a counter's family without the `_total` its samples carry.
+pub fn write_header(out: &mut String, metric: &Metric<'_>, format: Format) {
+    let Metric { name, help, kind } = metric;
+    let family = match (format, kind) {
+        (Format::OpenMetrics, Kind::Counter) => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let _ = write!(out, "# HELP {family} ");
+    push_help(out, help, format);
+    let _ = writeln!(out, "\n# TYPE {family} {}", kind.as_str());
 }
 
-/// Appends the `# HELP` and `# TYPE` lines of `metric`.
-pub fn write_header(out: &mut String, metric: &Metric) {
-    let Metric { name, help, kind } = metric;
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {}", kind.as_str());
+/// Help text escaped: `\` and newline in both formats, `"` too in
+/// OpenMetrics.
+fn push_help(out: &mut String, help: &str, format: Format) {
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if format == Format::OpenMetrics => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Appends a label value escaped as the text format requires:
@@ -195,7 +243,7 @@ pub fn push_escaped(out: &mut String, value: &str) {
 mod tests {
     use super::*;
 
-    const M: Metric = Metric {
+    const M: Metric<'static> = Metric {
         name: "x_total",
         help: "An x.",
         kind: Kind::Counter,
@@ -204,7 +252,7 @@ mod tests {
     #[test]
     fn header_once_before_first_sample() {
         let mut out = String::new();
-        let mut w = MetricWriter::new(&mut out, &M);
+        let mut w = MetricWriter::new(&mut out, &M, Format::Text);
         w.sample(&[("a", "1")], 5u64);
         w.sample(&[("a", "2"), ("b", "x")], u128::MAX);
         assert_eq!(
@@ -216,8 +264,8 @@ mod tests {
     #[test]
     fn a_timestamp_follows_the_value() {
         let mut out = String::new();
-        let mut w =
-            MetricWriter::resume(&mut out, &M, true).with_timestamp(Some(1_764_525_600_123));
+        let mut w = MetricWriter::resume(&mut out, &M, Format::Text, true)
+            .with_timestamp(Some(1_764_525_600_123));
         w.sample(&[("a", "1")], 5u64);
         w.sample(&[], 0.5);
         assert_eq!(
@@ -233,12 +281,12 @@ mod tests {
         prefix.set(&M, &[("a", "q\"x")], "rule");
         for stamp in [None, Some(-3)] {
             for value in [0u128, u128::from(u64::MAX), u128::from(u64::MAX) + 1] {
-                MetricWriter::resume(&mut whole, &M, true)
+                MetricWriter::resume(&mut whole, &M, Format::Text, true)
                     .with_timestamp(stamp)
                     .sample(&[("a", "q\"x"), ("rule", "-m \"c\" \\")], value);
-                MetricWriter::resume(&mut prefixed, &M, true)
+                MetricWriter::resume(&mut prefixed, &M, Format::Text, true)
                     .with_timestamp(stamp)
-                    .sample_with(&prefix, "-m \"c\" \\", value);
+                    .sample_with(&prefix, "-m \"c\" \\", &[], value);
             }
         }
         assert_eq!(prefixed, whole);
@@ -250,14 +298,50 @@ mod tests {
         let mut bare = SamplePrefix::default();
         bare.set(&M, &[], "only");
         let mut out = String::new();
-        MetricWriter::new(&mut out, &M).sample_with(&bare, "v", 1u64);
+        MetricWriter::new(&mut out, &M, Format::Text).sample_with(&bare, "v", &[], 1u64);
         assert!(out.ends_with("\nx_total{only=\"v\"} 1\n"), "{out}");
+    }
+
+    #[test]
+    fn openmetrics_names_a_counter_family_without_total_and_escapes_quotes_in_help() {
+        const Q: Metric<'static> = Metric {
+            name: "q_total",
+            help: "A \"q\" \\ with\nlines.",
+            kind: Kind::Counter,
+        };
+        let mut text = String::new();
+        write_header(&mut text, &Q, Format::Text);
+        assert_eq!(
+            text,
+            "# HELP q_total A \"q\" \\\\ with\\nlines.\n# TYPE q_total counter\n"
+        );
+        let mut open = String::new();
+        let mut w = MetricWriter::new(&mut open, &Q, Format::OpenMetrics)
+            .with_timestamp(Some(1_764_525_600_123));
+        w.sample(&[("a", "1")], 5u64);
+        let mut prefix = SamplePrefix::default();
+        prefix.set(&Q, &[("a", "2")], "rule");
+        w.sample_with(&prefix, "r", &[("comment", "c\"d")], 6u64);
+        assert_eq!(
+            open,
+            "# HELP q A \\\"q\\\" \\\\ with\\nlines.\n# TYPE q counter\n\
+             q_total{a=\"1\"} 5 1764525600.123\n\
+             q_total{a=\"2\",rule=\"r\",comment=\"c\\\"d\"} 6 1764525600.123\n"
+        );
+        let mut gauge = String::new();
+        let g = Metric {
+            name: "g_total",
+            help: "h",
+            kind: Kind::Gauge,
+        };
+        write_header(&mut gauge, &g, Format::OpenMetrics);
+        assert!(gauge.contains("# TYPE g_total gauge"), "{gauge}");
     }
 
     #[test]
     fn no_samples_no_header() {
         let mut out = String::new();
-        let _unused = MetricWriter::new(&mut out, &M);
+        let _unused = MetricWriter::new(&mut out, &M, Format::Text);
         assert_eq!(out, "");
     }
 

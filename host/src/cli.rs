@@ -4,19 +4,23 @@
 //! to a range: a value that parses but makes no sense (or would overflow a
 //! clock later) is refused at start-up with the flag and the bound.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use exposition::Family;
+use crate::sandbox::{Filter, RuleSelection, Selection};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use exposition::{Family, Format};
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "iptables-exporter",
-    version,
+    disable_version_flag = true,
     about = "Prometheus exporter for iptables and ip6tables packet and byte counters.",
     long_about = "Prometheus exporter for iptables and ip6tables packet and byte counters.\n\nThe save output is parsed in a sandboxed WebAssembly component with no capabilities, a memory cap and a CPU deadline."
 )]
 pub struct Cli {
+    /// Print the version, commit, build date and compiler, and exit.
+    #[arg(long, short = 'V', action = ArgAction::SetTrue)]
+    pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
@@ -25,6 +29,8 @@ pub struct Cli {
     pub input: InputArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -43,6 +49,9 @@ pub struct RenderArgs {
     /// Family label of the dump.
     #[arg(long, value_enum, default_value_t = Family::Ipv4)]
     pub family: Family,
+    /// Exposition format to write (the server picks it per request).
+    #[arg(id = "exposition_format", long = "format", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// The dump to read; `-` or nothing reads stdin.
     #[arg(value_name = "FILE|-")]
     pub file: Option<PathBuf>,
@@ -66,6 +75,9 @@ pub struct ServeArgs {
     /// Time a response may wait for a client that reads nothing before the connection is dropped.
     #[arg(long = "web.write-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub write_timeout: Duration,
+    /// Serve text format 0.0.4 even to scrapers that prefer OpenMetrics.
+    #[arg(long = "web.disable-openmetrics")]
+    pub disable_openmetrics: bool,
     /// Maximum number of metrics requests served at once; more get 503 (0 for no limit).
     #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u32).range(..=MAX_REQUESTS))]
     pub max_requests: u32,
@@ -135,6 +147,68 @@ pub struct SandboxArgs {
     /// Wall-clock time the parser component may run for one collection before it is interrupted.
     #[arg(long = "sandbox.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, global = true)]
     pub deadline: Duration,
+}
+
+/// Which series to export (cardinality controls), for the server and the
+/// `render` subcommand. Applied inside the parser component: regular
+/// expressions use Rust's `regex` syntax; table and chain patterns match
+/// whole names, rule and comment patterns anywhere in the text.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// Which rules become series: all, commented (only rules with a
+    /// --comment) or none (chain policies and iptables_rules only).
+    #[arg(long = "iptables.rules", value_name = "WHICH", value_enum, default_value_t = RuleSelection::All, global = true)]
+    pub rules: RuleSelection,
+    /// Only tables whose name matches (every series of the others is left out).
+    #[arg(long = "iptables.table-include", value_name = "REGEX", global = true)]
+    pub table_include: Option<String>,
+    /// Leave out tables whose name matches.
+    #[arg(long = "iptables.table-exclude", value_name = "REGEX", global = true)]
+    pub table_exclude: Option<String>,
+    /// Only chains whose name matches (every series of the others is left out).
+    #[arg(long = "iptables.chain-include", value_name = "REGEX", global = true)]
+    pub chain_include: Option<String>,
+    /// Leave out chains whose name matches, e.g. `KUBE-SEP-.*`.
+    #[arg(long = "iptables.chain-exclude", value_name = "REGEX", global = true)]
+    pub chain_exclude: Option<String>,
+    /// Only rules whose text matches somewhere.
+    #[arg(long = "iptables.rule-include", value_name = "REGEX", global = true)]
+    pub rule_include: Option<String>,
+    /// Leave out rules whose text matches somewhere.
+    #[arg(long = "iptables.rule-exclude", value_name = "REGEX", global = true)]
+    pub rule_exclude: Option<String>,
+    /// Only rules with a comment that matches somewhere.
+    #[arg(long = "iptables.comment-include", value_name = "REGEX", global = true)]
+    pub comment_include: Option<String>,
+    /// Leave out rules with a comment that matches somewhere.
+    #[arg(long = "iptables.comment-exclude", value_name = "REGEX", global = true)]
+    pub comment_exclude: Option<String>,
+    /// Give rule series the rule's comment as a `comment` label.
+    #[arg(long = "iptables.comment-label", global = true)]
+    pub comment_label: bool,
+    /// Most rules exported per family and scrape (each is one packets and
+    /// one bytes series), the first in output order; the rest are counted
+    /// in iptables_rule_series_dropped [default: no limit].
+    #[arg(long = "iptables.max-rule-series", value_name = "N", global = true)]
+    pub max_rule_series: Option<u32>,
+}
+
+impl SelectionArgs {
+    pub fn selection(&self) -> Selection {
+        let filter = |include: &Option<String>, exclude: &Option<String>| Filter {
+            include: include.clone(),
+            exclude: exclude.clone(),
+        };
+        Selection {
+            tables: filter(&self.table_include, &self.table_exclude),
+            chains: filter(&self.chain_include, &self.chain_exclude),
+            rules: self.rules,
+            rule_text: filter(&self.rule_include, &self.rule_exclude),
+            comment: filter(&self.comment_include, &self.comment_exclude),
+            comment_label: self.comment_label,
+            max_rule_series: self.max_rule_series,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +370,34 @@ mod tests {
         assert_eq!(cli.sandbox.max_exposition_bytes, 512 << 20);
         assert_eq!(cli.sandbox.deadline, Duration::from_secs(10));
         assert_eq!(cli.log.level, "info");
+        assert_eq!(cli.selection.selection(), Selection::default());
+        assert!(!cli.version);
+    }
+
+    #[test]
+    fn selection_flags_become_the_selection() {
+        let cli = Cli::try_parse_from([
+            "iptables-exporter",
+            "--iptables.rules=commented",
+            "--iptables.chain-exclude=KUBE-SEP-.*",
+            "--iptables.comment-include=^kube-system/",
+            "--iptables.comment-label",
+            "--iptables.max-rule-series=10000",
+        ])
+        .expect("parses");
+        let selection = cli.selection.selection();
+        assert_eq!(selection.rules, RuleSelection::Commented);
+        assert_eq!(selection.chains.exclude.as_deref(), Some("KUBE-SEP-.*"));
+        assert_eq!(selection.chains.include, None);
+        assert_eq!(selection.comment.include.as_deref(), Some("^kube-system/"));
+        assert!(selection.comment_label);
+        assert_eq!(selection.max_rule_series, Some(10_000));
+        for bad in ["--iptables.rules=some", "--iptables.max-rule-series=-1"] {
+            assert!(
+                Cli::try_parse_from(["iptables-exporter", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

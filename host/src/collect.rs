@@ -40,9 +40,9 @@
 use crate::command::SaveCommand;
 use crate::flight::{AbortOnDrop, Output, Reader};
 use crate::gzip::{GzipReader, SharedDeflate};
-use crate::sandbox::{self, Failure, Sandbox};
+use crate::sandbox::{self, Failure, Sandbox, Selection};
 use bytes::Bytes;
-use exposition::{Family, Kind, Metric, MetricWriter};
+use exposition::{Family, Format, Kind, Metric, MetricWriter};
 use flate2::Compression;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -61,6 +61,11 @@ const SCRAPE_DURATION: Metric = Metric {
 const INCOMPATIBLE_TABLES: Metric = Metric {
     name: "iptables_incompatible_tables",
     help: "Tables iptables-nft-save could not show, or not in full, because they hold rules or base chains made with nft; what it left out has no series.",
+    kind: Kind::Gauge,
+};
+const RULE_SERIES_DROPPED: Metric = Metric {
+    name: "iptables_rule_series_dropped",
+    help: "Distinct rules left without series by --iptables.max-rule-series in this answer.",
     kind: Kind::Gauge,
 };
 const COLLECTED_AT: Metric = Metric {
@@ -91,13 +96,21 @@ pub struct Freshness {
     pub max_age: Duration,
 }
 
+/// How answers are made.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Size of the pieces the component renders at a time.
+    pub chunk_bytes: u32,
+    pub freshness: Freshness,
+    pub gzip_level: Compression,
+    /// Which series the component keeps.
+    pub selection: Selection,
+}
+
 pub struct Collector {
     families: Vec<(Family, SaveCommand)>,
     sandbox: Arc<Sandbox>,
-    /// Size of the pieces the component renders at a time.
-    chunk_bytes: u32,
-    freshness: Freshness,
-    gzip_level: Compression,
+    settings: Settings,
     state: Mutex<State>,
 }
 
@@ -127,6 +140,7 @@ struct Running {
 struct Answer {
     collection: Arc<Collection>,
     stamped: bool,
+    format: Format,
     output: Arc<Output>,
     /// The text compressed once for every response that wants gzip,
     /// started by the first of them.
@@ -172,6 +186,8 @@ struct Outcome {
     duration: Duration,
     /// Incompatible tables, for a family that parsed.
     incompatible_tables: Option<usize>,
+    /// Rules dropped by the limit, for a family that parsed.
+    rule_series_dropped: Option<u32>,
     /// When its counters were read (its save command started).
     read_at: SystemTime,
 }
@@ -180,18 +196,19 @@ impl Collector {
     pub fn new(
         families: Vec<(Family, SaveCommand)>,
         sandbox: Arc<Sandbox>,
-        chunk_bytes: u32,
-        freshness: Freshness,
-        gzip_level: Compression,
+        settings: Settings,
     ) -> Self {
         Self {
             families,
             sandbox,
-            chunk_bytes,
-            freshness,
-            gzip_level,
+            settings,
             state: Mutex::default(),
         }
+    }
+
+    /// Whether a collection has finished since start-up (readiness).
+    pub fn has_collected(&self) -> bool {
+        self.lock().finished_one
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -209,9 +226,15 @@ impl Collector {
     }
 
     /// The answer to a scrape that must be answered by `deadline` (none: it
-    /// waits for the collection, which its command timeout bounds),
-    /// gzip-compressed if `gzip`.
-    pub async fn scrape(self: &Arc<Self>, deadline: Option<Instant>, gzip: bool) -> AnswerReader {
+    /// waits for the collection, which its command timeout bounds), in
+    /// `format`, gzip-compressed if `gzip`.
+    pub async fn scrape(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        format: Format,
+        gzip: bool,
+    ) -> AnswerReader {
+        let how = How { format, gzip };
         let arrived = Instant::now();
         let (mut waiting, deadline) = {
             let mut state = self.lock();
@@ -221,11 +244,13 @@ impl Collector {
             let running = match running(&state) {
                 Some(running) => running,
                 None => match state.last.clone() {
-                    Some(last) if last.finished.elapsed() < self.freshness.min_interval => {
+                    Some(last)
+                        if last.finished.elapsed() < self.settings.freshness.min_interval =>
+                    {
                         tracing::debug!(
                             "answering from the last collection (--iptables.min-interval)"
                         );
-                        return self.answer(&mut state, last, true, gzip);
+                        return self.answer(&mut state, last, true, how);
                     }
                     _ => self.start_collection(&mut state),
                 },
@@ -240,7 +265,7 @@ impl Collector {
                     last_took_seconds = last.took().as_secs_f64(),
                     "the collection in progress will not be done by the scrape's deadline; answering with the last one"
                 );
-                return self.answer(&mut state, last, true, gzip);
+                return self.answer(&mut state, last, true, how);
             }
             if running.started < arrived
                 && let Some(running) = state.running.as_mut()
@@ -273,10 +298,10 @@ impl Collector {
         let Some(collection) = finished.or_else(|| state.last.clone()) else {
             tracing::warn!("no collection has finished yet; answering with every family failed");
             let nothing = Arc::new(Collection::nothing(&self.families));
-            return self.answer(&mut state, nothing, true, gzip);
+            return self.answer(&mut state, nothing, true, how);
         };
         let stamped = collection.started < arrived || collection.joined_late;
-        self.answer(&mut state, collection, stamped, gzip)
+        self.answer(&mut state, collection, stamped, how)
     }
 
     /// Starts a collection; returns what to wait on for it.
@@ -380,13 +405,18 @@ impl Collector {
         state: &mut State,
         collection: Arc<Collection>,
         stamped: bool,
-        gzip: bool,
+        how: How,
     ) -> AnswerReader {
-        let gzip_level = self.gzip_level;
+        let How { format, gzip } = how;
+        let gzip_level = self.settings.gzip_level;
         let joined = state
             .answers
             .iter_mut()
-            .filter(|a| a.stamped == stamped && Arc::ptr_eq(&a.collection, &collection))
+            .filter(|a| {
+                a.stamped == stamped
+                    && a.format == format
+                    && Arc::ptr_eq(&a.collection, &collection)
+            })
             .find_map(|a| a.reader(gzip, gzip_level));
         if let Some(reader) = joined {
             tracing::debug!("joining an answer in progress");
@@ -396,6 +426,7 @@ impl Collector {
         let mut answer = Answer {
             collection: collection.clone(),
             stamped,
+            format,
             output: output.clone(),
             deflated: None,
         };
@@ -405,7 +436,9 @@ impl Collector {
         tokio::spawn(async move {
             let abort_unless_finished = AbortOnDrop(output.clone());
             let started = Instant::now();
-            collector.render_answer(&collection, stamped, &output).await;
+            collector
+                .render_answer(&collection, stamped, format, &output)
+                .await;
             let mut state = collector.lock();
             state.last_render = started.elapsed();
             state.answers.retain(|a| !Arc::ptr_eq(&a.output, &output));
@@ -422,7 +455,13 @@ impl Collector {
 
     /// Renders `collection` into `output`: the ruleset series as the
     /// component renders them, then each family's scrape series.
-    async fn render_answer(&self, collection: &Collection, stamped: bool, output: &Arc<Output>) {
+    async fn render_answer(
+        &self,
+        collection: &Collection,
+        stamped: bool,
+        format: Format,
+        output: &Arc<Output>,
+    ) {
         let mut outcomes = Vec::with_capacity(collection.families.len());
         let mut dumps = Vec::new();
         for saved in &collection.families {
@@ -431,13 +470,14 @@ impl Collector {
                 success: false,
                 duration: saved.command_time,
                 incompatible_tables: None,
+                rule_series_dropped: None,
                 read_at: saved.read_at,
             });
             let Some(save_output) = &saved.output else {
                 continue;
             };
             let age = saved.started.elapsed();
-            if age > self.freshness.max_age {
+            if age > self.settings.freshness.max_age {
                 tracing::error!(family = %saved.family, age_seconds = age.as_secs_f64(), "the last counters read are older than --iptables.max-age; not served");
                 continue;
             }
@@ -447,11 +487,12 @@ impl Collector {
                 timestamp_ms: stamped.then(|| unix_millis(saved.read_at)),
             });
         }
-        if !self.render(dumps, &mut outcomes, output).await {
+        if !self.render(dumps, format, &mut outcomes, output).await {
             return;
         }
         let mut tail = String::new();
-        write_scrape_series(&outcomes, &mut tail);
+        let limited = self.settings.selection.max_rule_series.is_some();
+        write_scrape_series(&outcomes, format, limited, &mut tail);
         output.push(Bytes::from(tail));
         output.finish();
     }
@@ -462,6 +503,7 @@ impl Collector {
     async fn render(
         &self,
         dumps: Vec<sandbox::Dump>,
+        format: Format,
         outcomes: &mut [Outcome],
         output: &Arc<Output>,
     ) -> bool {
@@ -470,9 +512,16 @@ impl Collector {
         }
         let sandbox = self.sandbox.clone();
         let sink = output.clone();
-        let chunk_bytes = self.chunk_bytes;
+        let chunk_bytes = self.settings.chunk_bytes;
+        let selection = self.settings.selection.clone();
         let rendered = tokio::task::spawn_blocking(move || {
-            sandbox.render_families(dumps, chunk_bytes, |piece| sink.push(Bytes::from(piece)))
+            let options = sandbox::Options {
+                format,
+                selection: &selection,
+            };
+            sandbox.render_families(dumps, options, chunk_bytes, |piece| {
+                sink.push(Bytes::from(piece))
+            })
         })
         .await;
         let reports = match rendered {
@@ -498,8 +547,12 @@ impl Collector {
                     if !stats.incompatible_tables.is_empty() {
                         tracing::warn!(%family, tables = ?stats.incompatible_tables, "iptables-nft-save could not show these tables, or not in full: they hold rules or base chains made with nft, which have no series");
                     }
+                    if stats.rule_series_dropped > 0 {
+                        tracing::warn!(%family, dropped = stats.rule_series_dropped, "rules past --iptables.max-rule-series have no series");
+                    }
                     outcome.success = true;
                     outcome.incompatible_tables = Some(stats.incompatible_tables.len());
+                    outcome.rule_series_dropped = Some(stats.rule_series_dropped);
                 }
                 Err(Failure::Rejected(err)) => {
                     tracing::error!(%family, %err, "save output rejected")
@@ -509,6 +562,13 @@ impl Collector {
         }
         true
     }
+}
+
+/// How a scrape wants its answer.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    format: Format,
+    gzip: bool,
 }
 
 impl Answer {
@@ -578,29 +638,37 @@ fn unix_millis(time: SystemTime) -> i64 {
     }
 }
 
-fn write_scrape_series(outcomes: &[Outcome], out: &mut String) {
-    let mut success = MetricWriter::new(out, &SCRAPE_SUCCESS);
+/// Each family's scrape series; `iptables_rule_series_dropped` when a
+/// limit is set (`limited`).
+fn write_scrape_series(outcomes: &[Outcome], format: Format, limited: bool, out: &mut String) {
+    let family = |o: &Outcome| [("family", o.family.label())];
+    let mut success = MetricWriter::new(out, &SCRAPE_SUCCESS, format);
     for o in outcomes {
-        success.sample(&[("family", o.family.label())], u64::from(o.success));
+        success.sample(&family(o), u64::from(o.success));
     }
-    let mut duration = MetricWriter::new(out, &SCRAPE_DURATION);
+    let mut duration = MetricWriter::new(out, &SCRAPE_DURATION, format);
     for o in outcomes {
-        duration.sample(&[("family", o.family.label())], o.duration.as_secs_f64());
+        duration.sample(&family(o), o.duration.as_secs_f64());
     }
-    let mut incompatible = MetricWriter::new(out, &INCOMPATIBLE_TABLES);
+    let mut incompatible = MetricWriter::new(out, &INCOMPATIBLE_TABLES, format);
     for o in outcomes {
         if let Some(tables) = o.incompatible_tables {
-            incompatible.sample(&[("family", o.family.label())], tables as u64);
+            incompatible.sample(&family(o), tables as u64);
         }
     }
-    let mut collected = MetricWriter::new(out, &COLLECTED_AT);
+    if limited {
+        let mut dropped = MetricWriter::new(out, &RULE_SERIES_DROPPED, format);
+        for o in outcomes {
+            if let Some(rules) = o.rule_series_dropped {
+                dropped.sample(&family(o), u64::from(rules));
+            }
+        }
+    }
+    let mut collected = MetricWriter::new(out, &COLLECTED_AT, format);
     for o in outcomes {
         // Only a family whose series are served has counters to date.
         if o.success {
-            collected.sample(
-                &[("family", o.family.label())],
-                unix_millis(o.read_at) as f64 / 1e3,
-            );
+            collected.sample(&family(o), unix_millis(o.read_at) as f64 / 1e3);
         }
     }
 }

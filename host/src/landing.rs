@@ -1,11 +1,11 @@
 //! The landing page at `/`: what this is and where the metrics are.
 
-use crate::self_metrics::VERSION;
+use crate::build_info::{REVISION, VERSION};
 
 pub fn page(telemetry_path: &str) -> String {
     let path = html_escape(telemetry_path);
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>iptables exporter</title></head>\n<body>\n<h1>iptables exporter</h1>\n<p>Prometheus exporter for iptables and ip6tables packet and byte counters. Version {VERSION}.</p>\n<p><a href=\"{path}\">Metrics</a></p>\n</body>\n</html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>iptables exporter</title></head>\n<body>\n<h1>iptables exporter</h1>\n<p>Prometheus exporter for iptables and ip6tables packet and byte counters. Version {VERSION} (revision {REVISION}).</p>\n<ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body>\n</html>\n"
     )
 }
 
@@ -31,6 +31,7 @@ mod tests {
     #[test]
     fn links_to_the_telemetry_path_escaped() {
         assert!(page("/metrics").contains("<a href=\"/metrics\">Metrics</a>"));
+        assert!(page("/metrics").contains("<a href=\"/-/ready\">Readiness</a>"));
         assert!(page("/m\"<x>").contains("href=\"/m&quot;&lt;x&gt;\""));
     }
 }

@@ -10,14 +10,18 @@
 //!   and answers (a collection → component → exposition + scrape series,
 //!   stamped when it was read before the scrape); `flight`: an answer's
 //!   output, shared by the scrapes that join it.
-//! - `server`: HTTP routes and graceful shutdown; `encoding`: gzip
-//!   negotiation; `landing`: the `/` page.
-//! - `self_metrics`: process and build-info metrics.
+//! - `server`: HTTP routes and graceful shutdown; `accept`: format
+//!   negotiation (OpenMetrics or text); `encoding`: gzip negotiation;
+//!   `landing`: the `/` page.
+//! - `self_metrics`: process and build-info metrics; `build_info`: version,
+//!   commit, build date, compiler.
 //! - `signals`: what each signal does; `render`: the `render` subcommand.
 //!
 //! The host never parses save output itself: it does not link the parser,
 //! only the small `exposition` crate it shares with the component.
 
+pub mod accept;
+pub mod build_info;
 pub mod cli;
 pub mod collect;
 pub mod command;

@@ -6,7 +6,7 @@ use exposition::Family;
 use iptables_exporter::cli::{Cli, Command, DEFAULT_FAMILIES, LogArgs, LogFormat};
 use iptables_exporter::command::{self, SaveCommand};
 use iptables_exporter::signals::{self, Stop};
-use iptables_exporter::{collect, load_sandbox, render, self_metrics, server};
+use iptables_exporter::{build_info, collect, load_sandbox, render, self_metrics, server};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,9 +19,13 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 fn main() -> ExitCode {
     return_large_allocations_to_the_system();
     let cli = Cli::parse();
+    if cli.version {
+        print!("{}", build_info::version_text());
+        return ExitCode::SUCCESS;
+    }
     init_logging(&cli.log);
     if let Some(Command::Render(args)) = &cli.command {
-        return render::run(args, &cli.input, &cli.sandbox);
+        return render::run(args, &cli.input, &cli.sandbox, &cli.selection.selection());
     }
     match serve(&cli) {
         Ok(Stop::Graceful) => ExitCode::SUCCESS,
@@ -110,7 +114,8 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
     let started = Instant::now();
     let args = &cli.serve;
     tracing::info!(
-        version = self_metrics::VERSION,
+        version = build_info::VERSION,
+        revision = build_info::REVISION,
         "starting iptables-exporter"
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -137,21 +142,29 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
         humantime::format_duration(args.max_age),
         humantime::format_duration(args.min_interval)
     );
+    let selection = cli.selection.selection();
+    sandbox
+        .check_selection(&selection)
+        .context("checking the series selection flags")?;
     let collector = Arc::new(collect::Collector::new(
         families(cli)?,
         Arc::new(sandbox),
-        collect::CHUNK_BYTES,
-        collect::Freshness {
-            min_interval: args.min_interval,
-            max_age: args.max_age,
+        collect::Settings {
+            chunk_bytes: collect::CHUNK_BYTES,
+            freshness: collect::Freshness {
+                min_interval: args.min_interval,
+                max_age: args.max_age,
+            },
+            gzip_level: flate2::Compression::new(collect::GZIP_LEVEL),
+            selection,
         },
-        flate2::Compression::new(collect::GZIP_LEVEL),
     ));
     let app = Arc::new(server::App {
         collector: collector.clone(),
         self_metrics: self_metrics::SelfMetrics::new()
             .context("registering the exporter's own metrics")?,
         telemetry_path: args.telemetry_path.clone(),
+        openmetrics: !args.disable_openmetrics,
         max_requests: (args.max_requests > 0)
             .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests as usize))),
         header_timeout: args.header_timeout,

@@ -9,7 +9,7 @@
 
 use crate::cli::{InputArgs, RenderArgs, SandboxArgs};
 use crate::collect::CHUNK_BYTES;
-use crate::sandbox::{Dump, Failure, ParseFailure};
+use crate::sandbox::{Dump, Failure, Options, ParseFailure, Selection};
 use anyhow::Context as _;
 use std::io::{Read, Write as _};
 use std::process::ExitCode;
@@ -19,8 +19,13 @@ const MALFORMED: u8 = 1;
 /// Exit status for everything else that goes wrong.
 const FAILED: u8 = 2;
 
-pub fn run(args: &RenderArgs, input: &InputArgs, sandbox_args: &SandboxArgs) -> ExitCode {
-    match render(args, input, sandbox_args) {
+pub fn run(
+    args: &RenderArgs,
+    input: &InputArgs,
+    sandbox_args: &SandboxArgs,
+    selection: &Selection,
+) -> ExitCode {
+    match render(args, input, sandbox_args, selection) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(rejected)) => {
             eprintln!("{rejected}");
@@ -45,6 +50,7 @@ fn render(
     args: &RenderArgs,
     input: &InputArgs,
     sandbox_args: &SandboxArgs,
+    selection: &Selection,
 ) -> anyhow::Result<Result<(), ParseFailure>> {
     let limit = input.max_save_bytes;
     let save_output = match &args.file {
@@ -56,10 +62,16 @@ fn render(
         _ => read_capped(std::io::stdin().lock(), limit).context("reading stdin")?,
     };
     let sandbox = crate::load_sandbox(sandbox_args)?;
+    sandbox.check_selection(selection)?;
     let mut stdout = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
+    let options = Options {
+        format: args.format,
+        selection,
+    };
     let reports = sandbox.render_families(
         vec![Dump::new(args.family, save_output)],
+        options,
         CHUNK_BYTES,
         |piece| {
             if written.is_ok() {
@@ -67,9 +79,12 @@ fn render(
             }
         },
     )?;
-    written.and_then(|()| stdout.flush())?;
     match reports.into_iter().next().map(|r| r.outcome) {
-        Some(Ok(_stats)) => Ok(Ok(())),
+        Some(Ok(_stats)) => {
+            written.and_then(|()| stdout.write_all(args.format.end().as_bytes()))?;
+            stdout.flush()?;
+            Ok(Ok(()))
+        }
         Some(Err(Failure::Rejected(rejected))) => Ok(Err(rejected)),
         Some(Err(Failure::Sandbox(err))) => Err(err.into()),
         None => anyhow::bail!("the component returned no result"),

@@ -21,7 +21,7 @@
 //! is aborted.
 
 use bytes::Bytes;
-use exposition::{Family, RulesetMetric};
+use exposition::{Family, Format, RulesetMetric};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -108,6 +108,8 @@ pub enum Error {
     OversizedChunk(usize),
     #[error("the parser component failed: {0:#}")]
     Trap(wasmtime::Error),
+    #[error("option {0}")]
+    BadOption(String),
     #[error("the thread running the parser component panicked")]
     Panicked,
 }
@@ -131,6 +133,76 @@ impl Dump {
             timestamp_ms: None,
         }
     }
+}
+
+/// Which series the component keeps (the cardinality controls); the
+/// default keeps everything. The host passes these through and never
+/// matches them against rule text itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub tables: Filter,
+    pub chains: Filter,
+    pub rules: RuleSelection,
+    pub rule_text: Filter,
+    pub comment: Filter,
+    pub comment_label: bool,
+    pub max_rule_series: Option<u32>,
+}
+
+impl Selection {
+    /// Every series.
+    pub const ALL: Selection = Selection {
+        tables: Filter::NONE,
+        chains: Filter::NONE,
+        rules: RuleSelection::All,
+        rule_text: Filter::NONE,
+        comment: Filter::NONE,
+        comment_label: false,
+        max_rule_series: None,
+    };
+}
+
+/// Regular expressions: keep what `include` matches, less what `exclude`
+/// matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub include: Option<String>,
+    pub exclude: Option<String>,
+}
+
+impl Filter {
+    /// Keeps everything.
+    pub const NONE: Filter = Filter {
+        include: None,
+        exclude: None,
+    };
+}
+
+/// Which rules become series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleSelection {
+    /// Every rule.
+    #[default]
+    All,
+    /// Only rules with a `--comment`.
+    Commented,
+    /// None: chain policies and `iptables_rules` only.
+    None,
+}
+
+/// How a rendering is asked for: its format and the series kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub format: Format,
+    pub selection: &'a Selection,
+}
+
+impl Options<'static> {
+    /// Text format, every series.
+    pub const TEXT: Options<'static> = Options {
+        format: Format::Text,
+        selection: &Selection::ALL,
+    };
 }
 
 /// Sizes of a family that parsed.
@@ -221,9 +293,28 @@ impl Sandbox {
         })
     }
 
+    /// Whether the component takes `selection`: an error names the option
+    /// and the problem (a regular expression that does not compile).
+    pub fn check_selection(&self, selection: &Selection) -> Result<(), Error> {
+        let _slot = self.slots.acquire(1);
+        let mut instance =
+            self.instantiate(Deadline::after(self.limits.deadline), MIN_HOSTCALL_BYTES)?;
+        let options = Options {
+            format: Format::Text,
+            selection,
+        };
+        instance
+            .call(|store, parser| {
+                parser
+                    .metrics()
+                    .call_check_options(store, options_to_wit(&options))
+            })?
+            .map_err(Error::BadOption)
+    }
+
     /// Renders `dumps` in one call of one fresh instance (the component's
     /// `render`). Blocking: call it off the async runtime's worker threads.
-    pub fn render(&self, dumps: Vec<Dump>) -> Result<Rendering, Error> {
+    pub fn render(&self, dumps: Vec<Dump>, options: Options<'_>) -> Result<Rendering, Error> {
         let dumps: Vec<metrics::Dump<'_>> = dumps.iter().map(dump_to_wit).collect();
         let _slot = self.slots.acquire(1);
         let deadline = Deadline::after(self.limits.deadline);
@@ -232,8 +323,11 @@ impl Sandbox {
             .max_exposition_bytes
             .saturating_add(HOSTCALL_SLACK_BYTES);
         let mut instance = self.instantiate(deadline, fuel)?;
-        let rendering =
-            instance.call(|store, parser| parser.metrics().call_render(store, &dumps))?;
+        let rendering = instance.call(|store, parser| {
+            parser
+                .metrics()
+                .call_render(store, &dumps, options_to_wit(&options))
+        })?;
         if rendering.exposition.len() > self.limits.max_exposition_bytes {
             return Err(Error::OutputTooLarge(self.limits.max_exposition_bytes));
         }
@@ -255,6 +349,7 @@ impl Sandbox {
     pub fn render_families(
         &self,
         dumps: Vec<Dump>,
+        options: Options<'_>,
         chunk_bytes: u32,
         mut sink: impl FnMut(String),
     ) -> Result<Vec<FamilyReport>, Aborted> {
@@ -266,7 +361,8 @@ impl Sandbox {
                 .map(|dump| {
                     let family = dump.family;
                     let (events, receiver) = mpsc::channel();
-                    let producer = move || self.produce(dump, chunk_bytes, deadline, &events);
+                    let producer =
+                        move || self.produce(dump, options, chunk_bytes, deadline, &events);
                     // Should the thread not start, its sender is gone and
                     // the family reads as failed.
                     let _ = std::thread::Builder::new()
@@ -281,7 +377,7 @@ impl Sandbox {
                     while let Some(piece) = family.next_piece(metric)? {
                         if !header_written {
                             let mut header = String::new();
-                            exposition::write_header(&mut header, metric.metric());
+                            exposition::write_header(&mut header, metric.metric(), options.format);
                             sink(header);
                             header_written = true;
                         }
@@ -298,6 +394,7 @@ impl Sandbox {
     fn produce(
         &self,
         dump: Dump,
+        options: Options<'_>,
         chunk_bytes: u32,
         deadline: Deadline,
         events: &mpsc::Sender<Event>,
@@ -308,7 +405,14 @@ impl Sandbox {
         let max_piece_bytes = (chunk_bytes as usize)
             .saturating_add(dump.save_output.len().saturating_mul(OUTPUT_PER_INPUT_BYTE))
             .saturating_add(LINE_OVERHEAD_BYTES);
-        let rendered = self.produce_pieces(dump, chunk_bytes, deadline, max_piece_bytes, events);
+        let rendered = self.produce_pieces(
+            dump,
+            options,
+            chunk_bytes,
+            deadline,
+            max_piece_bytes,
+            events,
+        );
         let _ = events.send(Event::End {
             failure: rendered.err(),
             guest_time: started.elapsed(),
@@ -318,6 +422,7 @@ impl Sandbox {
     fn produce_pieces(
         &self,
         dump: Dump,
+        options: Options<'_>,
         chunk_bytes: u32,
         deadline: Deadline,
         max_piece_bytes: usize,
@@ -328,7 +433,10 @@ impl Sandbox {
         // The bytes are copied once, straight into the guest's memory.
         let renderer = instance.call(|store, parser| {
             let dump = dump_to_wit(&dump);
-            parser.metrics().renderer().call_constructor(store, dump)
+            parser
+                .metrics()
+                .renderer()
+                .call_constructor(store, dump, options_to_wit(&options))
         })?;
         // The guest holds its own copy now.
         drop(dump);
@@ -603,6 +711,31 @@ fn dump_to_wit(dump: &Dump) -> metrics::Dump<'_> {
         },
         save_output: &dump.save_output,
         timestamp_ms: dump.timestamp_ms,
+    }
+}
+
+fn options_to_wit<'a>(options: &Options<'a>) -> metrics::Options<'a> {
+    let filter = |filter: &'a Filter| metrics::Filter {
+        include: filter.include.as_deref(),
+        exclude: filter.exclude.as_deref(),
+    };
+    let selection = options.selection;
+    metrics::Options {
+        format: match options.format {
+            Format::Text => metrics::Format::Text,
+            Format::OpenMetrics => metrics::Format::OpenMetrics,
+        },
+        tables: filter(&selection.tables),
+        chains: filter(&selection.chains),
+        rules: match selection.rules {
+            RuleSelection::All => metrics::RuleSelection::All,
+            RuleSelection::Commented => metrics::RuleSelection::Commented,
+            RuleSelection::None => metrics::RuleSelection::None,
+        },
+        rule_text: filter(&selection.rule_text),
+        comment: filter(&selection.comment),
+        comment_label: selection.comment_label,
+        max_rule_series: selection.max_rule_series,
     }
 }
 

@@ -1,16 +1,17 @@
 //! The exporter's own metrics: process metrics and
-//! `iptables_exporter_build_info`, in a registry of their own.
+//! `iptables_exporter_build_info`, in a registry of their own, written by
+//! the same writer as every other series, in the format of the response.
 //!
 //! The process metrics are collected here rather than by the `prometheus`
 //! crate's `ProcessCollector`, which reports CPU time and start time in
 //! whole seconds; these have the fractions node_exporter's have.
 
+use exposition::{Format, Kind, Metric, MetricWriter};
 use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
-use prometheus::{Counter, Encoder as _, Gauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::proto::{MetricFamily, MetricType};
+use prometheus::{Counter, Gauge, IntGaugeVec, Opts, Registry};
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const RUSTC_VERSION: &str = env!("EXPORTER_RUSTC_VERSION");
+use crate::build_info::{REVISION, RUSTC_VERSION, VERSION};
 
 pub struct SelfMetrics {
     registry: Registry,
@@ -23,23 +24,44 @@ impl SelfMetrics {
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "iptables_exporter_build_info",
-                "A metric with a constant '1' value labeled by version and the rustc version it was built with.",
+                "A metric with a constant '1' value labeled by version, revision and the rustc version it was built with.",
             ),
-            &["version", "rustc_version"],
+            &["version", "revision", "rustc_version"],
         )?;
         build_info
-            .with_label_values(&[VERSION, RUSTC_VERSION])
+            .with_label_values(&[VERSION, REVISION, RUSTC_VERSION])
             .set(1);
         registry.register(Box::new(build_info))?;
         Ok(Self { registry })
     }
 
-    /// Appends the metrics in the text format.
-    pub fn write(&self, out: &mut String) {
-        let mut buf = Vec::new();
-        match TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
-            Ok(()) => out.push_str(&String::from_utf8_lossy(&buf)),
-            Err(err) => tracing::error!(%err, "encoding the exporter's own metrics"),
+    /// Appends the metrics in `format`.
+    pub fn write(&self, out: &mut String, format: Format) {
+        for family in self.registry.gather() {
+            let kind = match family.get_field_type() {
+                MetricType::COUNTER => Kind::Counter,
+                MetricType::GAUGE => Kind::Gauge,
+                // Only counters and gauges are registered.
+                _ => continue,
+            };
+            let metric = Metric {
+                name: family.name(),
+                help: family.help(),
+                kind,
+            };
+            let mut writer = MetricWriter::new(out, &metric, format);
+            for sample in family.get_metric() {
+                let labels: Vec<(&str, &str)> = sample
+                    .get_label()
+                    .iter()
+                    .map(|label| (label.name(), label.value()))
+                    .collect();
+                let value = match kind {
+                    Kind::Counter => sample.get_counter().get_value(),
+                    Kind::Gauge => sample.get_gauge().get_value(),
+                };
+                writer.sample(&labels, value);
+            }
         }
     }
 }
@@ -176,10 +198,12 @@ mod tests {
     #[test]
     fn build_info_and_process_metrics_are_present() {
         let mut out = String::new();
-        SelfMetrics::new().expect("registry").write(&mut out);
+        SelfMetrics::new()
+            .expect("registry")
+            .write(&mut out, Format::Text);
         assert!(
             out.contains(&format!(
-                "iptables_exporter_build_info{{rustc_version=\"{RUSTC_VERSION}\",version=\"{VERSION}\"}} 1"
+                "iptables_exporter_build_info{{revision=\"{REVISION}\",rustc_version=\"{RUSTC_VERSION}\",version=\"{VERSION}\"}} 1"
             )),
             "{out}"
         );
@@ -214,7 +238,7 @@ mod tests {
         let metrics = SelfMetrics::new().expect("registry");
         let before = cpu_now();
         let mut out = String::new();
-        metrics.write(&mut out);
+        metrics.write(&mut out, Format::Text);
         let after = cpu_now();
         let cpu = value(&out, "process_cpu_seconds_total");
         assert!(

@@ -1,11 +1,13 @@
-//! HTTP: the metrics endpoint, the landing page, 404 elsewhere, 405 for
-//! methods other than GET and HEAD; graceful shutdown when the given future
-//! resolves.
+//! HTTP: the metrics endpoint, the landing page, `/-/healthy` and
+//! `/-/ready`, 404 elsewhere, 405 for methods other than GET and HEAD;
+//! graceful shutdown when the given future resolves.
 //!
 //! The metrics body is streamed from the shared collection output (see
-//! `flight`), gzip-compressed when the client accepts it. `HEAD` gets the
-//! headers a `GET` would, without running a collection.
+//! `flight`), in the format the client prefers (see `accept`) and
+//! gzip-compressed when it accepts that. `HEAD` gets the headers a `GET`
+//! would, without running a collection; the health paths never run one.
 
+use crate::accept;
 use crate::collect::{AnswerReader, Collector};
 use crate::encoding::prefers_gzip;
 use crate::flight::Reader;
@@ -13,6 +15,7 @@ use crate::gzip::GzipReader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
 use bytes::Bytes;
+use exposition::Format;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -30,8 +33,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_io_timeout::TimeoutWriter;
 
-/// Text exposition format served on the telemetry path.
-const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Largest request head accepted.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Where Prometheus announces its scrape timeout.
@@ -47,6 +48,8 @@ pub struct App {
     pub collector: Arc<Collector>,
     pub self_metrics: SelfMetrics,
     pub telemetry_path: String,
+    /// Whether a scraper that prefers OpenMetrics gets it.
+    pub openmetrics: bool,
     /// Metrics requests served at once; `None` for no limit.
     pub max_requests: Option<Arc<Semaphore>>,
     /// Time a client has to send its request headers (slowloris).
@@ -116,10 +119,13 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
 impl App {
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path();
-        let is_metrics = path == self.telemetry_path;
-        if !is_metrics && path != "/" {
-            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
-        }
+        let route = match path {
+            _ if path == self.telemetry_path => Route::Metrics,
+            "/" => Route::Landing,
+            "/-/healthy" => Route::Healthy,
+            "/-/ready" => Route::Ready,
+            _ => return plain(StatusCode::NOT_FOUND, "404 page not found\n"),
+        };
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
             response
@@ -127,10 +133,30 @@ impl App {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        if !is_metrics {
-            let page = full(Bytes::from(landing::page(&self.telemetry_path)));
-            return with_type(Response::new(page), "text/html; charset=utf-8");
+        match route {
+            Route::Metrics => {}
+            Route::Landing => {
+                let page = full(Bytes::from(landing::page(&self.telemetry_path)));
+                return with_type(Response::new(page), "text/html; charset=utf-8");
+            }
+            Route::Healthy => return plain(StatusCode::OK, "iptables-exporter is healthy.\n"),
+            // Listening means the component is compiled and the families
+            // resolved; ready once the first collection (started at
+            // start-up) is in, so that a scrape has counters to get.
+            Route::Ready if self.collector.has_collected() => {
+                return plain(StatusCode::OK, "iptables-exporter is ready.\n");
+            }
+            Route::Ready => {
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "iptables-exporter is not ready: the first collection is still running.\n",
+                );
+            }
         }
+        let format = match accept::format(request.headers()) {
+            Format::OpenMetrics if self.openmetrics => Format::OpenMetrics,
+            _ => Format::Text,
+        };
         let gzip = prefers_gzip(request.headers());
         let body = if *request.method() == Method::HEAD {
             // The headers are known without the data: no collection.
@@ -138,7 +164,7 @@ impl App {
         } else {
             let deadline = scrape_timeout(request.headers())
                 .map(|timeout| Instant::now() + timeout.saturating_sub(self.timeout_offset));
-            match self.metrics(gzip, deadline).await {
+            match self.metrics(format, gzip, deadline).await {
                 Some(body) => body,
                 None => {
                     tracing::warn!("too many metrics requests in flight; refused one");
@@ -149,10 +175,10 @@ impl App {
                 }
             }
         };
-        let mut response = with_type(Response::new(body), EXPOSITION_CONTENT_TYPE);
+        let mut response = with_type(Response::new(body), format.content_type());
         response
             .headers_mut()
-            .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+            .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
         if gzip {
             response
                 .headers_mut()
@@ -163,7 +189,7 @@ impl App {
 
     /// The metrics body of the answer to this request, to be had by
     /// `deadline`; `None` when `--web.max-requests` are in flight already.
-    async fn metrics(&self, gzip: bool, deadline: Option<Instant>) -> Option<Body> {
+    async fn metrics(&self, format: Format, gzip: bool, deadline: Option<Instant>) -> Option<Body> {
         let permit = match &self.max_requests {
             None => None,
             Some(semaphore) => match semaphore.clone().try_acquire_owned() {
@@ -171,11 +197,20 @@ impl App {
                 Err(_) => return None,
             },
         };
-        let answer = self.collector.scrape(deadline, gzip).await;
+        let answer = self.collector.scrape(deadline, format, gzip).await;
         let mut tail = String::new();
-        self.self_metrics.write(&mut tail);
+        self.self_metrics.write(&mut tail, format);
+        tail.push_str(format.end());
         Some(metrics_body(answer, Bytes::from(tail), permit))
     }
+}
+
+/// What a path serves.
+enum Route {
+    Metrics,
+    Landing,
+    Healthy,
+    Ready,
 }
 
 /// The scrape timeout the scraper announces (Prometheus sends it in

@@ -142,10 +142,13 @@ fn output_beyond_128_mib_streams_out_whole() {
         out.stdout.len()
     );
     let whole = common::sandbox()
-        .render(vec![iptables_exporter::sandbox::Dump::new(
-            exposition::Family::Ipv4,
-            dump.into_bytes(),
-        )])
+        .render(
+            vec![iptables_exporter::sandbox::Dump::new(
+                exposition::Family::Ipv4,
+                dump.into_bytes(),
+            )],
+            iptables_exporter::sandbox::Options::TEXT,
+        )
         .expect("one call with room for it");
     assert!(
         out.stdout == whole.exposition.as_bytes(),

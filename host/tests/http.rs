@@ -436,10 +436,13 @@ fn a_100k_rule_scrape_is_byte_identical_to_the_one_call_render() {
     let exporter = Exporter::ipv4(&save, &[]);
     let body = exporter.scrape();
     let whole = common::sandbox()
-        .render(vec![iptables_exporter::sandbox::Dump::new(
-            Family::Ipv4,
-            dump.into_bytes(),
-        )])
+        .render(
+            vec![iptables_exporter::sandbox::Dump::new(
+                Family::Ipv4,
+                dump.into_bytes(),
+            )],
+            iptables_exporter::sandbox::Options::TEXT,
+        )
         .expect("renders")
         .exposition;
     assert!(whole.len() > 50 << 20, "{} bytes", whole.len());
@@ -450,4 +453,90 @@ fn a_100k_rule_scrape_is_byte_identical_to_the_one_call_render() {
         whole.len()
     );
     assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("1"));
+}
+
+/// `/-/healthy` answers while the process serves; `/-/ready` only once the
+/// start-up collection is in; neither ever runs a save command, and both
+/// are served while a collection is held.
+#[test]
+fn health_and_readiness_never_run_a_save_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let held = HeldSave::new(dir.path(), "spec-example.ipv4.rules");
+    let save = format!("--iptables.save-path={}", held.save.display());
+    let exporter = Exporter::start_listening(&[&save, "--iptables.families=ipv4"]);
+    held.wait_for_run(1);
+    let get = |path: &str| http::get(&exporter.address, path).expect("answers");
+    let healthy = get("/-/healthy");
+    assert_eq!(healthy.status, 200);
+    assert_eq!(healthy.body, b"iptables-exporter is healthy.\n");
+    let not_ready = get("/-/ready");
+    assert_eq!(
+        not_ready.status,
+        503,
+        "{:?}",
+        String::from_utf8_lossy(&not_ready.body)
+    );
+    held.release();
+    let deadline = std::time::Instant::now() + common::exporter::PATIENCE;
+    while get("/-/ready").status != 200 {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..20 {
+        assert_eq!(get("/-/healthy").status, 200);
+        assert_eq!(get("/-/ready").status, 200);
+        assert_eq!(
+            http::request("HEAD", &exporter.address, "/-/ready")
+                .expect("head")
+                .status,
+            200
+        );
+    }
+    assert_eq!(get("/-/ready").body, b"iptables-exporter is ready.\n");
+    assert_eq!(held.runs().len(), 1, "a health check ran a save command");
+    assert_eq!(
+        http::request("POST", &exporter.address, "/-/healthy")
+            .expect("post")
+            .status,
+        405
+    );
+}
+
+/// `--version` prints node_exporter's layout with this build's identity,
+/// which `iptables_exporter_build_info` carries too.
+#[test]
+fn version_names_the_build_and_build_info_agrees() {
+    let out = common::exporter::exporter_command()
+        .arg("--version")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let first = text.lines().next().expect("a line");
+    let revision = first
+        .strip_prefix(&format!(
+            "iptables-exporter, version {} (revision: ",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        revision == "unknown"
+            || (revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{revision}"
+    );
+    for label in ["build date:", "rustc version:", "platform:"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(label)),
+            "{text}"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let save = cat_fixture(dir.path(), "save", "spec-example.ipv4.rules");
+    let exporter = Exporter::ipv4(&save, &[]);
+    let body = exporter.scrape();
+    assert!(
+        body.contains(&format!("revision=\"{revision}\"")),
+        "build_info lacks the revision {revision}"
+    );
 }

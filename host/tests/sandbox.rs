@@ -9,7 +9,9 @@ mod common;
 use common::exporter::{Exporter, scrape_success, script};
 use common::http;
 use exposition::Family;
-use iptables_exporter::sandbox::{Aborted, Dump, Error, Failure, FamilyReport, Limits, Sandbox};
+use iptables_exporter::sandbox::{
+    Aborted, Dump, Error, Failure, FamilyReport, Limits, Options, Sandbox,
+};
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -102,7 +104,9 @@ fn render(
 ) -> (String, Result<Vec<FamilyReport>, Aborted>, Duration) {
     let started = Instant::now();
     let mut text = String::new();
-    let result = sandbox.render_families(dumps, 256 * 1024, |piece| text.push_str(&piece));
+    let result = sandbox.render_families(dumps, Options::TEXT, 256 * 1024, |piece| {
+        text.push_str(&piece)
+    });
     (text, result, started.elapsed())
 }
 
@@ -254,14 +258,14 @@ fn the_one_call_render_is_bounded_too() {
         ("huge", "memory limit"),
         ("trap", "failed"),
     ] {
-        match sandbox.render(dump(mode)) {
+        match sandbox.render(dump(mode), Options::TEXT) {
             Err(err) => assert!(err.to_string().contains(want), "{mode}: {err}"),
             Ok(r) => panic!("{mode}: rendered {} bytes", r.exposition.len()),
         }
     }
     // Room in memory for the 64 MiB text, not in the output cap.
     let roomy = sandbox_with_memory(256 << 20);
-    match roomy.render(dump("huge")) {
+    match roomy.render(dump("huge"), Options::TEXT) {
         Err(err) => assert!(
             matches!(err, Error::OutputTooLarge(MAX_OUTPUT)),
             "huge: {err}"
@@ -271,7 +275,7 @@ fn the_one_call_render_is_bounded_too() {
             r.exposition.len()
         ),
     }
-    let ok = sandbox.render(dump("ok")).expect("renders");
+    let ok = sandbox.render(dump("ok"), Options::TEXT).expect("renders");
     assert!(ok.exposition.contains("chain=\"HOSTILE\""));
 }
 

@@ -13,9 +13,10 @@ mod bindings {
 }
 
 use crate::render::Pieces;
-use crate::{ParseError, Ruleset, RulesetMetric};
+use crate::select::{Anchor, Filter, OptionError, Rules, Selection};
+use crate::{ErrorKind, Options, ParseError, Ruleset, RulesetMetric};
 use bindings::exports::iptables_exporter::parser::metrics::{self as wit, Guest, GuestRenderer};
-use exposition::Family;
+use exposition::{Family, Format};
 use std::cell::RefCell;
 
 struct Component;
@@ -23,7 +24,17 @@ struct Component;
 impl Guest for Component {
     type Renderer = Renderer;
 
-    fn render(dumps: Vec<wit::Dump>) -> wit::Rendering {
+    fn render(dumps: Vec<wit::Dump>, options: wit::Options) -> wit::Rendering {
+        let options = match options_from_wit(&options) {
+            Ok(options) => options,
+            Err(err) => {
+                let failed = |_| result_to_wit(Err(bad_option(&err)));
+                return wit::Rendering {
+                    exposition: String::new(),
+                    results: dumps.iter().map(failed).collect(),
+                };
+            }
+        };
         let native: Vec<crate::Dump<'_>> = dumps
             .iter()
             .map(|dump| crate::Dump {
@@ -32,16 +43,23 @@ impl Guest for Component {
                 timestamp_ms: dump.timestamp_ms,
             })
             .collect();
-        let rendering = crate::render_dumps(&native);
+        let rendering = crate::render_dumps_with(&native, &options);
         wit::Rendering {
             exposition: rendering.exposition,
             results: rendering.results.into_iter().map(result_to_wit).collect(),
         }
     }
 
-    fn header(metric: wit::Metric) -> String {
+    fn check_options(options: wit::Options) -> Result<(), String> {
+        options_from_wit(&options)
+            .map(drop)
+            .map_err(|err| err.to_string())
+    }
+
+    fn header(metric: wit::Metric, format: wit::Format) -> String {
         let mut header = String::new();
-        exposition::write_header(&mut header, metric_from_wit(metric).metric());
+        let metric = metric_from_wit(metric).metric();
+        exposition::write_header(&mut header, metric, format_from_wit(format));
         header
     }
 }
@@ -62,28 +80,45 @@ mod parsed {
     );
 }
 
-/// The streaming renderer of one family: its parsed dump and how far its
-/// pieces have been handed out.
+/// The streaming renderer of one family: its parsed dump with what the
+/// options keep, and how far its pieces have been handed out.
 struct Renderer {
     family: Family,
     timestamp_ms: Option<i64>,
+    options: Options,
     parsed: parsed::ParsedDump,
+    /// Rules the options' limit dropped.
+    dropped: u64,
     pieces: RefCell<Pieces>,
 }
 
 impl GuestRenderer for Renderer {
-    fn new(dump: wit::Dump) -> Self {
+    fn new(dump: wit::Dump, options: wit::Options) -> Self {
+        let options = options_from_wit(&options);
+        let mut dropped = 0;
+        let parsed = parsed::ParsedDump::new(dump.save_output, |bytes| {
+            let options = options.as_ref().map_err(bad_option)?;
+            let mut ruleset = crate::parse(bytes)?;
+            dropped = options.selection.apply(&mut ruleset);
+            Ok(ruleset)
+        });
         Renderer {
             family: family_from_wit(dump.family),
             timestamp_ms: dump.timestamp_ms,
-            parsed: parsed::ParsedDump::new(dump.save_output, |bytes| crate::parse(bytes)),
+            options: options.unwrap_or_default(),
+            parsed,
+            dropped,
             pieces: RefCell::new(Pieces::default()),
         }
     }
 
     fn outcome(&self) -> Result<wit::Stats, wit::ParseError> {
         let parsed: &Result<Ruleset<'_>, ParseError> = self.parsed.borrow_dependent();
-        result_to_wit(parsed.as_ref().map(Ruleset::stats).map_err(Clone::clone))
+        let stats = parsed.as_ref().map(|ruleset| crate::Stats {
+            rule_series_dropped: self.dropped,
+            ..ruleset.stats()
+        });
+        result_to_wit(stats.map_err(Clone::clone))
     }
 
     fn next_chunk(&self, metric: wit::Metric, min_bytes: u32) -> String {
@@ -93,7 +128,7 @@ impl GuestRenderer for Renderer {
         let budget = usize::try_from(min_bytes).unwrap_or(usize::MAX);
         let source = crate::Source {
             timestamp_ms: self.timestamp_ms,
-            ..crate::Source::new(self.family, ruleset)
+            ..crate::Source::new(self.family, ruleset).with(&self.options)
         };
         self.pieces
             .borrow_mut()
@@ -110,11 +145,50 @@ fn result_to_wit(
             chains: saturate(stats.chains),
             rules: saturate(stats.rules),
             incompatible_tables: stats.incompatible_tables,
+            rule_series_dropped: saturate(stats.rule_series_dropped),
         }),
         Err(err) => Err(wit::ParseError {
             line: saturate(err.line),
             message: err.kind.to_string(),
         }),
+    }
+}
+
+fn bad_option(err: &OptionError) -> ParseError {
+    ParseError::new(0, ErrorKind::BadOption(err.clone()))
+}
+
+fn options_from_wit(options: &wit::Options) -> Result<Options, OptionError> {
+    let filter = |field, filter: &wit::Filter, anchor| {
+        Filter::new(
+            field,
+            filter.include.as_deref(),
+            filter.exclude.as_deref(),
+            anchor,
+        )
+    };
+    Ok(Options {
+        format: format_from_wit(options.format),
+        selection: Selection {
+            tables: filter("tables", &options.tables, Anchor::WholeName)?,
+            chains: filter("chains", &options.chains, Anchor::WholeName)?,
+            rules: match options.rules {
+                wit::RuleSelection::All => Rules::All,
+                wit::RuleSelection::Commented => Rules::Commented,
+                wit::RuleSelection::None => Rules::None,
+            },
+            rule_text: filter("rule-text", &options.rule_text, Anchor::Anywhere)?,
+            comment: filter("comment", &options.comment, Anchor::Anywhere)?,
+            max_rule_series: options.max_rule_series.map(u64::from),
+        },
+        comment_label: options.comment_label,
+    })
+}
+
+fn format_from_wit(format: wit::Format) -> Format {
+    match format {
+        wit::Format::Text => Format::Text,
+        wit::Format::OpenMetrics => Format::OpenMetrics,
     }
 }
 

@@ -65,6 +65,10 @@ pub enum ErrorKind {
     /// The same family passed twice in one call (a caller's mistake, not the input's).
     #[error("family given twice: its series would repeat")]
     DuplicateFamily,
+    /// Options the caller passed that cannot be used (not the input's
+    /// fault; reported on line 0).
+    #[error("option {0}")]
+    BadOption(crate::select::OptionError),
     /// A line that starts with none of the known prefixes.
     #[error(
         "unrecognised line `{found}`: expected `*TABLE`, `:CHAIN POLICY [PACKETS:BYTES]`, `[PACKETS:BYTES] -A CHAIN RULE`, `-A CHAIN RULE`, `COMMIT`, a `#` comment or an empty line"

@@ -12,7 +12,10 @@
 //! - [`syntax`]: one line → a borrowed `Line` (table, chain, rule, commit).
 //! - [`counters`]: `[P:B]` and inline `-c P B` → checked `u64`s.
 //! - [`ruleset`]: lines → tables, chains and rules; duplicates summed.
-//! - [`render`]: rulesets → exposition text, whole or in pieces.
+//! - [`comment`]: a rule's `--comment`, unquoted.
+//! - [`select`]: the cardinality controls, applied to a parsed ruleset.
+//! - [`render`]: rulesets → exposition text in either format, whole or in
+//!   pieces.
 //! - [`error`]: `ParseError { line, kind }`.
 //! - `component`: wasm32 only, the WIT exports.
 //! - `check` (feature `fuzzing`, and in tests): properties every input must
@@ -23,20 +26,32 @@
 
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod check;
+pub mod comment;
 pub mod counters;
 pub mod error;
 pub mod lines;
 pub mod render;
 pub mod ruleset;
+pub mod select;
 pub mod syntax;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
 pub use error::{ErrorKind, ParseError};
-pub use exposition::{Family, RulesetMetric};
+pub use exposition::{Family, Format, RulesetMetric};
 pub use render::Source;
 pub use ruleset::{Ruleset, Stats, parse};
+pub use select::Selection;
+
+/// How to render: the format and which series to keep.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub format: Format,
+    pub selection: Selection,
+    /// Whether rule series carry their rule's comment as a `comment` label.
+    pub comment_label: bool,
+}
 
 /// One family's raw save output.
 #[derive(Debug, Clone, Copy)]
@@ -72,14 +87,20 @@ pub struct Rendering {
 const OUTPUT_PER_INPUT_TIMES_2: usize = 7;
 
 /// Parses every dump and renders those that parsed, in the order given, in
+/// one piece, with the default options: text format, every series.
+pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
+    render_dumps_with(dumps, &Options::default())
+}
+
+/// Parses every dump and renders those that parsed, in the order given, in
 /// one piece: the component's one-call `render`, and what tests and
 /// benchmarks compare the streamed rendering against.
-pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
-    let parsed = parse_dumps(dumps.iter().copied());
+pub fn render_dumps_with(dumps: &[Dump<'_>], options: &Options) -> Rendering {
+    let parsed = parse_dumps(dumps.iter().copied(), &options.selection);
     let input_len: usize = dumps.iter().map(|d| d.save_output.len()).sum();
     let mut exposition =
         String::with_capacity(input_len.saturating_mul(OUTPUT_PER_INPUT_TIMES_2) / 2);
-    render::render(&parsed.rulesets(), &mut exposition);
+    render::render(&parsed.rulesets(options), &mut exposition);
     Rendering {
         exposition,
         results: parsed.results,
@@ -95,28 +116,32 @@ pub struct Parsed<'a> {
 
 impl Parsed<'_> {
     /// The rulesets as the renderer takes them.
-    pub fn rulesets(&self) -> Vec<Source<'_>> {
+    pub fn rulesets(&self, options: &Options) -> Vec<Source<'_>> {
         self.rulesets
             .iter()
             .map(|(family, ruleset, timestamp_ms)| Source {
                 timestamp_ms: *timestamp_ms,
-                ..Source::new(*family, ruleset)
+                ..Source::new(*family, ruleset).with(options)
             })
             .collect()
     }
 }
 
-/// Parses each dump. A family given twice fails the second time (line 0),
-/// since its series would repeat.
-pub fn parse_dumps<'a>(dumps: impl IntoIterator<Item = Dump<'a>>) -> Parsed<'a> {
+/// Parses each dump and keeps what `selection` keeps. A family given twice
+/// fails the second time (line 0), since its series would repeat.
+pub fn parse_dumps<'a>(
+    dumps: impl IntoIterator<Item = Dump<'a>>,
+    selection: &Selection,
+) -> Parsed<'a> {
     let mut rulesets: Vec<(Family, Ruleset<'a>, Option<i64>)> = Vec::new();
     let mut results = Vec::new();
     for dump in dumps {
         let result = if rulesets.iter().any(|(f, ..)| *f == dump.family) {
             Err(ParseError::new(0, ErrorKind::DuplicateFamily))
         } else {
-            parse(dump.save_output).map(|ruleset| {
-                let stats = ruleset.stats();
+            parse(dump.save_output).map(|mut ruleset| {
+                let mut stats = ruleset.stats();
+                stats.rule_series_dropped = selection.apply(&mut ruleset);
                 rulesets.push((dump.family, ruleset, dump.timestamp_ms));
                 stats
             })

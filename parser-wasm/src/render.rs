@@ -8,8 +8,10 @@
 //! caller putting the families of each metric one after another and the
 //! metric's header before its first sample.
 
+use crate::Options;
+use crate::comment;
 use crate::ruleset::{Chain, Ruleset, Sum};
-use exposition::{Family, MetricWriter, RulesetMetric, SamplePrefix};
+use exposition::{Family, Format, MetricWriter, RulesetMetric, SamplePrefix};
 
 /// One family's ruleset as the renderer takes it.
 #[derive(Debug, Clone, Copy)]
@@ -19,15 +21,29 @@ pub struct Source<'r> {
     /// When given, every sample carries it (milliseconds since the Unix
     /// epoch): the time the counters were read, for text served later.
     pub timestamp_ms: Option<i64>,
+    pub format: Format,
+    /// Whether rule series carry the rule's comment as a `comment` label.
+    pub comment_label: bool,
 }
 
 impl<'r> Source<'r> {
-    /// A family rendered without timestamps.
+    /// A family rendered in text format without timestamps.
     pub fn new(family: Family, ruleset: &'r Ruleset<'r>) -> Self {
         Self {
             family,
             ruleset,
             timestamp_ms: None,
+            format: Format::Text,
+            comment_label: false,
+        }
+    }
+
+    /// Rendered in the options' format and labels.
+    pub fn with(self, options: &Options) -> Self {
+        Self {
+            format: options.format,
+            comment_label: options.comment_label,
+            ..self
         }
     }
 }
@@ -111,9 +127,17 @@ impl Section {
                 );
                 self.prefix_of = Some(at);
             }
-            let mut writer = MetricWriter::resume(out, self.metric.metric(), header_written)
-                .with_timestamp(source.timestamp_ms);
-            match write_item(self.metric, chain, &self.prefix, self.item, &mut writer) {
+            let mut writer =
+                MetricWriter::resume(out, self.metric.metric(), source.format, header_written)
+                    .with_timestamp(source.timestamp_ms);
+            let item = Item {
+                metric: self.metric,
+                chain,
+                prefix: &self.prefix,
+                index: self.item,
+                comment_label: source.comment_label,
+            };
+            match item.write(&mut writer) {
                 Step::Wrote => (self.item, header_written) = (self.item + 1, true),
                 Step::Skipped => self.item += 1,
                 Step::ChainDone => (self.chain, self.item) = (self.chain + 1, 0),
@@ -187,46 +211,63 @@ fn set_prefix(
     prefix.set(metric.metric(), shared, last);
 }
 
-/// Writes item `item` of the chain for `metric`: its `item`th policy, rule,
-/// or (for `iptables_rules`) the chain's one sample. `prefix` is the
-/// chain's, from [`set_prefix`].
-fn write_item(
+/// One sample to write, if there is one: the `index`th policy or rule of
+/// the chain, or (for `iptables_rules`) the chain's one sample. `prefix` is
+/// the chain's, from [`set_prefix`].
+struct Item<'c> {
     metric: RulesetMetric,
-    chain: &Chain<'_>,
-    prefix: &SamplePrefix,
-    item: usize,
-    writer: &mut MetricWriter<'_>,
-) -> Step {
-    let policy_sample = |writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128| {
-        let Some(policy) = chain.policies.get(item) else {
+    chain: &'c Chain<'c>,
+    prefix: &'c SamplePrefix,
+    index: usize,
+    comment_label: bool,
+}
+
+impl Item<'_> {
+    fn write(&self, writer: &mut MetricWriter<'_>) -> Step {
+        match self.metric {
+            RulesetMetric::DefaultPackets => self.policy_sample(writer, |s| s.packets),
+            RulesetMetric::DefaultBytes => self.policy_sample(writer, |s| s.bytes),
+            RulesetMetric::RulePackets => self.rule_sample(writer, |s| s.packets),
+            RulesetMetric::RuleBytes => self.rule_sample(writer, |s| s.bytes),
+            RulesetMetric::Rules => {
+                if self.index > 0 {
+                    return Step::ChainDone;
+                }
+                let chain = self.chain;
+                writer.sample_with(self.prefix, &chain.name, &[], chain.rule_lines);
+                Step::Wrote
+            }
+        }
+    }
+
+    fn policy_sample(&self, writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128) -> Step {
+        let Some(policy) = self.chain.policies.get(self.index) else {
             return Step::ChainDone;
         };
         // A policy declared without a counter field has no sample.
         let Some(sum) = &policy.counters else {
             return Step::Skipped;
         };
-        writer.sample_with(prefix, &policy.name, value(sum));
+        writer.sample_with(self.prefix, &policy.name, &[], value(sum));
         Step::Wrote
-    };
-    let rule_sample = |writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128| {
-        let Some(rule) = chain.rules.get(item) else {
+    }
+
+    fn rule_sample(&self, writer: &mut MetricWriter<'_>, value: fn(&Sum) -> u128) -> Step {
+        let Some(rule) = self.chain.rules.get(self.index) else {
             return Step::ChainDone;
         };
-        writer.sample_with(prefix, &rule.text, value(&rule.counters));
+        let comment = self
+            .comment_label
+            .then(|| comment::of(&rule.text))
+            .flatten();
+        let labels = comment.as_deref().map(|comment| ("comment", comment));
+        writer.sample_with(
+            self.prefix,
+            &rule.text,
+            labels.as_slice(),
+            value(&rule.counters),
+        );
         Step::Wrote
-    };
-    match metric {
-        RulesetMetric::DefaultPackets => policy_sample(writer, |s| s.packets),
-        RulesetMetric::DefaultBytes => policy_sample(writer, |s| s.bytes),
-        RulesetMetric::RulePackets => rule_sample(writer, |s| s.packets),
-        RulesetMetric::RuleBytes => rule_sample(writer, |s| s.bytes),
-        RulesetMetric::Rules => {
-            if item > 0 {
-                return Step::ChainDone;
-            }
-            writer.sample_with(prefix, &chain.name, chain.rule_lines);
-            Step::Wrote
-        }
     }
 }
 

@@ -180,7 +180,10 @@ pub fn without_timestamps(text: &str) -> String {
     out
 }
 
-/// Samples as (series, value, timestamp); panics on a line it cannot read.
+/// Samples as (series, value, timestamp in milliseconds); panics on a line
+/// it cannot read. A timestamp with a fraction is OpenMetrics' seconds; a
+/// whole one is read as text format's milliseconds (tests that compare
+/// timestamps scrape the text format).
 pub fn parse_stamped_samples(text: &str) -> Vec<(Series, String, Option<i64>)> {
     let mut samples = Vec::new();
     for line in text
@@ -206,8 +209,12 @@ pub fn parse_stamped_samples(text: &str) -> Vec<(Series, String, Option<i64>)> {
         let mut words = value.split(' ');
         let value = words.next().unwrap_or_default();
         let stamp = words.next().map(|t| {
-            t.parse()
-                .unwrap_or_else(|_| panic!("bad timestamp: {line}"))
+            t.parse().unwrap_or_else(|_| {
+                let seconds: f64 = t
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad timestamp: {line}"));
+                (seconds * 1e3).round() as i64
+            })
         });
         assert!(words.next().is_none(), "more after the timestamp: {line}");
         samples.push((series, value.to_owned(), stamp));

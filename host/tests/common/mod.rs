@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use exposition::Family;
-use iptables_exporter::sandbox::{Dump, Failure, Limits, Sandbox};
+use iptables_exporter::sandbox::{Dump, Failure, Limits, Options, Sandbox};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -115,7 +115,7 @@ pub fn render_native(family: Family, input: &[u8]) -> Result<String, String> {
 /// Renders one dump through the component: the exposition, or `line N: message`.
 pub fn render_component(sandbox: &Sandbox, family: Family, input: &[u8]) -> Result<String, String> {
     let rendering = sandbox
-        .render(vec![Dump::new(family, input.to_vec())])
+        .render(vec![Dump::new(family, input.to_vec())], Options::TEXT)
         .expect("the component runs to completion");
     match rendering.results.into_iter().next() {
         Some(Ok(_)) => Ok(rendering.exposition),
@@ -132,6 +132,16 @@ pub fn render_streamed(
     dumps: &[(Family, &[u8])],
     chunk_bytes: u32,
 ) -> (String, Vec<Result<(), String>>) {
+    render_streamed_with(sandbox, dumps, Options::TEXT, chunk_bytes)
+}
+
+/// [`render_streamed`] with `options`.
+pub fn render_streamed_with(
+    sandbox: &Sandbox,
+    dumps: &[(Family, &[u8])],
+    options: Options<'_>,
+    chunk_bytes: u32,
+) -> (String, Vec<Result<(), String>>) {
     let mut joined = String::new();
     let reports = sandbox
         .render_families(
@@ -139,6 +149,7 @@ pub fn render_streamed(
                 .iter()
                 .map(|(family, input)| Dump::new(*family, input.to_vec()))
                 .collect(),
+            options,
             chunk_bytes,
             |piece| {
                 assert!(piece.ends_with('\n'), "a piece ends inside a line");

@@ -8,7 +8,7 @@ wit_bindgen::generate!({
 });
 
 use exports::iptables_exporter::parser::metrics::{
-    Dump, Family, Guest, GuestRenderer, Metric, ParseError, Rendering, Stats,
+    Dump, Family, Format, Guest, GuestRenderer, Metric, Options, ParseError, Rendering, Stats,
 };
 use std::cell::Cell;
 
@@ -65,13 +65,19 @@ fn act(mode: &str) {
 }
 
 fn stats() -> Stats {
-    Stats { tables: 1, chains: 1, rules: 1, incompatible_tables: Vec::new() }
+    Stats {
+        tables: 1,
+        chains: 1,
+        rules: 1,
+        incompatible_tables: Vec::new(),
+        rule_series_dropped: 0,
+    }
 }
 
 impl Guest for Hostile {
     type Renderer = Renderer;
 
-    fn render(dumps: Vec<Dump>) -> Rendering {
+    fn render(dumps: Vec<Dump>, _options: Options) -> Rendering {
         let modes: Vec<String> = dumps.iter().map(mode).collect();
         modes.iter().for_each(|m| act(m));
         let exposition = if modes.iter().any(|m| m == "huge" || m == "endless") {
@@ -85,7 +91,11 @@ impl Guest for Hostile {
         Rendering { exposition, results: dumps.iter().map(|_| Ok(stats())).collect() }
     }
 
-    fn header(_metric: Metric) -> String {
+    fn check_options(_options: Options) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn header(_metric: Metric, _format: Format) -> String {
         HEADER.to_owned()
     }
 }
@@ -97,7 +107,7 @@ struct Renderer {
 }
 
 impl GuestRenderer for Renderer {
-    fn new(dump: Dump) -> Self {
+    fn new(dump: Dump, _options: Options) -> Self {
         let mode = mode(&dump);
         act(&mode);
         Renderer { mode, family: dump.family, served: Cell::new(false) }
