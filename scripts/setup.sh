@@ -4,6 +4,8 @@
 # wasm32-wasip2 target for the parser component and iptables (nft and
 # legacy); for the tests also nftables (rules iptables-nft cannot show),
 # python3-prometheus-client (its strict OpenMetrics parser checks ours),
+# systemd (systemd-analyze checks the unit), python3-venv and, from PyPI
+# into .tools/venv, kubernetes-validate (the Kubernetes schemas, offline),
 # iproute2 for network namespaces, and prometheus/promtool.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 packages=(iptables)
 case "${1:-test}" in
   run) ;;
-  test) packages+=(nftables iproute2 prometheus python3-prometheus-client) ;;
+  test) packages+=(nftables iproute2 prometheus python3-prometheus-client systemd python3-venv) ;;
   *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 
@@ -32,4 +34,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The Kubernetes schemas ship inside this package: the DaemonSet is checked
+# against them with no network (host/tests/deploy.rs).
+if [ "${1:-test}" = test ] && [ ! -x .tools/venv/bin/kubernetes-validate ]; then
+  /usr/bin/python3 -m venv .tools/venv
+  .tools/venv/bin/pip install -q kubernetes-validate==1.37.0
 fi

@@ -8,6 +8,7 @@ use iptables_exporter::command::SaveCommand;
 use iptables_exporter::sandbox::{EMBEDDED_COMPONENT, Limits, Sandbox, Selection};
 use iptables_exporter::self_metrics::SelfMetrics;
 use iptables_exporter::server::{self, App};
+use iptables_exporter::web_config::Reloading;
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ fn http_scrape(c: &mut Criterion) {
                     selection: Selection::ALL,
                 },
             )),
+            web: Arc::new(Reloading::start(None).expect("no web config")),
             self_metrics: SelfMetrics::new().expect("self metrics"),
             telemetry_path: "/metrics".into(),
             openmetrics: true,

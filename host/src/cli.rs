@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// Time a response may wait for a client that reads nothing before the connection is dropped.
     #[arg(long = "web.write-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub write_timeout: Duration,
+    /// Web configuration file (exporter-toolkit format) for TLS, response
+    /// headers and basic auth; re-read when it or a file it names changes.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
     /// Serve text format 0.0.4 even to scrapers that prefer OpenMetrics.
     #[arg(long = "web.disable-openmetrics")]
     pub disable_openmetrics: bool,

@@ -16,11 +16,14 @@
 //! - `self_metrics`: process and build-info metrics; `build_info`: version,
 //!   commit, build date, compiler.
 //! - `signals`: what each signal does; `render`: the `render` subcommand.
+//! - `web_config`: `--web.config.file` (TLS, headers, basic auth, reload);
+//!   `basic_auth`: bcrypt checks with a cache of successes.
 //!
 //! The host never parses save output itself: it does not link the parser,
 //! only the small `exposition` crate it shares with the component.
 
 pub mod accept;
+pub mod basic_auth;
 pub mod build_info;
 pub mod cli;
 pub mod collect;
@@ -34,6 +37,7 @@ pub mod sandbox;
 pub mod self_metrics;
 pub mod server;
 pub mod signals;
+pub mod web_config;
 
 use anyhow::Context as _;
 use cli::SandboxArgs;

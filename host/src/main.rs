@@ -6,7 +6,9 @@ use exposition::Family;
 use iptables_exporter::cli::{Cli, Command, DEFAULT_FAMILIES, LogArgs, LogFormat};
 use iptables_exporter::command::{self, SaveCommand};
 use iptables_exporter::signals::{self, Stop};
-use iptables_exporter::{build_info, collect, load_sandbox, render, self_metrics, server};
+use iptables_exporter::{
+    build_info, collect, load_sandbox, render, self_metrics, server, web_config,
+};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -131,6 +133,8 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
             "running as root; the exporter needs only CAP_NET_ADMIN (and, for iptables-legacy, CAP_NET_RAW and CAP_DAC_READ_SEARCH; see deploy/iptables-exporter.service)"
         );
     }
+    let web = web_config::Reloading::start(args.web_config_file.as_deref())
+        .context("loading --web.config.file")?;
     let sandbox = load_sandbox(&cli.sandbox)?;
     tracing::info!(
         compile_seconds = started.elapsed().as_secs_f64(),
@@ -161,6 +165,7 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
     ));
     let app = Arc::new(server::App {
         collector: collector.clone(),
+        web: Arc::new(web),
         self_metrics: self_metrics::SelfMetrics::new()
             .context("registering the exporter's own metrics")?,
         telemetry_path: args.telemetry_path.clone(),
@@ -179,6 +184,7 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
         tracing::info!(
             address = %listener.local_addr().context("reading the bound address")?,
             telemetry_path = %args.telemetry_path,
+            tls = app.web.tls(),
             startup_seconds = started.elapsed().as_secs_f64(),
             "listening"
         );

@@ -1,6 +1,8 @@
-//! HTTP: the metrics endpoint, the landing page, `/-/healthy` and
-//! `/-/ready`, 404 elsewhere, 405 for methods other than GET and HEAD;
-//! graceful shutdown when the given future resolves.
+//! HTTP (or HTTPS, per `--web.config.file`): the metrics endpoint, the
+//! landing page, `/-/healthy` and `/-/ready`, 404 elsewhere, 405 for
+//! methods other than GET and HEAD; basic auth on every path but the
+//! landing page when configured; graceful shutdown when the given future
+//! resolves.
 //!
 //! The metrics body is streamed from the shared collection output (see
 //! `flight`), in the format the client prefers (see `accept`) and
@@ -14,12 +16,15 @@ use crate::flight::Reader;
 use crate::gzip::GzipReader;
 use crate::landing;
 use crate::self_metrics::SelfMetrics;
+use crate::web_config::{Reloading, WebConfig};
 use bytes::Bytes;
 use exposition::Format;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY};
+use hyper::header::{
+    ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY, WWW_AUTHENTICATE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -46,6 +51,8 @@ type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 pub struct App {
     pub collector: Arc<Collector>,
+    /// TLS, headers and users (`--web.config.file`), as last loaded.
+    pub web: Arc<Reloading>,
     pub self_metrics: SelfMetrics,
     pub telemetry_path: String,
     /// Whether a scraper that prefers OpenMetrics gets it.
@@ -84,24 +91,46 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                 // request slot and the chunks it had yet to take.
                 let mut stream = TimeoutWriter::new(stream);
                 stream.set_timeout(Some(app.write_timeout));
+                let stream = Box::pin(stream);
+                // Read for each connection: a certificate replaced on disk
+                // is served from the next one.
+                let tls = app.web.current().tls.clone();
                 let app = app.clone();
                 let service = service_fn(move |request| {
                     let app = app.clone();
                     async move { Ok::<_, Infallible>(app.handle(request).await) }
                 });
-                let connection = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .max_buf_size(MAX_HEADER_BYTES)
-                    // A client that shuts down its sending side after the
-                    // request (`nc`, some probes) still gets the whole
-                    // response, as Go's net/http gives it; without this the
-                    // body would be cut at whatever point it had reached.
-                    .half_close(true)
-                    .serve_connection(TokioIo::new(Box::pin(stream)), service);
-                let connection = graceful.watch(connection);
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(err) = connection.await {
+                    let io: std::pin::Pin<Box<dyn Io>> = match tls {
+                        None => stream,
+                        Some(tls) => {
+                            // The handshake gets the time the headers get.
+                            let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+                            match tokio::time::timeout(header_timeout, accept).await {
+                                Ok(Ok(stream)) => Box::pin(stream),
+                                Ok(Err(err)) => {
+                                    tracing::debug!(%peer, %err, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
+                        .max_buf_size(MAX_HEADER_BYTES)
+                        // A client that shuts down its sending side after the
+                        // request (`nc`, some probes) still gets the whole
+                        // response, as Go's net/http gives it; without this the
+                        // body would be cut at whatever point it had reached.
+                        .half_close(true)
+                        .serve_connection(TokioIo::new(io), service);
+                    if let Err(err) = watcher.watch(connection).await {
                         tracing::debug!(%peer, %err, "connection ended with an error");
                     }
                 });
@@ -116,8 +145,32 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
     }
 }
 
+/// A connection's byte stream: TCP, or TLS over TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send> Io for T {}
+
 impl App {
+    /// Every response: authenticated where it must be, with the
+    /// configured headers.
     async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let web = self.web.current();
+        let mut response = if request.uri().path() != "/" && !authorized(&web, &request).await {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"iptables-exporter\", charset=\"UTF-8\""),
+            );
+            response
+        } else {
+            self.respond(request).await
+        };
+        for (name, value) in &web.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response
+    }
+
+    async fn respond(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path();
         let route = match path {
             _ if path == self.telemetry_path => Route::Metrics,
@@ -203,6 +256,27 @@ impl App {
         tail.push_str(format.end());
         Some(metrics_body(answer, Bytes::from(tail), permit))
     }
+}
+
+/// Whether the request may be served: no users configured, or its
+/// `Authorization` names one with the right password (checked on the
+/// blocking pool: bcrypt is slow by design).
+async fn authorized(web: &Arc<WebConfig>, request: &Request<Incoming>) -> bool {
+    if web.users.is_none() {
+        return true;
+    }
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.as_bytes().to_vec());
+    let web = web.clone();
+    tokio::task::spawn_blocking(move || {
+        web.users
+            .as_ref()
+            .is_some_and(|users| users.allows(header.as_deref()))
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// What a path serves.

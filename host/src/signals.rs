@@ -3,8 +3,8 @@
 //!   flight finish (10 s at most), then exit 0; a second one stops at once;
 //! - SIGQUIT: stop at once, without waiting for requests in flight (exit 1);
 //! - SIGHUP, SIGUSR1, SIGUSR2: logged and otherwise ignored (a stray
-//!   `kill -HUP` must not take the node's monitoring down; SIGHUP is kept
-//!   for reloading a web configuration once there is one).
+//!   `kill -HUP` must not take the node's monitoring down; the web
+//!   configuration file needs no signal: it is re-read when it changes).
 //!
 //! The save commands run in process groups of their own, so a Ctrl-C in a
 //! terminal does not reach them; whichever way the exporter stops, it kills

@@ -1,0 +1,139 @@
+//! HTTP basic authentication against bcrypt hashes (`basic_auth_users`).
+//!
+//! A bcrypt check takes tens of milliseconds by design, so a successful
+//! one is remembered: the cache holds SHA-256 digests of (user, password,
+//! hash), never a password, and is dropped with the configuration on
+//! reload. A failed check is never cached. An unknown user is checked
+//! against a stand-in hash, so that a wrong user and a wrong password take
+//! the same time, as exporter-toolkit does.
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+
+/// A bcrypt hash (cost 10) of a password nobody has, checked for unknown
+/// users.
+const STAND_IN_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+/// Successful checks remembered at most; the cache is emptied beyond.
+const CACHE_ENTRIES: usize = 1024;
+
+pub struct Users {
+    hashes: BTreeMap<String, String>,
+    verified: Mutex<HashSet<[u8; 32]>>,
+}
+
+impl Users {
+    /// Checks that every hash is a bcrypt hash; an error names the user.
+    pub fn new(hashes: &BTreeMap<String, String>) -> Result<Self, String> {
+        for (user, hash) in hashes {
+            if user.contains(':') {
+                return Err(format!("{user}: a user name cannot hold `:`"));
+            }
+            bcrypt::verify("", hash).map_err(|err| format!("{user}: not a bcrypt hash ({err})"))?;
+        }
+        Ok(Self {
+            hashes: hashes.clone(),
+            verified: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Whether an `Authorization` header value names a user with the right
+    /// password. Blocking (bcrypt): call it off the async worker threads.
+    pub fn allows(&self, authorization: Option<&[u8]>) -> bool {
+        let Some((user, password)) = authorization.and_then(credentials) else {
+            return false;
+        };
+        let (hash, known) = match self.hashes.get(&user) {
+            Some(hash) => (hash.as_str(), true),
+            None => (STAND_IN_HASH, false),
+        };
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(user.as_bytes())
+            .chain_update([0])
+            .chain_update(password.as_bytes())
+            .chain_update([0])
+            .chain_update(hash.as_bytes())
+            .finalize()
+            .into();
+        if known && self.cache().contains(&digest) {
+            return true;
+        }
+        let matches = bcrypt::verify(&password, hash).unwrap_or(false) && known;
+        if matches {
+            let mut cache = self.cache();
+            if cache.len() >= CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(digest);
+        }
+        matches
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `Basic base64(user:password)` → (user, password).
+fn credentials(header: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(header).ok()?.trim();
+    let (scheme, encoded) = text.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(user: &str, password: &str) -> Vec<u8> {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        format!("Basic {encoded}").into_bytes()
+    }
+
+    fn users() -> Users {
+        let hash = bcrypt::hash("secret", 4).expect("hash");
+        Users::new(&BTreeMap::from([("prometheus".to_owned(), hash)])).expect("users")
+    }
+
+    #[test]
+    fn only_the_right_user_and_password_pass() {
+        let users = users();
+        assert!(users.allows(Some(&header("prometheus", "secret"))));
+        // Again, from the cache.
+        assert!(users.allows(Some(&header("prometheus", "secret"))));
+        assert_eq!(users.cache().len(), 1);
+        for (user, password) in [("prometheus", "wrong"), ("nobody", "secret"), ("", "")] {
+            assert!(
+                !users.allows(Some(&header(user, password))),
+                "{user}:{password}"
+            );
+        }
+        assert!(!users.allows(None));
+        assert!(!users.allows(Some(b"Bearer abc")));
+        assert!(!users.allows(Some(b"Basic !!!")));
+        assert_eq!(users.cache().len(), 1, "a failure was cached");
+    }
+
+    #[test]
+    fn the_stand_in_hash_is_a_real_bcrypt_hash() {
+        assert_eq!(bcrypt::verify("x", STAND_IN_HASH).ok(), Some(false));
+    }
+
+    #[test]
+    fn a_bad_hash_names_its_user() {
+        let err = Users::new(&BTreeMap::from([("alice".to_owned(), "plain".to_owned())]))
+            .err()
+            .expect("refused");
+        assert!(err.starts_with("alice: not a bcrypt hash"), "{err}");
+    }
+}
