@@ -3,14 +3,18 @@
 //! A bcrypt check takes tens of milliseconds by design, so a successful
 //! one is remembered: the cache holds SHA-256 digests of (user, password,
 //! hash), never a password, and is dropped with the configuration on
-//! reload. A failed check is never cached. An unknown user is checked
+//! reload. Requests with the same credentials that arrive together wait
+//! for the one check already running instead of starting their own, so
+//! that 16 scrapes at once cost one bcrypt run. A failed check is never
+//! cached. An unknown user is checked
 //! against a stand-in hash, so that a wrong user and a wrong password take
 //! the same time, as exporter-toolkit does.
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Mutex, PoisonError};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A bcrypt hash (cost 10) of a password nobody has, checked for unknown
 /// users.
@@ -21,6 +25,11 @@ const CACHE_ENTRIES: usize = 1024;
 pub struct Users {
     hashes: BTreeMap<String, String>,
     verified: Mutex<HashSet<[u8; 32]>>,
+    /// The credentials being checked now, each with a lock its check
+    /// holds.
+    checking: Mutex<HashMap<[u8; 32], Arc<Mutex<()>>>>,
+    /// bcrypt checks run, for the tests to count.
+    bcrypt_runs: AtomicUsize,
 }
 
 impl Users {
@@ -35,6 +44,8 @@ impl Users {
         Ok(Self {
             hashes: hashes.clone(),
             verified: Mutex::new(HashSet::new()),
+            checking: Mutex::new(HashMap::new()),
+            bcrypt_runs: AtomicUsize::new(0),
         })
     }
 
@@ -59,15 +70,40 @@ impl Users {
         if known && self.cache().contains(&digest) {
             return true;
         }
-        let matches = bcrypt::verify(&password, hash).unwrap_or(false) && known;
-        if matches {
-            let mut cache = self.cache();
-            if cache.len() >= CACHE_ENTRIES {
-                cache.clear();
+        // One check per credentials at a time: the others wait for it and
+        // then find its success in the cache.
+        let turn = self
+            .in_flight()
+            .entry(digest)
+            .or_insert_with(|| Arc::new(Mutex::new(())))
+            .clone();
+        let matches = {
+            let _turn = turn.lock().unwrap_or_else(PoisonError::into_inner);
+            if known && self.cache().contains(&digest) {
+                true
+            } else {
+                self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
+                let matches = bcrypt::verify(&password, hash).unwrap_or(false) && known;
+                if matches {
+                    let mut cache = self.cache();
+                    if cache.len() >= CACHE_ENTRIES {
+                        cache.clear();
+                    }
+                    cache.insert(digest);
+                }
+                matches
             }
-            cache.insert(digest);
+        };
+        let mut in_flight = self.in_flight();
+        // The last one out removes the entry.
+        if Arc::strong_count(&turn) == 2 {
+            in_flight.remove(&digest);
         }
         matches
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Mutex<()>>>> {
+        self.checking.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
@@ -112,6 +148,7 @@ mod tests {
         // Again, from the cache.
         assert!(users.allows(Some(&header("prometheus", "secret"))));
         assert_eq!(users.cache().len(), 1);
+        assert_eq!(users.bcrypt_runs.load(Ordering::Relaxed), 1);
         for (user, password) in [("prometheus", "wrong"), ("nobody", "secret"), ("", "")] {
             assert!(
                 !users.allows(Some(&header(user, password))),
@@ -122,6 +159,27 @@ mod tests {
         assert!(!users.allows(Some(b"Bearer abc")));
         assert!(!users.allows(Some(b"Basic !!!")));
         assert_eq!(users.cache().len(), 1, "a failure was cached");
+    }
+
+    #[test]
+    fn requests_arriving_together_share_one_check() {
+        let users = Arc::new(users());
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let users = users.clone();
+                std::thread::spawn(move || users.allows(Some(&header("prometheus", "secret"))))
+            })
+            .collect();
+        for thread in threads {
+            assert!(thread.join().expect("thread"));
+        }
+        assert_eq!(users.cache().len(), 1);
+        assert_eq!(
+            users.bcrypt_runs.load(Ordering::Relaxed),
+            1,
+            "16 checks, not one"
+        );
+        assert!(users.in_flight().is_empty(), "an entry was left behind");
     }
 
     #[test]
