@@ -69,6 +69,16 @@ impl Pki {
         versions: &[&'static rustls::SupportedProtocolVersion],
         with_cert: bool,
     ) -> Arc<ClientConfig> {
+        self.client_with(versions, with_cert.then_some("client"))
+    }
+
+    /// A client trusting the CA, presenting the certificate `NAME.crt`
+    /// (with `NAME.key`), if given.
+    fn client_with(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        cert: Option<&str>,
+    ) -> Arc<ClientConfig> {
         let mut roots = RootCertStore::empty();
         roots.add(self.ca.der().clone()).expect("CA as root");
         let builder =
@@ -76,12 +86,13 @@ impl Pki {
                 .with_protocol_versions(versions)
                 .expect("versions")
                 .with_root_certificates(roots);
-        let config = if with_cert {
-            let certs = CertificateDer::pem_file_iter(self.path("client.crt"))
+        let config = if let Some(name) = cert {
+            let certs = CertificateDer::pem_file_iter(self.path(&format!("{name}.crt")))
                 .expect("client cert")
                 .collect::<Result<Vec<_>, _>>()
                 .expect("client cert");
-            let key = PrivateKeyDer::from_pem_file(self.path("client.key")).expect("client key");
+            let key = PrivateKeyDer::from_pem_file(self.path(&format!("{name}.key")))
+                .expect("client key");
             builder
                 .with_client_auth_cert(certs, key)
                 .expect("client auth")
@@ -263,6 +274,67 @@ fn tls_with_client_certificates_and_basic_auth() {
         !answer.starts_with(b"HTTP/"),
         "plain HTTP got an HTTP answer"
     );
+}
+
+/// Each `client_auth_type` lets in what Go's crypto/tls would: no
+/// certificate, a certificate from a CA the server does not trust (a
+/// stranger), or one from `client_ca_file`.
+#[test]
+fn every_client_auth_type_admits_what_it_says() {
+    let pki = Pki::new();
+    // A client certificate from a CA of its own.
+    let stranger = Pki::new();
+    for file in ["client.crt", "client.key"] {
+        std::fs::copy(
+            stranger.path(file),
+            pki.path(&format!("stranger{}", &file[6..])),
+        )
+        .expect("copy");
+    }
+    let (exporter, file) = start(&pki, &web_config(&pki, ""));
+    let auth = Some(("prometheus", PASSWORD));
+    let served = |cert: Option<&str>| {
+        tls_get(
+            &exporter.address,
+            pki.client_with(ALL_VERSIONS, cert),
+            "/-/healthy",
+            auth,
+        )
+        .ok()
+        .and_then(|r| r.status())
+            == Some(200)
+    };
+    // (type, no certificate, a stranger's, one from the CA)
+    let cases = [
+        ("NoClientCert", true, true, true),
+        ("RequestClientCert", true, true, true),
+        ("RequireAnyClientCert", false, true, true),
+        ("VerifyClientCertIfGiven", true, false, true),
+        ("RequireAndVerifyClientCert", false, false, true),
+    ];
+    for (kind, none, strange, trusted) in cases {
+        let config = web_config(&pki, "").replace(
+            "client_auth_type: RequireAndVerifyClientCert",
+            &format!("client_auth_type: {kind}"),
+        );
+        replace(&file, &config);
+        // The file is re-read by the next connection; wait until the one
+        // case that differs from the previous type's shows the new one.
+        eventually(&format!("{kind} in force"), || {
+            served(None) == none && served(Some("stranger")) == strange
+        });
+        assert_eq!(
+            served(Some("client")),
+            trusted,
+            "{kind}: a trusted certificate"
+        );
+        assert_eq!(served(None), none, "{kind}: no certificate");
+        assert_eq!(
+            served(Some("stranger")),
+            strange,
+            "{kind}: a stranger's certificate"
+        );
+    }
 }
 
 /// Waits until `check` holds for a new connection.
