@@ -10,30 +10,41 @@ use std::borrow::Cow;
 
 /// The comment of the rule whose text is `rule`, if it has one.
 pub fn of(rule: &str) -> Option<Cow<'_, str>> {
-    let mut words = Words { rest: rule };
-    while let Some(word) = words.next() {
+    let mut words = Words::new(rule);
+    while let Some((_, word)) = words.next() {
         if word == "--comment" {
-            return words.next();
+            return words.next().map(|(_, comment)| comment);
         }
     }
     None
 }
 
-/// The words of a rule text: split on spaces, a quoted word unquoted.
-struct Words<'a> {
+/// The words of a rule text: split on spaces, a quoted word unquoted, each
+/// with the byte offset where it starts in the text.
+pub struct Words<'a> {
+    text: &'a str,
     rest: &'a str,
 }
 
 impl<'a> Words<'a> {
-    fn next(&mut self) -> Option<Cow<'a, str>> {
+    pub fn new(text: &'a str) -> Self {
+        Self { text, rest: text }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = (usize, Cow<'a, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
         let text = self.rest.trim_start_matches(' ');
+        let at = self.text.len() - text.len();
         if text.is_empty() {
             return None;
         }
         let Some(quoted) = text.strip_prefix('"') else {
             let end = text.find(' ').unwrap_or(text.len());
             self.rest = &text[end..];
-            return Some(Cow::Borrowed(&text[..end]));
+            return Some((at, Cow::Borrowed(&text[..end])));
         };
         // Where the closing quote is (an unterminated quote runs to the
         // end), and the word unescaped if it had escapes.
@@ -58,7 +69,10 @@ impl<'a> Words<'a> {
             }
         }
         self.rest = quoted.get(close + 1..).unwrap_or("");
-        Some(unescaped.map_or(Cow::Borrowed(&quoted[..close]), Cow::Owned))
+        Some((
+            at,
+            unescaped.map_or(Cow::Borrowed(&quoted[..close]), Cow::Owned),
+        ))
     }
 }
 

@@ -1,10 +1,12 @@
 //! The component's exports: WIT types ↔ the library's types, nothing more.
+//! It is built for the `analyzer` world, a superset of the `parser` world
+//! the host uses, so that the host and the browser run the same component.
 
 /// The generated canonical-ABI glue, the only place `unsafe` is allowed.
 #[allow(unsafe_code)]
 mod bindings {
     wit_bindgen::generate!({
-        world: "parser",
+        world: "analyzer",
         path: "../wit",
     });
 
@@ -133,6 +135,148 @@ impl GuestRenderer for Renderer {
         self.pieces
             .borrow_mut()
             .next(source, metric_from_wit(metric), budget)
+    }
+}
+
+mod analysis {
+    use super::bindings::exports::iptables_exporter::parser::analysis::{
+        self as wit, GuestRuleset,
+    };
+    use super::bindings::exports::iptables_exporter::parser::metrics::ParseError;
+    use super::{Component, saturate};
+    use crate::analyze::{self, Analysis, Severity};
+    use crate::counters::Counters;
+
+    impl wit::Guest for Component {
+        type Ruleset = Ruleset;
+    }
+
+    pub struct Ruleset {
+        analysis: Analysis,
+    }
+
+    impl GuestRuleset for Ruleset {
+        fn new(save_output: Vec<u8>) -> Self {
+            Self {
+                analysis: analyze::analyze(&save_output),
+            }
+        }
+
+        fn error(&self) -> Option<ParseError> {
+            self.analysis.error.as_ref().map(|e| ParseError {
+                line: saturate(e.line),
+                message: e.kind.to_string(),
+            })
+        }
+
+        fn tables(&self) -> Vec<wit::Table> {
+            self.analysis
+                .tables
+                .iter()
+                .map(|table| wit::Table {
+                    name: table.name.clone(),
+                    line: saturate(table.line),
+                    chains: table
+                        .chains
+                        .iter()
+                        .map(|chain| wit::Chain {
+                            name: chain.name.clone(),
+                            line: saturate(chain.line),
+                            builtin: chain.builtin(),
+                            policies: chain
+                                .policies
+                                .iter()
+                                .map(|p| wit::Policy {
+                                    line: saturate(p.line),
+                                    name: p.name.clone(),
+                                    counters: p.counters.map(counters),
+                                })
+                                .collect(),
+                            rules: saturate(chain.rules),
+                        })
+                        .collect(),
+                })
+                .collect()
+        }
+
+        fn rule_count(&self) -> u32 {
+            saturate(self.analysis.rules.len())
+        }
+
+        fn rules(&self, start: u32, count: u32) -> Vec<wit::Rule> {
+            page(&self.analysis.rules, start, count)
+                .iter()
+                .map(|rule| {
+                    let table = &self.analysis.tables[rule.table];
+                    wit::Rule {
+                        line: saturate(rule.line),
+                        table: table.name.clone(),
+                        chain: table.chains[rule.chain].name.clone(),
+                        position: saturate(rule.position),
+                        text: rule.text.clone(),
+                        target: rule.target.as_ref().map(|t| t.name.clone()),
+                        goto: rule.target.as_ref().is_some_and(|t| t.goto),
+                        counters: rule.counters.map(counters),
+                    }
+                })
+                .collect()
+        }
+
+        fn edges(&self) -> Vec<wit::Edge> {
+            self.analysis
+                .edges
+                .iter()
+                .map(|edge| {
+                    let table = &self.analysis.tables[edge.table];
+                    wit::Edge {
+                        table: table.name.clone(),
+                        from_chain: table.chains[edge.from].name.clone(),
+                        to_chain: table.chains[edge.to].name.clone(),
+                        line: saturate(edge.line),
+                        goto: edge.goto,
+                    }
+                })
+                .collect()
+        }
+
+        fn diagnostic_count(&self) -> u32 {
+            saturate(self.analysis.diagnostics.len())
+        }
+
+        fn diagnostics(&self, start: u32, count: u32) -> Vec<wit::Diagnostic> {
+            page(&self.analysis.diagnostics, start, count)
+                .iter()
+                .map(|d| wit::Diagnostic {
+                    line: saturate(d.line),
+                    column: saturate(d.column),
+                    severity: match d.code.severity() {
+                        Severity::Error => wit::Severity::Error,
+                        Severity::Warning => wit::Severity::Warning,
+                        Severity::Info => wit::Severity::Info,
+                    },
+                    code: d.code.as_str().to_owned(),
+                    message: d.message.clone(),
+                })
+                .collect()
+        }
+    }
+
+    fn counters(c: Counters) -> wit::Counters {
+        wit::Counters {
+            packets: c.packets,
+            bytes: c.bytes,
+        }
+    }
+
+    /// Items `start..start + count` of `items`, cut at its end.
+    fn page<T>(items: &[T], start: u32, count: u32) -> &[T] {
+        let start = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(items.len());
+        let end = start
+            .saturating_add(usize::try_from(count).unwrap_or(usize::MAX))
+            .min(items.len());
+        &items[start..end]
     }
 }
 

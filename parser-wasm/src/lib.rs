@@ -17,6 +17,8 @@
 //! - [`render`]: rulesets → exposition text in either format, whole or in
 //!   pieces.
 //! - [`error`]: `ParseError { line, kind }`.
+//! - [`analyze`]: a dump as a ruleset analyzer sees it: every rule as
+//!   written, the jumps between chains, diagnostics.
 //! - `component`: wasm32 only, the WIT exports.
 //! - `check` (feature `fuzzing`, and in tests): properties every input must
 //!   keep, shared by the fuzz targets and the property tests.
@@ -24,6 +26,7 @@
 //! Parsing and rendering are separate steps so that a ruleset analyzer can
 //! use the parsed model without the metrics.
 
+pub mod analyze;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod check;
 pub mod comment;

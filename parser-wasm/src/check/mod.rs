@@ -99,10 +99,37 @@ fn assert_line_inside(line: usize, input: &[u8]) {
     );
 }
 
-/// Parsing gives a ruleset or an error inside the input.
+/// Parsing gives a ruleset or an error inside the input, and the
+/// analyzer's view agrees with it.
 pub fn parse_case(input: &[u8]) {
-    if let Err(err) = parse(input) {
-        assert_line_inside(err.line, input);
+    let analysis = crate::analyze::analyze(input);
+    match parse(input) {
+        Err(err) => {
+            assert_line_inside(err.line, input);
+            assert_eq!(analysis.error.as_ref(), Some(&err));
+            assert_eq!(analysis.diagnostics.len(), 1);
+        }
+        Ok(ruleset) => {
+            let stats = ruleset.stats();
+            assert_eq!(analysis.error, None);
+            assert_eq!(analysis.tables.len(), stats.tables);
+            let chains: usize = analysis.tables.iter().map(|t| t.chains.len()).sum();
+            assert_eq!(chains, stats.chains);
+            assert_eq!(analysis.rules.len() as u64, stats.rules);
+            for edge in &analysis.edges {
+                assert!(edge.to < analysis.tables[edge.table].chains.len());
+            }
+            for diagnostic in &analysis.diagnostics {
+                assert_line_inside(diagnostic.line, input);
+                assert!(diagnostic.column >= 1);
+            }
+            assert!(
+                analysis
+                    .diagnostics
+                    .windows(2)
+                    .all(|w| w[0].line <= w[1].line)
+            );
+        }
     }
 }
 

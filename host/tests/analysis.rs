@@ -1,0 +1,259 @@
+//! The analyzer's view of a dump (`parser-wasm/src/analyze.rs`) through
+//! the component the host embeds, against the native library: every
+//! fixture and public dump gives the same tables, rules (read in pages),
+//! jumps and diagnostics both ways, and a malformed one the exporter's own
+//! error.
+
+mod common;
+
+use common::*;
+use parser_wasm::analyze::{self, Analysis};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "analyzer",
+    });
+}
+
+use bindings::exports::iptables_exporter::parser::analysis as wit;
+
+struct State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Rules per page: small enough that the fixtures take several pages.
+const PAGE: u32 = 7;
+
+/// One line per item, the same format for both sides.
+fn describe_native(analysis: &Analysis) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(format!(
+        "error {:?}",
+        analysis
+            .error
+            .as_ref()
+            .map(|e| (e.line, e.kind.to_string()))
+    ));
+    for table in &analysis.tables {
+        for chain in &table.chains {
+            let policies: Vec<String> = chain
+                .policies
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}@{}:{:?}",
+                        p.name,
+                        p.line,
+                        p.counters.map(|c| (c.packets, c.bytes))
+                    )
+                })
+                .collect();
+            out.push(format!(
+                "chain {}/{} line {} builtin {} rules {} {policies:?}",
+                table.name,
+                chain.name,
+                chain.line,
+                chain.builtin(),
+                chain.rules
+            ));
+        }
+    }
+    for rule in &analysis.rules {
+        let table = &analysis.tables[rule.table];
+        out.push(format!(
+            "rule {} {}/{} #{} {:?} {:?} {} {:?}",
+            rule.line,
+            table.name,
+            table.chains[rule.chain].name,
+            rule.position,
+            rule.text,
+            rule.target.as_ref().map(|t| &t.name),
+            rule.target.as_ref().is_some_and(|t| t.goto),
+            rule.counters.map(|c| (c.packets, c.bytes)),
+        ));
+    }
+    for edge in &analysis.edges {
+        let table = &analysis.tables[edge.table];
+        out.push(format!(
+            "edge {} {}->{} {} {}",
+            table.name,
+            table.chains[edge.from].name,
+            table.chains[edge.to].name,
+            edge.line,
+            edge.goto
+        ));
+    }
+    for d in &analysis.diagnostics {
+        out.push(format!(
+            "diagnostic {}:{} {:?} {} {}",
+            d.line,
+            d.column,
+            format!("{:?}", d.code.severity()).to_lowercase(),
+            d.code.as_str(),
+            d.message
+        ));
+    }
+    out
+}
+
+struct Analyzer {
+    store: Store<State>,
+    bindings: bindings::Analyzer,
+}
+
+impl Analyzer {
+    fn new(engine: &Engine, component: &Component) -> Self {
+        let mut linker = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
+        let state = State {
+            ctx: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        };
+        let mut store = Store::new(engine, state);
+        let bindings =
+            bindings::Analyzer::instantiate(&mut store, component, &linker).expect("instantiates");
+        Self { store, bindings }
+    }
+
+    fn describe(&mut self, dump: &[u8]) -> Vec<String> {
+        let api = self.bindings.iptables_exporter_parser_analysis().ruleset();
+        let store = &mut self.store;
+        let ruleset = api
+            .call_constructor(&mut *store, dump)
+            .expect("constructor");
+        let mut out = Vec::new();
+        let error = api.call_error(&mut *store, ruleset).expect("error");
+        out.push(format!(
+            "error {:?}",
+            error.map(|e| (e.line as usize, e.message))
+        ));
+        for table in api.call_tables(&mut *store, ruleset).expect("tables") {
+            for chain in table.chains {
+                let policies: Vec<String> = chain
+                    .policies
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}@{}:{:?}",
+                            p.name,
+                            p.line,
+                            p.counters.map(|c| (c.packets, c.bytes))
+                        )
+                    })
+                    .collect();
+                out.push(format!(
+                    "chain {}/{} line {} builtin {} rules {} {policies:?}",
+                    table.name, chain.name, chain.line, chain.builtin, chain.rules
+                ));
+            }
+        }
+        let count = api.call_rule_count(&mut *store, ruleset).expect("count");
+        let mut start = 0;
+        while start < count {
+            let page = api
+                .call_rules(&mut *store, ruleset, start, PAGE)
+                .expect("rules");
+            assert!(!page.is_empty() && page.len() <= PAGE as usize);
+            for rule in &page {
+                out.push(format!(
+                    "rule {} {}/{} #{} {:?} {:?} {} {:?}",
+                    rule.line,
+                    rule.table,
+                    rule.chain,
+                    rule.position,
+                    rule.text,
+                    rule.target.as_ref(),
+                    rule.goto,
+                    rule.counters.map(|c| (c.packets, c.bytes)),
+                ));
+            }
+            start += page.len() as u32;
+        }
+        assert!(
+            api.call_rules(&mut *store, ruleset, count, PAGE)
+                .expect("past the end")
+                .is_empty()
+        );
+        for edge in api.call_edges(&mut *store, ruleset).expect("edges") {
+            out.push(format!(
+                "edge {} {}->{} {} {}",
+                edge.table, edge.from_chain, edge.to_chain, edge.line, edge.goto
+            ));
+        }
+        let count = api
+            .call_diagnostic_count(&mut *store, ruleset)
+            .expect("count");
+        let mut start = 0;
+        while start < count {
+            let page = api
+                .call_diagnostics(&mut *store, ruleset, start, PAGE)
+                .expect("diagnostics");
+            for d in &page {
+                let severity = match d.severity {
+                    wit::Severity::Error => "error",
+                    wit::Severity::Warning => "warning",
+                    wit::Severity::Info => "info",
+                };
+                out.push(format!(
+                    "diagnostic {}:{} {severity:?} {} {}",
+                    d.line, d.column, d.code, d.message
+                ));
+            }
+            start += page.len().max(1) as u32;
+        }
+        ruleset.resource_drop(&mut *store).expect("drop");
+        out
+    }
+}
+
+#[test]
+fn the_embedded_component_analyses_every_dump_as_the_library_does() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, iptables_exporter::sandbox::EMBEDDED_COMPONENT)
+        .expect("the embedded component compiles");
+    let mut analyzer = Analyzer::new(&engine, &component);
+    let mut dumps: Vec<std::path::PathBuf> = files_ending(&fixtures(), ".rules");
+    dumps.extend(files_ending(&fixtures().join("bad"), ".rules"));
+    dumps.extend(public_dumps().into_iter().map(|(path, _)| path));
+    assert!(dumps.len() >= 70, "{} dumps", dumps.len());
+    let mut kinds = std::collections::BTreeSet::new();
+    for path in &dumps {
+        let bytes = std::fs::read(path).expect("dump");
+        let native = analyze::analyze(&bytes);
+        kinds.extend(native.diagnostics.iter().map(|d| d.code.as_str()));
+        let want = describe_native(&native);
+        let got = analyzer.describe(&bytes);
+        if got != want {
+            let at = got.iter().zip(&want).position(|(g, w)| g != w);
+            panic!(
+                "{}: the component differs from the library at {at:?}: {:?} vs {:?}",
+                path.display(),
+                at.map(|i| &got[i]),
+                at.map(|i| &want[i])
+            );
+        }
+    }
+    // The dumps at hand show most kinds of finding.
+    for kind in [
+        "parse-error",
+        "never-matched",
+        "unreferenced-chain",
+        "invalid-utf8",
+    ] {
+        assert!(kinds.contains(kind), "no `{kind}` in any dump: {kinds:?}");
+    }
+}
