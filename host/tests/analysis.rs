@@ -225,6 +225,19 @@ fn the_embedded_component_analyses_every_dump_as_the_library_does() {
     let engine = Engine::default();
     let component = Component::new(&engine, iptables_exporter::sandbox::EMBEDDED_COMPONENT)
         .expect("the embedded component compiles");
+    // The analysis adds no capability: still only stdio and its streams
+    // (a std HashMap's random seed would import wasi:random).
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert!(
+        imports
+            .iter()
+            .all(|name| name.starts_with("wasi:io/") || name.starts_with("wasi:cli/")),
+        "{imports:?}"
+    );
     let mut analyzer = Analyzer::new(&engine, &component);
     let mut dumps: Vec<std::path::PathBuf> = files_ending(&fixtures(), ".rules");
     dumps.extend(files_ending(&fixtures().join("bad"), ".rules"));

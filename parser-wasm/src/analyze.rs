@@ -25,7 +25,7 @@ use crate::counters::Counters;
 use crate::error::ParseError;
 use crate::lines::Lines;
 use crate::syntax::{self, Line};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -417,8 +417,8 @@ impl Builder {
     fn rule_findings(&mut self) {
         // Per (table, chain): the line of a rule that ends every traversal,
         // and the first line of each text.
-        let mut ended: HashMap<(usize, usize), usize> = HashMap::new();
-        let mut seen: HashMap<(usize, usize, &str), usize> = HashMap::new();
+        let mut ended: HashMap<(usize, usize), usize> = HashMap::default();
+        let mut seen: HashMap<(usize, usize, &str), usize> = HashMap::default();
         let mut found = Vec::new();
         for rule in &self.analysis.rules {
             let key = (rule.table, rule.chain);
