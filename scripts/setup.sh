@@ -6,6 +6,7 @@
 # python3-prometheus-client (its strict OpenMetrics parser checks ours),
 # systemd (systemd-analyze checks the unit), python3-venv and, from PyPI
 # into .tools/venv, kubernetes-validate (the Kubernetes schemas, offline),
+# Node and npm for the JS package when missing,
 # iproute2 for network namespaces, and prometheus/promtool.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -14,7 +15,9 @@ cd "$(dirname "$0")/.."
 packages=(iptables)
 case "${1:-test}" in
   run) ;;
-  test) packages+=(nftables iproute2 prometheus python3-prometheus-client systemd python3-venv) ;;
+  test) packages+=(nftables iproute2 prometheus python3-prometheus-client systemd python3-venv)
+    # Node 20 for the JS package (web/); the machine image may have it.
+    command -v npm >/dev/null || packages+=(nodejs npm) ;;
   *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 

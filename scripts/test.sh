@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, unit tests, golden files,
-# the render CLI, and the end-to-end tests with real iptables in network
-# namespaces and a real Prometheus. Needs root (namespaces, iptables).
+# the render CLI, the end-to-end tests with real iptables in network
+# namespaces and a real Prometheus, and the JS package (web/). Needs root
+# (namespaces, iptables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # lints (no unsafe outside the generated bindings) for wasm32 too.
 cargo clippy -p parser-wasm --target wasm32-wasip2 --locked -- -D warnings
 cargo test --workspace --locked
+# The JS package: the component the tests above used, transpiled by jco,
+# against the golden files and the native analysis.
+(cd web && npm ci --no-audit --no-fund --quiet && npm run --silent build && npm test --silent)
 # The criterion benchmarks once each, untimed (criterion's test mode), so
 # that they keep building and running; `benches/tests/smoke.rs` (above)
 # does the same for scrape-bench.

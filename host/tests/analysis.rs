@@ -270,3 +270,99 @@ fn the_embedded_component_analyses_every_dump_as_the_library_does() {
         assert!(kinds.contains(kind), "no `{kind}` in any dump: {kinds:?}");
     }
 }
+
+/// The analysis as JSON, the shape the JS package's tests build from its
+/// API (`web/test/package.test.mjs`): 64-bit counters as strings.
+fn analysis_json(analysis: &Analysis) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let counters = |c: Option<parser_wasm::counters::Counters>| match c {
+        Some(c) => json!({"packets": c.packets.to_string(), "bytes": c.bytes.to_string()}),
+        None => Value::Null,
+    };
+    json!({
+        "error": analysis.error.as_ref().map(|e| json!({"line": e.line, "message": e.kind.to_string()})),
+        "tables": analysis.tables.iter().map(|t| json!({
+            "name": t.name,
+            "line": t.line,
+            "chains": t.chains.iter().map(|c| json!({
+                "name": c.name,
+                "line": c.line,
+                "builtin": c.builtin(),
+                "policies": c.policies.iter().map(|p| json!({
+                    "line": p.line, "name": p.name, "counters": counters(p.counters),
+                })).collect::<Vec<_>>(),
+                "rules": c.rules,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "rules": analysis.rules.iter().map(|r| {
+            let table = &analysis.tables[r.table];
+            json!({
+                "line": r.line,
+                "table": table.name,
+                "chain": table.chains[r.chain].name,
+                "position": r.position,
+                "text": r.text,
+                "target": r.target.as_ref().map(|t| t.name.clone()),
+                "goto": r.target.as_ref().is_some_and(|t| t.goto),
+                "counters": counters(r.counters),
+            })
+        }).collect::<Vec<_>>(),
+        "edges": analysis.edges.iter().map(|e| {
+            let table = &analysis.tables[e.table];
+            json!({
+                "table": table.name,
+                "fromChain": table.chains[e.from].name,
+                "toChain": table.chains[e.to].name,
+                "line": e.line,
+                "goto": e.goto,
+            })
+        }).collect::<Vec<_>>(),
+        "diagnostics": analysis.diagnostics.iter().map(|d| json!({
+            "line": d.line,
+            "column": d.column,
+            "severity": format!("{:?}", d.code.severity()).to_lowercase(),
+            "code": d.code.as_str(),
+            "message": d.message,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `fixtures/analysis/NAME.json`: the native analysis of every fixture and
+/// malformed fixture, which the JS package's tests compare its results
+/// with. `UPDATE_GOLDEN=1` (exactly) rewrites them.
+#[test]
+fn expected_analyses_for_the_js_package_match_the_library() {
+    let dir = fixtures().join("analysis");
+    let update = std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1");
+    let mut dumps = files_ending(&fixtures(), ".rules");
+    dumps.extend(files_ending(&fixtures().join("bad"), ".rules"));
+    let mut names = Vec::new();
+    for path in dumps {
+        let relative = path
+            .strip_prefix(fixtures())
+            .expect("inside fixtures")
+            .to_string_lossy()
+            .replace('/', "--");
+        let name = format!("{}.json", relative.trim_end_matches(".rules"));
+        let got = analysis_json(&analyze::analyze(&std::fs::read(&path).expect("dump")));
+        let file = dir.join(&name);
+        if update {
+            std::fs::create_dir_all(&dir).expect("dir");
+            std::fs::write(&file, format!("{:#}\n", got)).expect("write");
+        }
+        let want: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", file.display())),
+        )
+        .expect("JSON");
+        assert_eq!(got, want, "{name}");
+        names.push(name);
+    }
+    // No stale expected file is left for the JS tests to read.
+    let on_disk = files_ending(&dir, ".json").len();
+    assert_eq!(
+        on_disk,
+        names.len(),
+        "fixtures/analysis has files no fixture makes"
+    );
+}

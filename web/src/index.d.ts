@@ -1,0 +1,40 @@
+import type { analysis } from '#parser';
+
+export type Counters = analysis.Counters;
+export type Diagnostic = analysis.Diagnostic;
+export type Edge = analysis.Edge;
+export type Policy = analysis.Policy;
+export type Rule = analysis.Rule;
+export type Severity = analysis.Severity;
+export type Table = analysis.Table;
+export type Chain = analysis.Chain;
+
+export type Family = 'ipv4' | 'ipv6';
+
+/** A dump that does not parse: the line and what was expected there. */
+export declare class ParseError extends Error {
+  readonly line: number;
+  readonly reason: string;
+}
+
+/** The exporter's ruleset series for one dump; throws `ParseError`. */
+export declare function render(
+  bytes: Uint8Array,
+  options?: { family?: Family; format?: 'text' | 'openmetrics' },
+): string;
+
+export interface Analysis extends Disposable {
+  error?: { line: number; message: string };
+  tables: Table[];
+  edges: Edge[];
+  ruleCount: number;
+  /** Rules `start` to `start + count` (fewer at the end), in input order. */
+  rules(start: number, count: number): Rule[];
+  diagnosticCount: number;
+  /** Diagnostics in line order, paged like `rules`. */
+  diagnostics(start: number, count: number): Diagnostic[];
+  dispose(): void;
+}
+
+/** Tables, chains, every rule as written, jumps and diagnostics. */
+export declare function analyze(bytes: Uint8Array): Analysis;

@@ -1,0 +1,64 @@
+// The iptables-exporter parser component, for JavaScript: the same
+// WebAssembly component the exporter runs, transpiled by jco into dist/
+// (`#parser` in package.json).
+import { metrics, analysis } from '#parser';
+
+/** A dump that does not parse: the line and what was expected there. */
+export class ParseError extends Error {
+  constructor(line, message) {
+    super(`line ${line}: ${message}`);
+    this.name = 'ParseError';
+    this.line = line;
+    this.reason = message;
+  }
+}
+
+const EVERYTHING = { include: undefined, exclude: undefined };
+
+/**
+ * Renders one dump as the exporter serves its ruleset series.
+ * @param {Uint8Array} bytes what iptables-save printed
+ * @param {{family?: 'ipv4'|'ipv6', format?: 'text'|'openmetrics'}} [options]
+ * @returns {string}
+ */
+export function render(bytes, { family = 'ipv4', format = 'text' } = {}) {
+  const { exposition, results } = metrics.render(
+    [{ family, saveOutput: bytes, timestampMs: undefined }],
+    {
+      format: format === 'openmetrics' ? 'open-metrics' : 'text',
+      tables: EVERYTHING,
+      chains: EVERYTHING,
+      rules: 'all',
+      ruleText: EVERYTHING,
+      comment: EVERYTHING,
+      commentLabel: false,
+      maxRuleSeries: undefined,
+    },
+  );
+  const [result] = results;
+  if (result.tag === 'err') {
+    throw new ParseError(result.val.line, result.val.message);
+  }
+  return format === 'openmetrics' ? `${exposition}# EOF\n` : exposition;
+}
+
+/**
+ * Analyses one dump: its tables and chains, every rule as written, the
+ * jumps between chains and diagnostics. Rules and diagnostics are read in
+ * pages. Call `dispose()` (or use `using`) when done.
+ * @param {Uint8Array} bytes what iptables-save printed
+ */
+export function analyze(bytes) {
+  const ruleset = new analysis.Ruleset(bytes);
+  return {
+    error: ruleset.error(),
+    tables: ruleset.tables(),
+    edges: ruleset.edges(),
+    ruleCount: ruleset.ruleCount(),
+    rules: (start, count) => ruleset.rules(start, count),
+    diagnosticCount: ruleset.diagnosticCount(),
+    diagnostics: (start, count) => ruleset.diagnostics(start, count),
+    dispose: () => ruleset[Symbol.dispose](),
+    [Symbol.dispose]: () => ruleset[Symbol.dispose](),
+  };
+}

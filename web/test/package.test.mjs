@@ -1,0 +1,113 @@
+// The package against the exporter's own expectations: every fixture
+// renders byte for byte as its golden file (text, and OpenMetrics for the
+// option fixtures), a malformed one throws the exporter's message, and the
+// analysis equals the native library's (fixtures/analysis/*.json), read in
+// pages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyze, render, ParseError } from '../src/index.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+const family = (name) => (name.endsWith('.ipv6.rules') ? 'ipv6' : 'ipv4');
+const dumps = (dir) => readdirSync(join(fixtures, dir))
+  .filter((name) => name.endsWith('.rules'))
+  .map((name) => ({ name, path: join(fixtures, dir, name) }));
+
+test('every fixture renders as its golden file', () => {
+  const valid = dumps('.');
+  assert.ok(valid.length >= 17, `${valid.length} fixtures`);
+  for (const { name, path } of valid) {
+    const want = readFileSync(path.replace(/\.rules$/, '.prom'), 'utf8');
+    assert.equal(render(readFileSync(path), { family: family(name) }), want, name);
+  }
+});
+
+test('OpenMetrics as the option fixtures have it, ended by # EOF', () => {
+  for (const fixture of ['spec-example.ipv4', 'kube-proxy-nft.ipv4', 'docker-nft.ipv4']) {
+    const want = readFileSync(join(fixtures, 'options', `${fixture}.openmetrics.prom`), 'utf8');
+    const got = render(readFileSync(join(fixtures, `${fixture}.rules`)), { format: 'openmetrics' });
+    assert.equal(got, `${want}# EOF\n`, fixture);
+  }
+});
+
+test('a malformed dump throws the exporter\'s message with its line', () => {
+  const bad = dumps('bad');
+  assert.ok(bad.length >= 26);
+  for (const { path } of bad) {
+    const want = readFileSync(path.replace(/\.rules$/, '.err'), 'utf8').trimEnd();
+    assert.throws(() => render(readFileSync(path)), (err) => {
+      assert.ok(err instanceof ParseError);
+      assert.equal(err.message, want);
+      assert.equal(`line ${err.line}: ${err.reason}`, want);
+      return true;
+    });
+  }
+});
+
+/** The analysis in the shape of fixtures/analysis/*.json. */
+function asJson(result, page) {
+  const counters = (c) => (c === undefined ? null : { packets: String(c.packets), bytes: String(c.bytes) });
+  const paged = (count, read) => {
+    const all = [];
+    while (all.length < count) {
+      const items = read(all.length, page);
+      assert.ok(items.length > 0 && items.length <= page, 'a page holds 1 to `page` items');
+      all.push(...items);
+    }
+    assert.deepEqual(read(count, page), [], 'nothing past the end');
+    return all;
+  };
+  return {
+    error: result.error === undefined ? null : { line: result.error.line, message: result.error.message },
+    tables: result.tables.map((t) => ({
+      name: t.name,
+      line: t.line,
+      chains: t.chains.map((c) => ({
+        name: c.name,
+        line: c.line,
+        builtin: c.builtin,
+        policies: c.policies.map((p) => ({ line: p.line, name: p.name, counters: counters(p.counters) })),
+        rules: c.rules,
+      })),
+    })),
+    rules: paged(result.ruleCount, result.rules).map((r) => ({
+      line: r.line,
+      table: r.table,
+      chain: r.chain,
+      position: r.position,
+      text: r.text,
+      target: r.target ?? null,
+      goto: r.goto,
+      counters: counters(r.counters),
+    })),
+    edges: result.edges.map((e) => ({ ...e })),
+    diagnostics: paged(result.diagnosticCount, result.diagnostics).map((d) => ({ ...d })),
+  };
+}
+
+test('the analysis of every fixture equals the native library\'s', () => {
+  const all = [...dumps('.').map((d) => ({ ...d, json: d.name })),
+    ...dumps('bad').map((d) => ({ ...d, json: `bad--${d.name}` }))];
+  for (const { path, json } of all) {
+    const want = JSON.parse(readFileSync(join(fixtures, 'analysis', json.replace(/\.rules$/, '.json')), 'utf8'));
+    const result = analyze(readFileSync(path));
+    try {
+      assert.deepEqual(asJson(result, 3), want, json);
+    } finally {
+      result.dispose();
+    }
+  }
+});
+
+test('counters arrive as BigInt, exactly', () => {
+  const result = analyze(readFileSync(join(fixtures, 'big-counters-nft.ipv4.rules')));
+  const rules = result.rules(0, result.ruleCount);
+  assert.ok(rules.some((r) => r.counters !== undefined && r.counters.bytes > 2n ** 53n));
+  for (const r of rules) {
+    if (r.counters !== undefined) assert.equal(typeof r.counters.packets, 'bigint');
+  }
+  result.dispose();
+});
