@@ -429,7 +429,10 @@ pub struct Reloading {
 
 struct State {
     current: Arc<WebConfig>,
-    /// What the files looked like when last read, good or bad.
+    /// The file and those it named when last read, good or bad: only
+    /// these are stat'ed on each check, the file is read when one changed.
+    watched: Vec<PathBuf>,
+    /// What they looked like then.
     seen: Vec<Stamp>,
 }
 
@@ -442,6 +445,17 @@ fn stamp(path: &Path) -> Stamp {
     Some((meta.len(), meta.modified().ok()?, meta.ino()))
 }
 
+/// The file and the files it names.
+fn watched(path: &Path) -> Vec<PathBuf> {
+    std::iter::once(path.to_owned())
+        .chain(named_files(path))
+        .collect()
+}
+
+fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
+    paths.iter().map(|p| stamp(p)).collect()
+}
+
 impl Reloading {
     /// Loads `path` (none: no configuration); an error here stops
     /// start-up.
@@ -451,23 +465,22 @@ impl Reloading {
                 path: None,
                 state: Mutex::new(State {
                     current: Arc::new(WebConfig::none()),
+                    watched: Vec::new(),
                     seen: Vec::new(),
                 }),
             });
         };
-        let seen = Self::stamps(path);
+        let watched = watched(path);
+        let seen = stamps(&watched);
         let current = Arc::new(load(path)?);
         Ok(Self {
             path: Some(path.to_owned()),
-            state: Mutex::new(State { current, seen }),
+            state: Mutex::new(State {
+                current,
+                watched,
+                seen,
+            }),
         })
-    }
-
-    fn stamps(path: &Path) -> Vec<Stamp> {
-        std::iter::once(path.to_owned())
-            .chain(named_files(path))
-            .map(|p| stamp(&p))
-            .collect()
     }
 
     /// Whether the listener speaks TLS (fixed at start-up).
@@ -485,12 +498,13 @@ impl Reloading {
         let Some(path) = &self.path else {
             return self.lock().current.clone();
         };
-        let stamps = Self::stamps(path);
         let mut state = self.lock();
-        if stamps == state.seen {
+        if stamps(&state.watched) == state.seen {
             return state.current.clone();
         }
-        state.seen = stamps;
+        // Taken before loading: a change made meanwhile is seen next time.
+        state.watched = watched(path);
+        state.seen = stamps(&state.watched);
         match load(path) {
             Ok(config) if config.tls.is_some() != state.current.tls.is_some() => {
                 tracing::error!(path = %path.display(), "web configuration not reloaded: turning TLS on or off needs a restart; the last good configuration stays");
