@@ -53,6 +53,14 @@ fn parse_and_render(c: &mut Criterion) {
                 });
             },
         );
+        // The analyzer's view (every rule, jumps, diagnostics), natively.
+        group.bench_with_input(
+            BenchmarkId::new("native-analyze", rules),
+            &input,
+            |b, input| {
+                b.iter(|| black_box(parser_wasm::analyze::analyze(input).rules.len()));
+            },
+        );
         group.bench_with_input(BenchmarkId::new("component", rules), &input, |b, input| {
             b.iter(|| {
                 black_box(

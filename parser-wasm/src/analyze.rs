@@ -25,7 +25,7 @@ use crate::counters::Counters;
 use crate::error::ParseError;
 use crate::lines::Lines;
 use crate::syntax::{self, Line};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -392,15 +392,16 @@ impl Builder {
     }
 
     fn unreferenced_chains(&mut self) {
+        let referenced: FxHashSet<(usize, usize)> = self
+            .analysis
+            .edges
+            .iter()
+            .map(|e| (e.table, e.to))
+            .collect();
         let mut found = Vec::new();
         for (t, table) in self.analysis.tables.iter().enumerate() {
             for (c, chain) in table.chains.iter().enumerate() {
-                let referenced = self
-                    .analysis
-                    .edges
-                    .iter()
-                    .any(|e| e.table == t && e.to == c);
-                if !chain.builtin() && !referenced {
+                if !chain.builtin() && !referenced.contains(&(t, c)) {
                     found.push((chain.line, format!(
                         "user chain `{}` of table `{}`: no rule jumps to it, so its rules never see a packet",
                         chain.name, table.name
