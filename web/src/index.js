@@ -14,6 +14,9 @@ export class ParseError extends Error {
 }
 
 const EVERYTHING = { include: undefined, exclude: undefined };
+// What jco's resources are disposed by: `Symbol.dispose` where the runtime
+// has it (Node 20), the registered symbol jco falls back to elsewhere.
+const DISPOSE = Symbol.dispose ?? Symbol.for('dispose');
 
 /**
  * Renders one dump as the exporter serves its ruleset series.
@@ -58,7 +61,7 @@ export function analyze(bytes) {
     rules: (start, count) => ruleset.rules(start, count),
     diagnosticCount: ruleset.diagnosticCount(),
     diagnostics: (start, count) => ruleset.diagnostics(start, count),
-    dispose: () => ruleset[Symbol.dispose](),
-    [Symbol.dispose]: () => ruleset[Symbol.dispose](),
+    dispose: () => ruleset[DISPOSE](),
+    [DISPOSE]: () => ruleset[DISPOSE](),
   };
 }
