@@ -26,6 +26,7 @@ use crate::error::ParseError;
 use crate::lines::Lines;
 use crate::syntax::{self, Line};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -257,7 +258,8 @@ struct Builder {
     analysis: Analysis,
     open: Option<usize>,
     tables: HashMap<String, usize>,
-    chains: HashMap<(usize, String), usize>,
+    /// Per table (same index), its chains by name.
+    chains: Vec<HashMap<String, usize>>,
 }
 
 impl Builder {
@@ -275,12 +277,14 @@ impl Builder {
             Line::Table(name) => {
                 let name = lossy(name);
                 let tables = &mut self.analysis.tables;
+                let chains = &mut self.chains;
                 let index = *self.tables.entry(name.clone()).or_insert_with(|| {
                     tables.push(Table {
                         name,
                         line: number,
                         chains: Vec::new(),
                     });
+                    chains.push(HashMap::default());
                     tables.len() - 1
                 });
                 self.open = Some(index);
@@ -288,7 +292,7 @@ impl Builder {
             Line::Commit => self.open = None,
             Line::Chain(chain) => {
                 let Some(table) = self.open else { return };
-                let index = self.chain(table, lossy(chain.name), number);
+                let index = self.chain(table, syntax::lossy(chain.name), number);
                 self.analysis.tables[table].chains[index]
                     .policies
                     .push(Policy {
@@ -299,16 +303,9 @@ impl Builder {
             }
             Line::Rule(rule) => {
                 let Some(table) = self.open else { return };
-                let chain = self.chain(table, lossy(rule.chain), number);
+                let chain = self.chain(table, syntax::lossy(rule.chain), number);
                 let spec_column = offset_in(line, rule.spec) + 1;
-                let text = match &rule.inline {
-                    None => lossy(rule.spec),
-                    Some(inline) => {
-                        let mut kept = rule.spec[..inline.cut.start].to_vec();
-                        kept.extend_from_slice(&rule.spec[inline.cut.end..]);
-                        lossy(&kept)
-                    }
-                };
+                let text = rule.text().into_owned();
                 let node = &mut self.analysis.tables[table].chains[chain];
                 node.rules += 1;
                 let position = node.rules;
@@ -331,17 +328,22 @@ impl Builder {
         }
     }
 
-    fn chain(&mut self, table: usize, name: String, line: usize) -> usize {
+    /// The chain `name` of `table`, added if new; the name is copied only
+    /// then.
+    fn chain(&mut self, table: usize, name: Cow<'_, str>, line: usize) -> usize {
+        let index = &mut self.chains[table];
+        if let Some(&chain) = index.get(&*name) {
+            return chain;
+        }
         let chains = &mut self.analysis.tables[table].chains;
-        *self.chains.entry((table, name.clone())).or_insert_with(|| {
-            chains.push(Chain {
-                name,
-                line,
-                policies: Vec::new(),
-                rules: 0,
-            });
-            chains.len() - 1
-        })
+        index.insert(name.to_string(), chains.len());
+        chains.push(Chain {
+            name: name.into_owned(),
+            line,
+            policies: Vec::new(),
+            rules: 0,
+        });
+        chains.len() - 1
     }
 
     fn finish(mut self) -> Analysis {
@@ -359,7 +361,7 @@ impl Builder {
         for rule in &self.analysis.rules {
             let Some(target) = &rule.target else { continue };
             let table = &self.analysis.tables[rule.table];
-            match self.chains.get(&(rule.table, target.name.clone())) {
+            match self.chains[rule.table].get(target.name.as_str()) {
                 Some(&to) => {
                     self.analysis.edges.push(Edge {
                         table: rule.table,
@@ -489,8 +491,9 @@ fn catches_all(text: &str) -> bool {
     }
 }
 
+/// The text of a name, owned (bytes that are not UTF-8 as U+FFFD).
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    syntax::lossy(bytes).into_owned()
 }
 
 /// Where `part`, a slice of `whole`, starts in it.

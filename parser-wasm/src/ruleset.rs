@@ -9,7 +9,7 @@
 use crate::counters::Counters;
 use crate::error::{ErrorKind, ParseError};
 use crate::lines::Lines;
-use crate::syntax::{self, ChainLine, Line, RuleLine};
+use crate::syntax::{self, ChainLine, Line, RuleLine, lossy};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 
@@ -92,15 +92,6 @@ impl Ruleset<'_> {
             incompatible_tables: self.incompatible.iter().map(|t| t.to_string()).collect(),
             rule_series_dropped: 0,
         }
-    }
-}
-
-/// Text with bytes that are not UTF-8 replaced by U+FFFD, borrowed when it
-/// is valid (nearly always, and much faster to check than to convert).
-fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -251,14 +242,7 @@ impl<'a> Builder<'a> {
         let Some(counters) = line.counters else {
             return;
         };
-        let text = match &line.inline {
-            None => lossy(line.spec),
-            Some(inline) => {
-                let mut kept = line.spec[..inline.cut.start].to_vec();
-                kept.extend_from_slice(&line.spec[inline.cut.end..]);
-                Cow::Owned(lossy(&kept).into_owned())
-            }
-        };
+        let text = line.text();
         let rules = &mut chain.rules;
         let index = if rules.len() < SCAN_LIMIT {
             // Most chains are small (kube-proxy: two rules per endpoint

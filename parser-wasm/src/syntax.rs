@@ -5,6 +5,7 @@
 
 use crate::counters::{self, Counters, Inline};
 use crate::error::{ErrorKind, excerpt};
+use std::borrow::Cow;
 
 /// A classified line, borrowing from the input.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,6 +41,30 @@ pub struct RuleLine<'a> {
     pub counters: Option<Counters>,
     /// Inline `-c P B` in `spec`, already reflected in `counters`.
     pub inline: Option<Inline>,
+}
+
+impl<'a> RuleLine<'a> {
+    /// RULESPEC without its inline counters, as the `rule` label has it:
+    /// borrowed unless counters were cut out or bytes were not UTF-8.
+    pub fn text(&self) -> Cow<'a, str> {
+        match &self.inline {
+            None => lossy(self.spec),
+            Some(inline) => {
+                let mut kept = self.spec[..inline.cut.start].to_vec();
+                kept.extend_from_slice(&self.spec[inline.cut.end..]);
+                Cow::Owned(lossy(&kept).into_owned())
+            }
+        }
+    }
+}
+
+/// Text with bytes that are not UTF-8 replaced by U+FFFD, borrowed when it
+/// is valid (nearly always, and much faster to check than to convert).
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 pub fn classify(line: &[u8]) -> Result<Line<'_>, ErrorKind> {
