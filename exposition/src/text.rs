@@ -113,7 +113,7 @@ impl<'o> MetricWriter<'o> {
     pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Value) {
         self.start_sample();
         self.out.push_str(self.metric.name);
-        push_labels(self.out, labels);
+        push_labels(self.out, labels, '{');
         if !labels.is_empty() {
             self.out.push('}');
         }
@@ -134,13 +134,7 @@ impl<'o> MetricWriter<'o> {
         self.out.push_str(&prefix.text);
         push_escaped(self.out, last_value);
         self.out.push('"');
-        for (name, value) in more {
-            self.out.push(',');
-            self.out.push_str(name);
-            self.out.push_str("=\"");
-            push_escaped(self.out, value);
-            self.out.push('"');
-        }
+        push_labels(self.out, more, ',');
         self.out.push('}');
         self.end_sample(value);
     }
@@ -178,17 +172,18 @@ impl SamplePrefix {
     pub fn set(&mut self, metric: &Metric<'_>, shared: &[(&str, &str)], last: &str) {
         self.text.clear();
         self.text.push_str(metric.name);
-        push_labels(&mut self.text, shared);
+        push_labels(&mut self.text, shared, '{');
         self.text.push(if shared.is_empty() { '{' } else { ',' });
         self.text.push_str(last);
         self.text.push_str("=\"");
     }
 }
 
-/// `{a="x",b="y"` (no closing brace), values escaped; nothing for no labels.
-fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
+/// `{a="x",b="y"` (no closing brace; `first` in place of `{` to continue a
+/// label set), values escaped; nothing for no labels.
+fn push_labels(out: &mut String, labels: &[(&str, &str)], first: char) {
     for (i, (name, value)) in labels.iter().enumerate() {
-        out.push(if i == 0 { '{' } else { ',' });
+        out.push(if i == 0 { first } else { ',' });
         out.push_str(name);
         out.push_str("=\"");
         push_escaped(out, value);

@@ -8,6 +8,7 @@
 //! `text/plain` (version 0.0.4 or none) decides; wildcards and other
 //! types are passed over; nothing suitable means text 0.0.4.
 
+use crate::encoding::qvalue;
 use exposition::Format;
 use hyper::header::{ACCEPT, HeaderMap};
 
@@ -38,7 +39,7 @@ fn range(element: &str) -> Option<(f32, Format)> {
         };
         let value = value.trim().trim_matches('"');
         match name.trim().to_ascii_lowercase().as_str() {
-            "q" => weight = value.parse().ok().filter(|q| (0.0..=1.0).contains(q))?,
+            "q" => weight = qvalue(value)?,
             "version" => version = Some(value),
             _ => {}
         }

@@ -60,8 +60,9 @@ fn entry(element: &str) -> Option<(&str, f32)> {
     Some((coding, weight))
 }
 
-/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`
-fn qvalue(text: &str) -> Option<f32> {
+/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`: the
+/// weight of `Accept-Encoding` and of `Accept` alike.
+pub(crate) fn qvalue(text: &str) -> Option<f32> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let valid = fraction.len() <= 3
         && fraction.bytes().all(|b| b.is_ascii_digit())

@@ -143,7 +143,7 @@ mod analysis {
         self as wit, GuestRuleset,
     };
     use super::bindings::exports::iptables_exporter::parser::metrics::ParseError;
-    use super::{Component, saturate};
+    use super::{Component, parse_error_to_wit, saturate};
     use crate::analyze::{self, Analysis, Severity};
     use crate::counters::Counters;
 
@@ -163,10 +163,7 @@ mod analysis {
         }
 
         fn error(&self) -> Option<ParseError> {
-            self.analysis.error.as_ref().map(|e| ParseError {
-                line: saturate(e.line),
-                message: e.kind.to_string(),
-            })
+            self.analysis.error.as_ref().map(parse_error_to_wit)
         }
 
         fn tables(&self) -> Vec<wit::Table> {
@@ -291,10 +288,14 @@ fn result_to_wit(
             incompatible_tables: stats.incompatible_tables,
             rule_series_dropped: saturate(stats.rule_series_dropped),
         }),
-        Err(err) => Err(wit::ParseError {
-            line: saturate(err.line),
-            message: err.kind.to_string(),
-        }),
+        Err(err) => Err(parse_error_to_wit(&err)),
+    }
+}
+
+fn parse_error_to_wit(err: &ParseError) -> wit::ParseError {
+    wit::ParseError {
+        line: saturate(err.line),
+        message: err.kind.to_string(),
     }
 }
 
