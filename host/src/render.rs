@@ -79,9 +79,10 @@ fn render(
             }
         },
     )?;
+    written.and_then(|()| stdout.flush())?;
     match reports.into_iter().next().map(|r| r.outcome) {
         Some(Ok(_stats)) => {
-            written.and_then(|()| stdout.write_all(args.format.end().as_bytes()))?;
+            stdout.write_all(args.format.end().as_bytes())?;
             stdout.flush()?;
             Ok(Ok(()))
         }

@@ -138,7 +138,7 @@ impl Dump {
 /// Which series the component keeps (the cardinality controls); the
 /// default keeps everything. The host passes these through and never
 /// matches them against rule text itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
     pub tables: Filter,
     pub chains: Filter,
@@ -162,9 +162,15 @@ impl Selection {
     };
 }
 
+impl Default for Selection {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
 /// Regular expressions: keep what `include` matches, less what `exclude`
 /// matches.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     pub include: Option<String>,
     pub exclude: Option<String>,
@@ -176,6 +182,12 @@ impl Filter {
         include: None,
         exclude: None,
     };
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Self::NONE
+    }
 }
 
 /// Which rules become series.

@@ -127,14 +127,51 @@ const HEADERS: [(&str, Option<&[&str]>); 5] = [
 
 /// Reads and checks the file at `path`, and every file it names.
 pub fn load(path: &Path) -> Result<WebConfig, Error> {
+    read(path).config
+}
+
+/// One read of the file: the files to watch for a change (it and those it
+/// names), what they looked like, and what the file configures.
+struct Read {
+    watched: Vec<PathBuf>,
+    seen: Vec<Stamp>,
+    config: Result<WebConfig, Error>,
+}
+
+fn read(path: &Path) -> Read {
+    // Stamped before reading: a change made meanwhile is seen next time.
+    let own = stamp(path);
+    let file = parse(path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let named = file
+        .as_ref()
+        .map(|file| file.named_files(dir))
+        .unwrap_or_default();
+    let seen = std::iter::once(own)
+        .chain(named.iter().map(|p| stamp(p)))
+        .collect();
+    let watched = std::iter::once(path.to_owned()).chain(named).collect();
+    Read {
+        watched,
+        seen,
+        config: file.and_then(|file| configure(&file, path)),
+    }
+}
+
+fn parse(path: &Path) -> Result<File, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
-    let file: File = serde_saphyr::from_str(&text).map_err(|err| Error::Syntax {
+    serde_saphyr::from_str(&text).map_err(|err| Error::Syntax {
         path: path.to_owned(),
         message: err.to_string(),
-    })?;
+    })
+}
+
+/// What `file`, read from `path`, configures; the files it names are read
+/// here.
+fn configure(file: &File, path: &Path) -> Result<WebConfig, Error> {
     let field = |field: &str, message: String| Error::Field {
         path: path.to_owned(),
         field: field.to_owned(),
@@ -164,23 +201,18 @@ pub fn load(path: &Path) -> Result<WebConfig, Error> {
     })
 }
 
-/// The files a loaded configuration depends on, beside itself.
-fn named_files(path: &Path) -> Vec<PathBuf> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let Ok(file) = serde_saphyr::from_str::<File>(&text) else {
-        return Vec::new();
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let Some(tls) = file.tls_server_config else {
-        return Vec::new();
-    };
-    [tls.cert_file, tls.key_file, tls.client_ca_file]
-        .into_iter()
-        .flatten()
-        .map(|name| dir.join(name))
-        .collect()
+impl File {
+    /// The files it names, from `dir` (the file's directory).
+    fn named_files(&self, dir: &Path) -> Vec<PathBuf> {
+        let Some(tls) = &self.tls_server_config else {
+            return Vec::new();
+        };
+        [&tls.cert_file, &tls.key_file, &tls.client_ca_file]
+            .into_iter()
+            .flatten()
+            .map(|name| dir.join(name))
+            .collect()
+    }
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
@@ -445,13 +477,6 @@ fn stamp(path: &Path) -> Stamp {
     Some((meta.len(), meta.modified().ok()?, meta.ino()))
 }
 
-/// The file and the files it names.
-fn watched(path: &Path) -> Vec<PathBuf> {
-    std::iter::once(path.to_owned())
-        .chain(named_files(path))
-        .collect()
-}
-
 fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
     paths.iter().map(|p| stamp(p)).collect()
 }
@@ -470,9 +495,12 @@ impl Reloading {
                 }),
             });
         };
-        let watched = watched(path);
-        let seen = stamps(&watched);
-        let current = Arc::new(load(path)?);
+        let Read {
+            watched,
+            seen,
+            config,
+        } = read(path);
+        let current = Arc::new(config?);
         Ok(Self {
             path: Some(path.to_owned()),
             state: Mutex::new(State {
@@ -502,10 +530,10 @@ impl Reloading {
         if stamps(&state.watched) == state.seen {
             return state.current.clone();
         }
-        // Taken before loading: a change made meanwhile is seen next time.
-        state.watched = watched(path);
-        state.seen = stamps(&state.watched);
-        match load(path) {
+        let read = read(path);
+        state.watched = read.watched;
+        state.seen = read.seen;
+        match read.config {
             Ok(config) if config.tls.is_some() != state.current.tls.is_some() => {
                 tracing::error!(path = %path.display(), "web configuration not reloaded: turning TLS on or off needs a restart; the last good configuration stays");
             }
