@@ -98,6 +98,7 @@ fn main() {
         "cargo:rustc-env=PARSER_COMPONENT_PATH={}",
         component.display()
     );
+    build_analyzer(&workspace, &component);
     println!("cargo:rustc-env=EXPORTER_RUSTC_VERSION={}", rustc_version());
     println!("cargo:rustc-env=EXPORTER_REVISION={}", revision(&workspace));
     println!("cargo:rustc-env=EXPORTER_BUILD_DATE={}", build_date());
@@ -107,6 +108,70 @@ fn main() {
     );
     println!("cargo:rerun-if-env-changed=IPTABLES_EXPORTER_REVISION");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+}
+
+/// Builds the analyzer page (`web/`) from the component just built and
+/// writes `analyzer_assets.rs`, which embeds its files: the page the
+/// exporter serves can only ever run the component the exporter runs.
+/// Needs Node.js and `npm ci` in `web/` (scripts/setup.sh does both).
+fn build_analyzer(workspace: &Path, component: &Path) {
+    let web = workspace.join("web");
+    for watched in ["src", "analyzer", "build.mjs", "package-lock.json"] {
+        println!("cargo:rerun-if-changed={}", web.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=NODE");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let assets = out_dir.join("analyzer");
+    let node = env::var_os("NODE").unwrap_or_else(|| "node".into());
+    let status = Command::new(&node)
+        .arg(web.join("build.mjs"))
+        .arg("--component")
+        .arg(component)
+        .arg("--out")
+        .arg(&assets)
+        .stdout(Stdio::from(std::io::stderr()))
+        .status()
+        .unwrap_or_else(|err| {
+            panic!(
+                "running {node:?} to build the analyzer page: {err}; install Node.js 20 or later (scripts/setup.sh does)"
+            )
+        });
+    assert!(
+        status.success(),
+        "building the analyzer page failed ({status}); run `npm ci` in web/ (scripts/setup.sh does)"
+    );
+    let mut files = Vec::new();
+    list_files(&assets, &assets, &mut files);
+    files.sort();
+    let mut code = String::from(
+        "/// The analyzer page's files: name, contents.\npub static ASSETS: &[(&str, &[u8])] = &[\n",
+    );
+    for name in &files {
+        // Type declarations are for the package's users, not the page.
+        if name.ends_with(".d.ts") {
+            continue;
+        }
+        let path = assets.join(name);
+        code.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    std::fs::write(out_dir.join("analyzer_assets.rs"), code).expect("writing analyzer_assets.rs");
+}
+
+/// Every file under `dir`, as paths relative to `root` with `/`.
+fn list_files(root: &Path, dir: &Path, files: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).expect("reading the analyzer build") {
+        let path = entry.expect("reading the analyzer build").path();
+        if path.is_dir() {
+            list_files(root, &path, files);
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let parts: Vec<_> = relative.iter().map(|p| p.to_string_lossy()).collect();
+            files.push(parts.join("/"));
+        }
+    }
 }
 
 /// The commit built: `IPTABLES_EXPORTER_REVISION` when set (a build from a

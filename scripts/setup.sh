@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Installs what building and running (`setup.sh run`) or also testing
 # (`setup.sh`, `setup.sh test`) need on a fresh Debian machine, as root: the
-# wasm32-wasip2 target for the parser component and iptables (nft and
-# legacy); for the tests also nftables (rules iptables-nft cannot show),
+# wasm32-wasip2 target for the parser component, iptables (nft and legacy),
+# and Node and npm when missing with web/'s locked packages (`npm ci`: jco,
+# which the build uses to turn the component into the analyzer page the
+# exporter embeds); for the tests also Chromium (the analyzer page in a
+# real browser), nftables (rules iptables-nft cannot show),
 # python3-prometheus-client (its strict OpenMetrics parser checks ours),
 # systemd (systemd-analyze checks the unit), python3-venv and, from PyPI
 # into .tools/venv, kubernetes-validate (the Kubernetes schemas, offline),
-# Node and npm for the JS package when missing,
 # iproute2 for network namespaces, and prometheus/promtool.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(iptables)
+# Node for web/ (the machine image may have it).
+command -v npm >/dev/null || packages+=(nodejs npm)
 case "${1:-test}" in
   run) ;;
-  test) packages+=(nftables iproute2 prometheus python3-prometheus-client systemd python3-venv)
-    # Node 20 for the JS package (web/); the machine image may have it.
-    command -v npm >/dev/null || packages+=(nodejs npm) ;;
+  test) packages+=(chromium nftables iproute2 prometheus python3-prometheus-client systemd python3-venv) ;;
   *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 
@@ -37,6 +39,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The build runs web/build.mjs (host/build.rs), which needs jco; the tests
+# also need playwright-core. Exactly the locked versions, once.
+if ! (cd web && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd web && npm ci --no-audit --no-fund --quiet)
 fi
 
 # The Kubernetes schemas ship inside this package: the DaemonSet is checked

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, unit tests, golden files,
 # the render CLI, the end-to-end tests with real iptables in network
-# namespaces and a real Prometheus, and the JS package (web/). Needs root
+# namespaces, a real Prometheus and a real browser (the analyzer page), and
+# the JS package (web/). Needs root
 # (namespaces, iptables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p parser-wasm --target wasm32-wasip2 --locked -- -D warnings
 cargo test --workspace --locked
 # The JS package: the component the tests above used, transpiled by jco,
-# against the golden files and the native analysis.
-(cd web && npm ci --no-audit --no-fund --quiet && npm run --silent build && npm test --silent)
+# against the golden files and the native analysis. (The analyzer page in
+# a browser is host/tests/analyzer.rs, above.)
+(cd web && npm run --silent build && npm test --silent)
 # The criterion benchmarks once each, untimed (criterion's test mode), so
 # that they keep building and running; `benches/tests/smoke.rs` (above)
 # does the same for scrape-bench.

@@ -61,6 +61,14 @@ fn parse_and_render(c: &mut Criterion) {
                 b.iter(|| black_box(parser_wasm::analyze::analyze(input).rules.len()));
             },
         );
+        // Its first pass alone: what an analyzer waits for to show the tree.
+        group.bench_with_input(
+            BenchmarkId::new("native-outline", rules),
+            &input,
+            |b, input| {
+                b.iter(|| black_box(parser_wasm::analyze::outline(input).rule_count()));
+            },
+        );
         group.bench_with_input(BenchmarkId::new("component", rules), &input, |b, input| {
             b.iter(|| {
                 black_box(

@@ -67,6 +67,7 @@ fn http_scrape(c: &mut Criterion) {
             self_metrics: SelfMetrics::new().expect("self metrics"),
             telemetry_path: "/metrics".into(),
             openmetrics: true,
+            ruleset_endpoint: false,
             max_requests: None,
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),

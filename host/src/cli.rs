@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// Serve text format 0.0.4 even to scrapers that prefer OpenMetrics.
     #[arg(long = "web.disable-openmetrics")]
     pub disable_openmetrics: bool,
+    /// Let the analyzer page (/analyzer/) load the live rulesets: serves
+    /// the save commands' whole output at /analyzer/rulesets/FAMILY.
+    #[arg(long = "web.enable-ruleset-endpoint")]
+    pub enable_ruleset_endpoint: bool,
     /// Maximum number of metrics requests served at once; more get 503 (0 for no limit).
     #[arg(long = "web.max-requests", value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u32).range(..=MAX_REQUESTS))]
     pub max_requests: u32,

@@ -147,6 +147,14 @@ struct Answer {
     deflated: Option<Arc<SharedDeflate>>,
 }
 
+/// What a request gets its collection from.
+enum Joined {
+    /// The last one, recent enough.
+    Fresh(Arc<Collection>),
+    /// The one running (maybe just started), to wait for.
+    Running(Running),
+}
+
 /// What a response reads its answer from.
 pub enum AnswerReader {
     Plain(Reader),
@@ -206,6 +214,11 @@ impl Collector {
         }
     }
 
+    /// The families collected, in order.
+    pub fn families(&self) -> Vec<Family> {
+        self.families.iter().map(|(family, _)| *family).collect()
+    }
+
     /// Whether a collection has finished since start-up (readiness).
     pub fn has_collected(&self) -> bool {
         self.lock().finished_one
@@ -241,19 +254,12 @@ impl Collector {
             // The answer has to be rendered and sent by the deadline too:
             // leave it as long as the last one took to render.
             let deadline = deadline.map(|d| d.checked_sub(state.last_render).unwrap_or(arrived));
-            let running = match running(&state) {
-                Some(running) => running,
-                None => match state.last.clone() {
-                    Some(last)
-                        if last.finished.elapsed() < self.settings.freshness.min_interval =>
-                    {
-                        tracing::debug!(
-                            "answering from the last collection (--iptables.min-interval)"
-                        );
-                        return self.answer(&mut state, last, true, how);
-                    }
-                    _ => self.start_collection(&mut state),
-                },
+            let running = match self.join(&mut state) {
+                Joined::Running(running) => running,
+                Joined::Fresh(last) => {
+                    tracing::debug!("answering from the last collection (--iptables.min-interval)");
+                    return self.answer(&mut state, last, true, how);
+                }
             };
             // Going by how long the last collection took, this one will not
             // be done by the deadline: answer from the last one at once
@@ -302,6 +308,35 @@ impl Collector {
         };
         let stamped = collection.started < arrived || collection.joined_late;
         self.answer(&mut state, collection, stamped, how)
+    }
+
+    /// What each family's save command printed (`None`: it failed), from a
+    /// collection as fresh as a scrape would get: the live rulesets the
+    /// analyzer page loads.
+    pub async fn saved_outputs(self: &Arc<Self>) -> Vec<(Family, Option<Bytes>)> {
+        let mut waiting = match self.join(&mut self.lock()) {
+            Joined::Fresh(last) => return last.outputs(),
+            Joined::Running(running) => running.done,
+        };
+        let finished = waiting.wait_for(Option::is_some).await;
+        match finished.ok().and_then(|collection| collection.clone()) {
+            Some(collection) => collection.outputs(),
+            None => Collection::nothing(&self.families).outputs(),
+        }
+    }
+
+    /// The last collection if it is recent enough to answer from
+    /// (`--iptables.min-interval`), else the running one, started if need be.
+    fn join(self: &Arc<Self>, state: &mut State) -> Joined {
+        if let Some(running) = running(state) {
+            return Joined::Running(running);
+        }
+        match state.last.clone() {
+            Some(last) if last.finished.elapsed() < self.settings.freshness.min_interval => {
+                Joined::Fresh(last)
+            }
+            _ => Joined::Running(self.start_collection(state)),
+        }
     }
 
     /// Starts a collection; returns what to wait on for it.
@@ -603,6 +638,11 @@ impl Collection {
     /// How long it took.
     fn took(&self) -> Duration {
         self.finished.duration_since(self.started)
+    }
+
+    fn outputs(&self) -> Vec<(Family, Option<Bytes>)> {
+        let saved = self.families.iter();
+        saved.map(|s| (s.family, s.output.clone())).collect()
     }
 
     /// A stand-in for the collection not yet finished: every family failed.

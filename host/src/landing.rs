@@ -5,7 +5,7 @@ use crate::build_info::{REVISION, VERSION};
 pub fn page(telemetry_path: &str) -> String {
     let path = html_escape(telemetry_path);
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>iptables exporter</title></head>\n<body>\n<h1>iptables exporter</h1>\n<p>Prometheus exporter for iptables and ip6tables packet and byte counters. Version {VERSION} (revision {REVISION}).</p>\n<ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body>\n</html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>iptables exporter</title></head>\n<body>\n<h1>iptables exporter</h1>\n<p>Prometheus exporter for iptables and ip6tables packet and byte counters. Version {VERSION} (revision {REVISION}).</p>\n<ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/analyzer/\">Ruleset analyzer</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body>\n</html>\n"
     )
 }
 

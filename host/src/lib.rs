@@ -12,7 +12,8 @@
 //!   output, shared by the scrapes that join it.
 //! - `server`: HTTP routes and graceful shutdown; `accept`: format
 //!   negotiation (OpenMetrics or text); `encoding`: gzip negotiation;
-//!   `landing`: the `/` page.
+//!   `landing`: the `/` page; `analyzer`: the ruleset analyzer page's
+//!   embedded files (built from `web/` by build.rs).
 //! - `self_metrics`: process and build-info metrics; `build_info`: version,
 //!   commit, build date, compiler.
 //! - `signals`: what each signal does; `render`: the `render` subcommand.
@@ -23,6 +24,7 @@
 //! only the small `exposition` crate it shares with the component.
 
 pub mod accept;
+pub mod analyzer;
 pub mod basic_auth;
 pub mod build_info;
 pub mod cli;

@@ -163,6 +163,12 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
             selection,
         },
     ));
+    if args.enable_ruleset_endpoint {
+        tracing::info!(
+            path = "/analyzer/rulesets",
+            "the ruleset endpoint is on: it serves every family's whole ruleset"
+        );
+    }
     let app = Arc::new(server::App {
         collector: collector.clone(),
         web: Arc::new(web),
@@ -170,6 +176,7 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
             .context("registering the exporter's own metrics")?,
         telemetry_path: args.telemetry_path.clone(),
         openmetrics: !args.disable_openmetrics,
+        ruleset_endpoint: args.enable_ruleset_endpoint,
         max_requests: (args.max_requests > 0)
             .then(|| Arc::new(tokio::sync::Semaphore::new(args.max_requests as usize))),
         header_timeout: args.header_timeout,

@@ -1,5 +1,7 @@
 //! HTTP (or HTTPS, per `--web.config.file`): the metrics endpoint, the
-//! landing page, `/-/healthy` and `/-/ready`, 404 elsewhere, 405 for
+//! landing page, `/-/healthy` and `/-/ready`, the analyzer page under
+//! `/analyzer/` (with the live rulesets when `--web.enable-ruleset-endpoint`
+//! is given), 404 elsewhere, 405 for
 //! methods other than GET and HEAD; basic auth on every path but the
 //! landing page when configured; graceful shutdown when the given future
 //! resolves.
@@ -10,6 +12,7 @@
 //! would, without running a collection; the health paths never run one.
 
 use crate::accept;
+use crate::analyzer;
 use crate::collect::{AnswerReader, Collector};
 use crate::encoding::prefers_gzip;
 use crate::flight::Reader;
@@ -18,12 +21,13 @@ use crate::landing;
 use crate::self_metrics::SelfMetrics;
 use crate::web_config::{Reloading, WebConfig};
 use bytes::Bytes;
-use exposition::Format;
+use exposition::{Family, Format};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{
-    ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY, WWW_AUTHENTICATE,
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    HeaderValue, LOCATION, VARY, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -57,6 +61,9 @@ pub struct App {
     pub telemetry_path: String,
     /// Whether a scraper that prefers OpenMetrics gets it.
     pub openmetrics: bool,
+    /// Whether `/analyzer/rulesets` serves the save commands' output
+    /// (`--web.enable-ruleset-endpoint`).
+    pub ruleset_endpoint: bool,
     /// Metrics requests served at once; `None` for no limit.
     pub max_requests: Option<Arc<Semaphore>>,
     /// Time a client has to send its request headers (slowloris).
@@ -177,7 +184,10 @@ impl App {
             "/" => Route::Landing,
             "/-/healthy" => Route::Healthy,
             "/-/ready" => Route::Ready,
-            _ => return plain(StatusCode::NOT_FOUND, "404 page not found\n"),
+            _ => match analyzer_route(path) {
+                Some(route) => route,
+                None => return plain(StatusCode::NOT_FOUND, "404 page not found\n"),
+            },
         };
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
@@ -205,6 +215,24 @@ impl App {
                     "iptables-exporter is not ready: the first collection is still running.\n",
                 );
             }
+            Route::AnalyzerRoot => {
+                // The page's URLs are relative to its folder.
+                let query = request.uri().query().map(|q| format!("?{q}"));
+                let target = format!("{}{}", analyzer::PREFIX, query.unwrap_or_default());
+                let mut response = plain(StatusCode::PERMANENT_REDIRECT, "308 see /analyzer/\n");
+                if let Ok(location) = HeaderValue::from_str(&target) {
+                    response.headers_mut().insert(LOCATION, location);
+                }
+                return response;
+            }
+            Route::Asset(asset) => return asset_response(asset),
+            Route::Rulesets(_) if !self.ruleset_endpoint => {
+                return plain(
+                    StatusCode::NOT_FOUND,
+                    "404 the ruleset endpoint is off: start the exporter with --web.enable-ruleset-endpoint to serve the live rulesets\n",
+                );
+            }
+            Route::Rulesets(family) => return self.ruleset(family, request.method()).await,
         }
         let format = match accept::format(request.headers()) {
             Format::OpenMetrics if self.openmetrics => Format::OpenMetrics,
@@ -237,6 +265,45 @@ impl App {
                 .headers_mut()
                 .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
+        response
+    }
+
+    /// The live rulesets' index, or what `family`'s save command printed in
+    /// a collection as fresh as a scrape's. Never cached: it is the whole
+    /// ruleset, read for this request.
+    async fn ruleset(&self, family: Option<Family>, method: &Method) -> Response<Body> {
+        let families = self.collector.families();
+        let mut response = match family {
+            None => {
+                let labels: Vec<&str> = families.iter().map(|f| f.label()).collect();
+                let index = analyzer::rulesets_index(&labels);
+                with_type(Response::new(full(Bytes::from(index))), "application/json")
+            }
+            Some(family) if !families.contains(&family) => {
+                return plain(StatusCode::NOT_FOUND, "404 this family is not collected\n");
+            }
+            Some(_) if *method == Method::HEAD => {
+                with_type(Response::new(full(Bytes::new())), "text/plain")
+            }
+            Some(family) => {
+                let saved = self.collector.saved_outputs().await;
+                match saved.into_iter().find(|(f, _)| *f == family) {
+                    Some((_, Some(output))) => {
+                        // Save output, as printed: not necessarily UTF-8.
+                        with_type(Response::new(full(output)), "text/plain")
+                    }
+                    _ => {
+                        return plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "503 the save command failed in the last collection; the exporter's log says why\n",
+                        );
+                    }
+                }
+            }
+        };
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 
@@ -285,6 +352,49 @@ enum Route {
     Landing,
     Healthy,
     Ready,
+    /// `/analyzer`, without the slash.
+    AnalyzerRoot,
+    Asset(analyzer::Asset),
+    /// The index of the live rulesets (`None`), or one family's.
+    Rulesets(Option<Family>),
+}
+
+/// The analyzer's routes; `None` for a path that is none of them.
+fn analyzer_route(path: &str) -> Option<Route> {
+    if path == analyzer::PREFIX.trim_end_matches('/') {
+        return Some(Route::AnalyzerRoot);
+    }
+    let name = path.strip_prefix(analyzer::PREFIX)?;
+    if name == analyzer::RULESETS {
+        return Some(Route::Rulesets(None));
+    }
+    if let Some(family) = name
+        .strip_prefix(analyzer::RULESETS)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        let family = Family::ALL.into_iter().find(|f| f.label() == family)?;
+        return Some(Route::Rulesets(Some(family)));
+    }
+    analyzer::asset(name).map(Route::Asset)
+}
+
+/// One of the analyzer's files. Revalidated on every load (`no-cache`), so
+/// that a new exporter's page is never mixed with an old one's files.
+fn asset_response(asset: analyzer::Asset) -> Response<Body> {
+    let mut response = with_type(
+        Response::new(full(Bytes::from_static(asset.body))),
+        asset.content_type,
+    );
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if asset.content_type.starts_with("text/html") {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(analyzer::CONTENT_SECURITY_POLICY),
+        );
+    }
+    response
 }
 
 /// The scrape timeout the scraper announces (Prometheus sends it in

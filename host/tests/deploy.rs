@@ -109,6 +109,12 @@ fn the_dockerfile_builds_in_one_stage_and_runs_in_a_small_one() {
     let (build, runtime) = dockerfile.split_at(runtime_at);
     // The set-up the README's build needs, and a locked release build.
     assert!(build.contains("rustup target add wasm32-wasip2"), "{build}");
+    // Node and web/'s locked packages: the build makes the analyzer page.
+    assert!(
+        build.contains("install -y --no-install-recommends nodejs npm"),
+        "{build}"
+    );
+    assert!(build.contains("cd web && npm ci"), "{build}");
     assert!(
         build.contains("cargo build --release --locked -p iptables-exporter"),
         "{build}"
@@ -123,6 +129,7 @@ fn the_dockerfile_builds_in_one_stage_and_runs_in_a_small_one() {
         "COPY --from=build /usr/local/bin/iptables-exporter /usr/local/bin/iptables-exporter"
     ));
     assert!(!runtime.contains("cargo"), "{runtime}");
+    assert!(!runtime.contains("npm"), "the page is embedded: {runtime}");
     assert!(runtime.contains("EXPOSE 9455"));
     assert!(runtime.contains("ENTRYPOINT [\"/usr/local/bin/iptables-exporter\"]"));
     let cmd = runtime

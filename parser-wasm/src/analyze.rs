@@ -220,112 +220,123 @@ const TERMINAL: &[&str] = &[
     "TPROXY",
 ];
 
-/// Analyses one family's save output.
+/// Analyses one family's save output: [`outline`], then
+/// [`Outline::details`].
 pub fn analyze(input: &[u8]) -> Analysis {
-    if let Err(error) = crate::parse(input) {
-        let diagnostic = Diagnostic {
-            line: error.line,
-            column: 1,
-            code: Code::ParseError,
-            message: error.kind.to_string(),
-        };
-        return Analysis {
-            error: Some(error),
-            diagnostics: vec![diagnostic],
-            ..Analysis::default()
-        };
+    let outline = outline(input);
+    let Details {
+        rules,
+        edges,
+        diagnostics,
+    } = outline.details(input);
+    Analysis {
+        error: outline.error,
+        tables: outline.tables,
+        rules,
+        edges,
+        diagnostics,
     }
-    let mut builder = Builder::default();
-    for (number, line) in Lines::new(input) {
-        if let Err(bad) = std::str::from_utf8(line) {
-            builder.diagnose(
-                number,
-                bad.valid_up_to() + 1,
-                Code::InvalidUtf8,
-                "bytes that are not UTF-8; shown, and exported, as U+FFFD".into(),
-            );
-        }
-        // The input parsed: every line classifies.
-        if let Ok(classified) = syntax::classify(line) {
-            builder.line(number, line, classified);
-        }
-    }
-    builder.finish()
 }
 
-#[derive(Default)]
-struct Builder {
-    analysis: Analysis,
-    open: Option<usize>,
-    tables: HashMap<String, usize>,
+/// The first pass: the parse error, or the tables and chains with their
+/// policies and rule counts, and where each rule is. Enough to show a
+/// ruleset's tree; it copies no rule text, so a 100k-rule dump's tree is
+/// there in a fraction of the whole analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
+    pub error: Option<ParseError>,
+    pub tables: Vec<Table>,
+    rules: Vec<RuleAt>,
     /// Per table (same index), its chains by name.
     chains: Vec<HashMap<String, usize>>,
 }
 
-impl Builder {
-    fn diagnose(&mut self, line: usize, column: usize, code: Code, message: String) {
-        self.analysis.diagnostics.push(Diagnostic {
-            line,
-            column,
-            code,
-            message,
-        });
-    }
+/// A rule line as the outline found it.
+#[derive(Debug, Clone)]
+struct RuleAt {
+    line: usize,
+    /// Its bytes in the input.
+    start: usize,
+    end: usize,
+    table: usize,
+    chain: usize,
+    position: usize,
+}
 
-    fn line(&mut self, number: usize, line: &[u8], classified: Line<'_>) {
+/// What the second pass adds to the outline.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    pub rules: Vec<Rule>,
+    pub edges: Vec<Edge>,
+    /// In line order; for one line, in the order of the list above.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The first pass over one family's save output.
+pub fn outline(input: &[u8]) -> Outline {
+    if let Err(error) = crate::parse(input) {
+        return Outline {
+            error: Some(error),
+            ..Outline::default()
+        };
+    }
+    let mut outline = Outline::default();
+    let mut tables: HashMap<String, usize> = HashMap::default();
+    let mut open = None;
+    for (number, line) in Lines::new(input) {
+        // The input parsed: every line classifies.
+        let Ok(classified) = syntax::classify(line) else {
+            continue;
+        };
         match classified {
             Line::Table(name) => {
                 let name = lossy(name);
-                let tables = &mut self.analysis.tables;
-                let chains = &mut self.chains;
-                let index = *self.tables.entry(name.clone()).or_insert_with(|| {
-                    tables.push(Table {
+                let index = *tables.entry(name.clone()).or_insert_with(|| {
+                    outline.tables.push(Table {
                         name,
                         line: number,
                         chains: Vec::new(),
                     });
-                    chains.push(HashMap::default());
-                    tables.len() - 1
+                    outline.chains.push(HashMap::default());
+                    outline.tables.len() - 1
                 });
-                self.open = Some(index);
+                open = Some(index);
             }
-            Line::Commit => self.open = None,
+            Line::Commit => open = None,
             Line::Chain(chain) => {
-                let Some(table) = self.open else { return };
-                let index = self.chain(table, syntax::lossy(chain.name), number);
-                self.analysis.tables[table].chains[index]
-                    .policies
-                    .push(Policy {
-                        line: number,
-                        name: lossy(chain.policy),
-                        counters: chain.counters,
-                    });
+                let Some(table) = open else { continue };
+                let index = outline.chain(table, syntax::lossy(chain.name), number);
+                outline.tables[table].chains[index].policies.push(Policy {
+                    line: number,
+                    name: lossy(chain.policy),
+                    counters: chain.counters,
+                });
             }
             Line::Rule(rule) => {
-                let Some(table) = self.open else { return };
-                let chain = self.chain(table, syntax::lossy(rule.chain), number);
-                let spec_column = offset_in(line, rule.spec) + 1;
-                let text = rule.text().into_owned();
-                let node = &mut self.analysis.tables[table].chains[chain];
+                let Some(table) = open else { continue };
+                let chain = outline.chain(table, syntax::lossy(rule.chain), number);
+                let node = &mut outline.tables[table].chains[chain];
                 node.rules += 1;
-                let position = node.rules;
-                let target = target(&text).map(|(at, name, goto)| Target {
-                    name,
-                    goto,
-                    column: spec_column + at,
-                });
-                self.analysis.rules.push(Rule {
+                let start = offset_in(input, line);
+                outline.rules.push(RuleAt {
                     line: number,
+                    start,
+                    end: start + line.len(),
                     table,
                     chain,
-                    position,
-                    text,
-                    target,
-                    counters: rule.counters,
+                    position: node.rules,
                 });
             }
             Line::Ignored | Line::Incompatible(_) => {}
         }
+    }
+    outline
+}
+
+impl Outline {
+    /// Rule lines, without reading them.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
     }
 
     /// The chain `name` of `table`, added if new; the name is copied only
@@ -335,7 +346,7 @@ impl Builder {
         if let Some(&chain) = index.get(&*name) {
             return chain;
         }
-        let chains = &mut self.analysis.tables[table].chains;
+        let chains = &mut self.tables[table].chains;
         index.insert(name.to_string(), chains.len());
         chains.push(Chain {
             name: name.into_owned(),
@@ -346,111 +357,158 @@ impl Builder {
         chains.len() - 1
     }
 
-    fn finish(mut self) -> Analysis {
-        self.jumps();
-        self.unreferenced_chains();
-        self.rule_findings();
+    /// The second pass, over the input the outline was made from: every
+    /// rule with its text and target, the jumps, the diagnostics.
+    pub fn details(&self, input: &[u8]) -> Details {
+        let mut details = Details::default();
+        if let Some(error) = &self.error {
+            details.diagnostics.push(Diagnostic {
+                line: error.line,
+                column: 1,
+                code: Code::ParseError,
+                message: error.kind.to_string(),
+            });
+            return details;
+        }
+        for (number, line) in Lines::new(input) {
+            if let Err(bad) = std::str::from_utf8(line) {
+                details.diagnostics.push(Diagnostic {
+                    line: number,
+                    column: bad.valid_up_to() + 1,
+                    code: Code::InvalidUtf8,
+                    message: "bytes that are not UTF-8; shown, and exported, as U+FFFD".into(),
+                });
+            }
+        }
+        for at in &self.rules {
+            let Some(line) = input.get(at.start..at.end) else {
+                continue;
+            };
+            let Ok(Line::Rule(rule)) = syntax::classify(line) else {
+                continue;
+            };
+            let spec_column = offset_in(line, rule.spec) + 1;
+            let text = rule.text().into_owned();
+            let target = target(&text).map(|(at, name, goto)| Target {
+                name,
+                goto,
+                column: spec_column + at,
+            });
+            details.rules.push(Rule {
+                line: at.line,
+                table: at.table,
+                chain: at.chain,
+                position: at.position,
+                text,
+                target,
+                counters: rule.counters,
+            });
+        }
+        self.jumps(&mut details);
+        self.unreferenced_chains(&mut details);
+        rule_findings(&mut details);
         // Line order; a stable sort keeps each line's own order.
-        self.analysis.diagnostics.sort_by_key(|d| d.line);
-        self.analysis
+        details.diagnostics.sort_by_key(|d| d.line);
+        details
     }
 
     /// Edges for jumps to chains; diagnostics for jumps to nothing.
-    fn jumps(&mut self) {
-        let mut found = Vec::new();
-        for rule in &self.analysis.rules {
+    fn jumps(&self, details: &mut Details) {
+        for rule in &details.rules {
             let Some(target) = &rule.target else { continue };
-            let table = &self.analysis.tables[rule.table];
-            match self.chains[rule.table].get(target.name.as_str()) {
+            let table = &self.tables[rule.table];
+            let message = match self.chains[rule.table].get(target.name.as_str()) {
                 Some(&to) => {
-                    self.analysis.edges.push(Edge {
+                    details.edges.push(Edge {
                         table: rule.table,
                         from: rule.chain,
                         to,
                         line: rule.line,
                         goto: target.goto,
                     });
-                    if table.chains[to].policies.is_empty() {
-                        found.push((rule.line, target.column, format!(
-                            "jump to `{}`, a chain of table `{}` that is never declared (no `:{} - [0:0]` line)",
-                            target.name, table.name, target.name
-                        )));
+                    if !table.chains[to].policies.is_empty() {
+                        continue;
                     }
-                }
-                None if TARGETS.contains(&target.name.as_str()) => {}
-                None => found.push((
-                    rule.line,
-                    target.column,
                     format!(
-                        "jump to `{}`: no chain of that name in table `{}`, and not a target iptables knows",
-                        target.name, table.name
-                    ),
-                )),
-            }
-        }
-        for (line, column, message) in found {
-            self.diagnose(line, column, Code::JumpToUndeclaredChain, message);
+                        "jump to `{}`, a chain of table `{}` that is never declared (no `:{} - [0:0]` line)",
+                        target.name, table.name, target.name
+                    )
+                }
+                None if TARGETS.contains(&target.name.as_str()) => continue,
+                None => format!(
+                    "jump to `{}`: no chain of that name in table `{}`, and not a target iptables knows",
+                    target.name, table.name
+                ),
+            };
+            details.diagnostics.push(Diagnostic {
+                line: rule.line,
+                column: target.column,
+                code: Code::JumpToUndeclaredChain,
+                message,
+            });
         }
     }
 
-    fn unreferenced_chains(&mut self) {
-        let referenced: FxHashSet<(usize, usize)> = self
-            .analysis
-            .edges
-            .iter()
-            .map(|e| (e.table, e.to))
-            .collect();
-        let mut found = Vec::new();
-        for (t, table) in self.analysis.tables.iter().enumerate() {
+    fn unreferenced_chains(&self, details: &mut Details) {
+        let referenced: FxHashSet<(usize, usize)> =
+            details.edges.iter().map(|e| (e.table, e.to)).collect();
+        for (t, table) in self.tables.iter().enumerate() {
             for (c, chain) in table.chains.iter().enumerate() {
                 if !chain.builtin() && !referenced.contains(&(t, c)) {
-                    found.push((chain.line, format!(
-                        "user chain `{}` of table `{}`: no rule jumps to it, so its rules never see a packet",
-                        chain.name, table.name
-                    )));
+                    details.diagnostics.push(Diagnostic {
+                        line: chain.line,
+                        column: 1,
+                        code: Code::UnreferencedChain,
+                        message: format!(
+                            "user chain `{}` of table `{}`: no rule jumps to it, so its rules never see a packet",
+                            chain.name, table.name
+                        ),
+                    });
                 }
             }
-        }
-        for (line, message) in found {
-            self.diagnose(line, 1, Code::UnreferencedChain, message);
         }
     }
+}
 
-    /// Unreachable, duplicate and never-matched rules, chain by chain.
-    fn rule_findings(&mut self) {
-        // Per (table, chain): the line of a rule that ends every traversal,
-        // and the first line of each text.
-        let mut ended: HashMap<(usize, usize), usize> = HashMap::default();
-        let mut seen: HashMap<(usize, usize, &str), usize> = HashMap::default();
-        let mut found = Vec::new();
-        for rule in &self.analysis.rules {
-            let key = (rule.table, rule.chain);
-            if let Some(&at) = ended.get(&key) {
-                found.push((rule.line, Code::UnreachableRule, format!(
-                    "never reached: the rule on line {at} matches every packet and ends the chain's traversal"
-                )));
-            } else if catches_all(&rule.text) {
-                ended.insert(key, rule.line);
-            }
-            match seen.get(&(rule.table, rule.chain, rule.text.as_str())) {
-                Some(&first) => found.push((rule.line, Code::DuplicateRule, format!(
-                    "the same rule as line {first}: the exporter sums their counters into one series"
-                ))),
-                None => {
-                    seen.insert((rule.table, rule.chain, rule.text.as_str()), rule.line);
-                }
-            }
-            if rule.counters.is_some_and(|c| c.packets == 0) {
-                found.push((
-                    rule.line,
-                    Code::NeverMatched,
-                    "no packet has matched this rule since its counters were last zeroed".into(),
-                ));
+/// Unreachable, duplicate and never-matched rules, chain by chain.
+fn rule_findings(details: &mut Details) {
+    // Per (table, chain): the line of a rule that ends every traversal,
+    // and the first line of each text.
+    let mut ended: HashMap<(usize, usize), usize> = HashMap::default();
+    let mut seen: HashMap<(usize, usize, &str), usize> = HashMap::default();
+    let mut found = Vec::new();
+    for rule in &details.rules {
+        let key = (rule.table, rule.chain);
+        if let Some(&at) = ended.get(&key) {
+            found.push((rule.line, Code::UnreachableRule, format!(
+                "never reached: the rule on line {at} matches every packet and ends the chain's traversal"
+            )));
+        } else if catches_all(&rule.text) {
+            ended.insert(key, rule.line);
+        }
+        match seen.get(&(rule.table, rule.chain, rule.text.as_str())) {
+            Some(&first) => found.push((rule.line, Code::DuplicateRule, format!(
+                "the same rule as line {first}: the exporter sums their counters into one series"
+            ))),
+            None => {
+                seen.insert((rule.table, rule.chain, rule.text.as_str()), rule.line);
             }
         }
-        for (line, code, message) in found {
-            self.diagnose(line, 1, code, message);
+        if rule.counters.is_some_and(|c| c.packets == 0) {
+            found.push((
+                rule.line,
+                Code::NeverMatched,
+                "no packet has matched this rule since its counters were last zeroed".into(),
+            ));
         }
+    }
+    for (line, code, message) in found {
+        details.diagnostics.push(Diagnostic {
+            line,
+            column: 1,
+            code,
+            message,
+        });
     }
 }
 

@@ -144,30 +144,44 @@ mod analysis {
     };
     use super::bindings::exports::iptables_exporter::parser::metrics::ParseError;
     use super::{Component, parse_error_to_wit, saturate};
-    use crate::analyze::{self, Analysis, Severity};
+    use crate::analyze::{self, Details, Outline, Severity};
     use crate::counters::Counters;
+    use std::cell::OnceCell;
 
     impl wit::Guest for Component {
         type Ruleset = Ruleset;
     }
 
+    /// The outline at once; the rest when first asked for, so that an
+    /// analyzer has the tree of a big dump before every rule is read.
     pub struct Ruleset {
-        analysis: Analysis,
+        input: Vec<u8>,
+        outline: Outline,
+        details: OnceCell<Details>,
+    }
+
+    impl Ruleset {
+        fn details(&self) -> &Details {
+            self.details
+                .get_or_init(|| self.outline.details(&self.input))
+        }
     }
 
     impl GuestRuleset for Ruleset {
         fn new(save_output: Vec<u8>) -> Self {
             Self {
-                analysis: analyze::analyze(&save_output),
+                outline: analyze::outline(&save_output),
+                input: save_output,
+                details: OnceCell::new(),
             }
         }
 
         fn error(&self) -> Option<ParseError> {
-            self.analysis.error.as_ref().map(parse_error_to_wit)
+            self.outline.error.as_ref().map(parse_error_to_wit)
         }
 
         fn tables(&self) -> Vec<wit::Table> {
-            self.analysis
+            self.outline
                 .tables
                 .iter()
                 .map(|table| wit::Table {
@@ -197,14 +211,14 @@ mod analysis {
         }
 
         fn rule_count(&self) -> u32 {
-            saturate(self.analysis.rules.len())
+            saturate(self.outline.rule_count())
         }
 
         fn rules(&self, start: u32, count: u32) -> Vec<wit::Rule> {
-            page(&self.analysis.rules, start, count)
+            page(&self.details().rules, start, count)
                 .iter()
                 .map(|rule| {
-                    let table = &self.analysis.tables[rule.table];
+                    let table = &self.outline.tables[rule.table];
                     wit::Rule {
                         line: saturate(rule.line),
                         table: table.name.clone(),
@@ -220,11 +234,11 @@ mod analysis {
         }
 
         fn edges(&self) -> Vec<wit::Edge> {
-            self.analysis
+            self.details()
                 .edges
                 .iter()
                 .map(|edge| {
-                    let table = &self.analysis.tables[edge.table];
+                    let table = &self.outline.tables[edge.table];
                     wit::Edge {
                         table: table.name.clone(),
                         from_chain: table.chains[edge.from].name.clone(),
@@ -237,11 +251,11 @@ mod analysis {
         }
 
         fn diagnostic_count(&self) -> u32 {
-            saturate(self.analysis.diagnostics.len())
+            saturate(self.details().diagnostics.len())
         }
 
         fn diagnostics(&self, start: u32, count: u32) -> Vec<wit::Diagnostic> {
-            page(&self.analysis.diagnostics, start, count)
+            page(&self.details().diagnostics, start, count)
                 .iter()
                 .map(|d| wit::Diagnostic {
                     line: saturate(d.line),

@@ -1,4 +1,4 @@
-import type { analysis } from '#parser';
+import type { analysis } from './parser.js';
 
 export type Counters = analysis.Counters;
 export type Diagnostic = analysis.Diagnostic;
@@ -26,11 +26,12 @@ export declare function render(
 export interface Analysis extends Disposable {
   error?: { line: number; message: string };
   tables: Table[];
-  edges: Edge[];
+  /** Read on first use, with the rules (the tree above is there before). */
+  readonly edges: Edge[];
   ruleCount: number;
   /** Rules `start` to `start + count` (fewer at the end), in input order. */
   rules(start: number, count: number): Rule[];
-  diagnosticCount: number;
+  readonly diagnosticCount: number;
   /** Diagnostics in line order, paged like `rules`. */
   diagnostics(start: number, count: number): Diagnostic[];
   dispose(): void;

@@ -1,7 +1,7 @@
 // The iptables-exporter parser component, for JavaScript: the same
 // WebAssembly component the exporter runs, transpiled by jco into dist/
-// (`#parser` in package.json).
-import { metrics, analysis } from '#parser';
+// (built next to this file by build.mjs).
+import { metrics, analysis } from './parser.js';
 
 /** A dump that does not parse: the line and what was expected there. */
 export class ParseError extends Error {
@@ -53,13 +53,21 @@ export function render(bytes, { family = 'ipv4', format = 'text' } = {}) {
  */
 export function analyze(bytes) {
   const ruleset = new analysis.Ruleset(bytes);
+  let edges;
+  let diagnosticCount;
   return {
     error: ruleset.error(),
     tables: ruleset.tables(),
-    edges: ruleset.edges(),
     ruleCount: ruleset.ruleCount(),
+    // The component reads the rules themselves when first asked for
+    // something that needs them: the tree above is there before.
+    get edges() {
+      return (edges ??= ruleset.edges());
+    },
     rules: (start, count) => ruleset.rules(start, count),
-    diagnosticCount: ruleset.diagnosticCount(),
+    get diagnosticCount() {
+      return (diagnosticCount ??= ruleset.diagnosticCount());
+    },
     diagnostics: (start, count) => ruleset.diagnostics(start, count),
     dispose: () => ruleset[DISPOSE](),
     [DISPOSE]: () => ruleset[DISPOSE](),

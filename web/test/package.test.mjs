@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyze, render, ParseError } from '../src/index.js';
+import { analyze, render, ParseError } from '@iptables-exporter/parser';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 const family = (name) => (name.endsWith('.ipv6.rules') ? 'ipv6' : 'ipv4');

@@ -12,6 +12,16 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+impl Response {
+    /// The value of header `name` (any case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
 pub fn request(method: &str, address: &str, path: &str) -> std::io::Result<Response> {
     request_with(method, address, path, &[])
 }

@@ -1,0 +1,92 @@
+//! The ruleset analyzer page, served at `/analyzer/` from files embedded at
+//! build time (`web/`, built by build.rs from the component this binary
+//! embeds), and the live rulesets it may load.
+
+include!(concat!(env!("OUT_DIR"), "/analyzer_assets.rs"));
+
+/// Where the page lives; `/analyzer` redirects here so that its relative
+/// URLs resolve.
+pub const PREFIX: &str = "/analyzer/";
+/// The path (under `PREFIX`) of the live rulesets' index; each family's
+/// dump is below it.
+pub const RULESETS: &str = "rulesets";
+
+/// What the page's HTML may do: its own scripts and WebAssembly, its own
+/// Worker and fetches, nothing from elsewhere (dumps are untrusted text).
+/// The same policy as the page's own `<meta>`, which covers other servers.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' blob: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// One of the page's files.
+pub struct Asset {
+    pub body: &'static [u8],
+    pub content_type: &'static str,
+}
+
+/// The file at `name` (relative to `PREFIX`; empty for the page itself).
+pub fn asset(name: &str) -> Option<Asset> {
+    let name = if name.is_empty() { "index.html" } else { name };
+    let (_, body) = ASSETS.iter().find(|(file, _)| *file == name)?;
+    Some(Asset {
+        body,
+        content_type: content_type(name),
+    })
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map_or("", |(_, extension)| extension) {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        // Anything else and browsers refuse to compile it as it streams.
+        "wasm" => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The live rulesets' index: each family and where its dump is.
+pub fn rulesets_index(families: &[&str]) -> String {
+    let entries: Vec<String> = families
+        .iter()
+        .map(|family| format!("{{\"family\":\"{family}\",\"path\":\"{RULESETS}/{family}\"}}"))
+        .collect();
+    format!("{{\"families\":[{}]}}\n", entries.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_and_its_component_are_embedded_with_their_types() {
+        let page = asset("").expect("index.html");
+        assert_eq!(page.content_type, "text/html; charset=utf-8");
+        assert!(std::str::from_utf8(page.body).is_ok_and(|html| html.contains("analyzer.js")));
+        let wasm = asset("parser.core.wasm").expect("the component's core module");
+        assert_eq!(wasm.content_type, "application/wasm");
+        assert!(wasm.body.starts_with(b"\0asm"));
+        for script in [
+            "analyzer.js",
+            "worker.js",
+            "index.js",
+            "parser.js",
+            "wasi.js",
+        ] {
+            assert_eq!(
+                asset(script).map(|a| a.content_type),
+                Some("text/javascript; charset=utf-8"),
+                "{script}"
+            );
+        }
+        assert!(asset("index.d.ts").is_none(), "declarations are not served");
+        assert!(asset("nothing.js").is_none());
+    }
+
+    #[test]
+    fn the_index_lists_each_family_with_its_path() {
+        assert_eq!(
+            rulesets_index(&["ipv4", "ipv6"]),
+            "{\"families\":[{\"family\":\"ipv4\",\"path\":\"rulesets/ipv4\"},{\"family\":\"ipv6\",\"path\":\"rulesets/ipv6\"}]}\n"
+        );
+        assert_eq!(rulesets_index(&[]), "{\"families\":[]}\n");
+    }
+}

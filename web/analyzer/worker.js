@@ -1,0 +1,74 @@
+// The analyzer's parsing, off the page's thread: the component analyses a
+// dump and renders its exposition here, and the results go to the page in
+// pieces (the tree first, then the jumps, then rules and diagnostics in
+// pages) so that a 100k-rule dump shows its first table before the
+// component has even read its rules.
+import { analyze, render, ParseError } from './index.js';
+
+/** Rules and diagnostics per message. */
+const PAGE = 20000;
+
+/** The dump last analysed, kept to render its exposition on request. */
+let current = { id: 0, bytes: new Uint8Array(), family: 'ipv4' };
+
+self.onmessage = ({ data }) => {
+  try {
+    if (data.kind === 'analyze') {
+      current = { id: data.id, bytes: data.bytes, family: data.family };
+      analyzeCurrent();
+    } else if (data.kind === 'render' && data.id === current.id) {
+      renderCurrent(data.format);
+    }
+  } catch (err) {
+    // A trap in the component (a bug, never the input's fault) or a
+    // message the page should not have sent.
+    self.postMessage({ kind: 'failed', id: data.id, message: String(err?.message ?? err) });
+  }
+};
+
+// Loading the component takes a moment (top-level await), and a message
+// that arrives before `onmessage` is set is lost: the page waits for this.
+self.postMessage({ kind: 'ready' });
+
+function analyzeCurrent() {
+  const { id, bytes } = current;
+  const started = performance.now();
+  const result = analyze(bytes);
+  try {
+    // The tree first, a table at a time (a kube-proxy nat table has tens
+    // of thousands of chains): the component has only outlined the dump
+    // so far.
+    const [first = null, ...rest] = result.tables;
+    self.postMessage({
+      kind: 'tree',
+      id,
+      error: result.error ?? null,
+      table: first,
+      ruleCount: result.ruleCount,
+      analyseMs: performance.now() - started,
+    });
+    for (const table of rest) self.postMessage({ kind: 'table', id, table });
+    self.postMessage({ kind: 'edges', id, edges: result.edges, diagnosticCount: result.diagnosticCount });
+    for (let start = 0; start < result.ruleCount; start += PAGE) {
+      self.postMessage({ kind: 'rules', id, start, rules: result.rules(start, PAGE) });
+    }
+    for (let start = 0; start < result.diagnosticCount; start += PAGE) {
+      self.postMessage({ kind: 'diagnostics', id, start, diagnostics: result.diagnostics(start, PAGE) });
+    }
+    self.postMessage({ kind: 'done', id, totalMs: performance.now() - started });
+  } finally {
+    result.dispose();
+  }
+}
+
+function renderCurrent(format) {
+  const { id, bytes, family } = current;
+  const started = performance.now();
+  try {
+    const text = render(bytes, { family, format });
+    self.postMessage({ kind: 'exposition', id, format, text, renderMs: performance.now() - started });
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    self.postMessage({ kind: 'exposition', id, format, error: { line: err.line, message: err.reason } });
+  }
+}

@@ -1,0 +1,327 @@
+// The analyzer page in a real browser (Debian's Chromium, driven by
+// playwright-core), against what host/tests/analyzer.rs expects from the
+// native parser and from the exporter it started. Run by that test:
+//
+//   node web/e2e/analyzer.mjs plan.json
+//
+// plan.json names the pages (the exporter's, one with the ruleset endpoint
+// off, the static build), the dumps and what each must show. Every
+// failure is an assertion; the figures measured are printed as one
+// `RESULT {json}` line. The browser may reach 127.0.0.1 only.
+import assert from 'node:assert/strict';
+import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const plan = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const results = { checks: [], timings: {} };
+mkdirSync(plan.screenshots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: plan.chromium,
+  headless: true,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    // No name resolves: nothing but 127.0.0.1 can be reached.
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  ],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+const offLoopback = [];
+await context.route('**/*', (route) => {
+  const url = new URL(route.request().url());
+  if (['http:', 'https:'].includes(url.protocol) && url.hostname !== '127.0.0.1') {
+    offLoopback.push(url.href);
+    return route.abort();
+  }
+  return route.continue();
+});
+
+const staticServer = await serveStatic(plan.staticDir);
+
+try {
+  await fixtures();
+  await diagnostics();
+  await malformed();
+  await sortFilterJump();
+  await big();
+  await live();
+  await endpointOff();
+  await staticFiles();
+  assert.deepEqual(offLoopback, [], 'requests off 127.0.0.1');
+} finally {
+  await browser.close();
+  staticServer.close();
+}
+console.log(`RESULT ${JSON.stringify(results)}`);
+
+// ---- the checks ----
+
+/** Each dump's tree, rule count and exposition, as the native parser has them. */
+async function fixtures() {
+  const page = await open(plan.exporter);
+  for (const fixture of plan.fixtures) {
+    await load(page, fixture.path, 'ready');
+    assert.deepEqual(await tree(page), sorted(fixture.tree), `${fixture.name}: tables and chains`);
+    assert.equal(await page.textContent('#rules-count'), `(${fixture.ruleLines.toLocaleString('en-US')})`, `${fixture.name}: rule count`);
+    await page.click('[data-pane=exposition]');
+    await page.selectOption('#format', 'text');
+    await page.waitForFunction(() => /rendered/.test(document.querySelector('#exposition-status').textContent)
+      && !document.querySelector('#exposition').textContent.endsWith('# EOF\n'));
+    assert.equal(await page.textContent('#exposition'), fixture.exposition, `${fixture.name}: exposition`);
+    if (fixture === plan.fixtures[0]) await copyAndDownload(page, fixture.exposition);
+    await page.selectOption('#format', 'openmetrics');
+    await page.waitForFunction(() => document.querySelector('#exposition').textContent.endsWith('# EOF\n'));
+    await page.click('[data-pane=rules]');
+    if (fixture.screenshot) await shot(page, fixture.screenshot);
+    results.checks.push(`fixture ${fixture.name}`);
+  }
+  await done(page);
+}
+
+/** The exposition shown is the one copied and the one downloaded. */
+async function copyAndDownload(page, exposition) {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+  await page.click('#copy');
+  await page.waitForFunction(() => document.querySelector('#exposition-status').textContent === 'copied');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), exposition, 'copied');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.match(download.suggestedFilename(), /\.prom$/);
+  assert.equal(readFileSync(await download.path(), 'utf8'), exposition, 'downloaded');
+  results.checks.push('copy, download');
+}
+
+/** A diagnostic of each kind, each linking to its line in context. */
+async function diagnostics() {
+  const page = await open(plan.exporter);
+  const { path, expected, lines } = plan.diagnostics;
+  await load(page, path, 'ready');
+  await page.click('[data-pane=diagnostics]');
+  const shown = await page.$$eval('#diagnostics li', (items) => items.map((li) => ({ line: Number(li.dataset.line), code: li.dataset.code })));
+  assert.deepEqual(shown, expected.map(({ line, code }) => ({ line, code })), 'diagnostics');
+  const codes = [...new Set(expected.map((d) => d.code))];
+  assert.deepEqual(await page.$$eval('#diagnostic-codes .chip', (chips) => chips.map((c) => c.dataset.code)), codes);
+  for (const code of codes) {
+    const first = expected.find((d) => d.code === code);
+    await page.click('[data-pane=diagnostics]');
+    await page.click(`#diagnostics li[data-code="${code}"][data-line="${first.line}"] button`);
+    assert.equal(await page.getAttribute('#source-view', 'data-line'), String(first.line), `${code}: source line`);
+    const here = await page.textContent('#source-lines .here');
+    assert.ok(here.endsWith(`${lines[first.line - 1]}\n`), `${code}: line ${first.line} in context: ${here}`);
+    if (first.rule) {
+      // A rule's line also shows it in the rule list.
+      await page.waitForSelector(`#rule-canvas .row.highlight[data-line="${first.line}"]`, { state: 'visible' });
+    }
+  }
+  await page.click('[data-pane=diagnostics]');
+  await shot(page, 'diagnostics');
+  results.checks.push(`diagnostics ${codes.join(' ')}`);
+  await done(page);
+}
+
+/** Dumps that do not parse: the exporter's message, its line in context. */
+async function malformed() {
+  const page = await open(plan.exporter);
+  for (const { path, message, line, text } of plan.malformed) {
+    await load(page, path, 'error');
+    assert.equal(await page.textContent('#error-message'), message);
+    assert.equal(await page.getAttribute('#source-view', 'data-line'), String(line));
+    assert.ok((await page.textContent('#source-lines .here')).endsWith(`${line} | ${text}\n`), path);
+    assert.equal(await page.isVisible('#results'), false, 'nothing else is shown for a dump that does not parse');
+    if (path === plan.malformed[0].path) await shot(page, 'malformed');
+  }
+  results.checks.push('malformed');
+  await done(page);
+}
+
+/** Sorting by counters, filtering by text, following a jump. */
+async function sortFilterJump() {
+  const page = await open(plan.exporter);
+  const { path, maxPackets, filter, jump } = plan.interaction;
+  await load(page, path, 'ready');
+  await page.click('button[data-sort=packets]');
+  const packets = await visibleColumn(page, 4);
+  assert.equal(packets[0], maxPackets, 'largest packets first');
+  assert.deepEqual(packets, [...packets].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : BigInt(b) < BigInt(a) ? -1 : 0)), 'non-increasing');
+  await page.fill('#filter', filter.query);
+  await page.waitForFunction((n) => document.querySelector('#shown').textContent.startsWith(`${n} shown`), filter.count);
+  await page.fill('#filter', '');
+  await page.click('button[data-sort=line]');
+  await page.click(`#rule-canvas .row[data-line="${jump.line}"] button[data-action=target]`);
+  await page.waitForFunction((n) => document.querySelector('#shown').textContent.startsWith(`${n} shown`), jump.rules);
+  const chains = await visibleColumn(page, 2);
+  assert.ok(chains.length > 0 && chains.every((c) => c === jump.to), `only ${jump.to}'s rules: ${chains}`);
+  assert.match(await page.textContent('#chain-links'), new RegExp(`Reached from: .*${jump.from} \\(line ${jump.line}\\)`));
+  await shot(page, 'jump');
+  results.checks.push('sort, filter, jump');
+  await done(page);
+}
+
+/** The 100k-rule dump: time to the first table, a virtualised list, scrolling. */
+async function big() {
+  const page = await open(plan.exporter);
+  const { path, ruleLines, lastLine } = plan.big;
+  const started = Date.now();
+  await page.setInputFiles('#file', path);
+  await page.waitForSelector('#tree section', { state: 'visible' });
+  results.timings.bigTreeVisibleFromSetInputMs = Date.now() - started;
+  await page.waitForSelector('body[data-first-table-ms]');
+  results.timings.bigFirstTableMs = Number(await page.getAttribute('body', 'data-first-table-ms'));
+  await page.waitForSelector('body[data-state=ready]', { timeout: 120_000 });
+  results.timings.bigAllLoadedMs = Number(await page.getAttribute('body', 'data-total-ms'));
+  // The page's own heap with every rule loaded (Chromium's
+  // performance.memory; the Worker's, with the component, is not in it).
+  results.timings.bigPageHeapMB = await page.evaluate(() => Math.round(performance.memory.usedJSHeapSize / 1e6));
+  assert.equal(await page.textContent('#rules-count'), `(${ruleLines.toLocaleString('en-US')})`);
+  const rows = await page.$$eval('#rule-canvas .row', (r) => r.length);
+  assert.ok(rows < 200, `${rows} row elements for ${ruleLines} rules: the list must be virtualised`);
+  results.timings.bigScroll = await page.evaluate(scrollThrough);
+  await page.$eval('#rule-viewport', (v) => { v.scrollTop = v.scrollHeight; });
+  await page.waitForSelector(`#rule-canvas .row[data-line="${lastLine}"]`, { state: 'visible' });
+  await shot(page, 'big');
+  results.checks.push('big');
+  await done(page);
+}
+
+/** Runs in the page: 120 frames of scrolling; how long frames took. */
+async function scrollThrough() {
+  const viewport = document.querySelector('#rule-viewport');
+  const frames = [];
+  let last = performance.now();
+  for (let i = 0; i < 120; i++) {
+    viewport.scrollTop += 997;
+    const now = await new Promise(requestAnimationFrame);
+    frames.push(now - last);
+    last = now;
+  }
+  frames.sort((a, b) => a - b);
+  return { frames: frames.length, medianMs: frames[60], p95Ms: frames[114], maxMs: frames[119] };
+}
+
+/** `/analyzer?live`: the exporter's rulesets, as its own scrape counts them. */
+async function live() {
+  const page = await open(`${plan.liveExporter}?live`);
+  await page.waitForSelector('body[data-state=ready]');
+  for (const [index, family] of plan.live.entries()) {
+    if (index > 0) {
+      await page.selectOption('#source', String(index));
+      await page.waitForFunction((name) => document.body.dataset.state === 'ready' && document.querySelector('#status').textContent.startsWith(name), `live ${family.family}`);
+    }
+    assert.deepEqual(await tree(page), sorted(family.tree), `live ${family.family}`);
+  }
+  await shot(page, 'live');
+  results.checks.push('live');
+  await done(page);
+}
+
+/** Without --web.enable-ruleset-endpoint, `?live` says why there is nothing. */
+async function endpointOff() {
+  const page = await open(`${plan.exporterOff}?live`);
+  await page.waitForSelector('body[data-state=no-live]');
+  assert.match(await page.textContent('#status'), /--web\.enable-ruleset-endpoint/);
+  results.checks.push('endpoint off');
+  await done(page);
+}
+
+/** The same files from a plain static server, with no exporter behind it; a pasted dump. */
+async function staticFiles() {
+  const page = await open(`http://127.0.0.1:${staticServer.address().port}/`);
+  const [fixture] = plan.fixtures;
+  // Pasted this time.
+  await page.fill('#paste', readFileSync(fixture.path, 'utf8'));
+  await page.click('#analyse-paste');
+  await page.waitForSelector('body[data-state=ready]', { state: 'attached' });
+  assert.deepEqual(await tree(page), sorted(fixture.tree), 'static: tables and chains');
+  await page.click('#live');
+  await page.waitForSelector('body[data-state=no-live]');
+  results.checks.push('static');
+  await done(page);
+}
+
+// ---- helpers ----
+
+async function open(url) {
+  const page = await context.newPage();
+  const problems = [];
+  // Also printed as they happen: a check that times out says why.
+  const problem = (text) => {
+    console.error(`${url}: ${text}`);
+    problems.push(text);
+  };
+  page.on('pageerror', (err) => problem(`page error: ${err.message}`));
+  page.on('console', (message) => {
+    // The expected 404s of the endpoint-off and static checks are logged too.
+    if (message.type() === 'error' && !/status of 404/.test(message.text())) problem(`console: ${message.text()}`);
+  });
+  page.problems = problems;
+  await page.goto(url);
+  return page;
+}
+
+/** Closes a page that logged no error. */
+async function done(page) {
+  assert.deepEqual(page.problems, [], `${page.url()}: errors in the page`);
+  await page.close();
+}
+
+async function load(page, path, state) {
+  await page.setInputFiles('#file', path);
+  try {
+    await page.waitForSelector(`body[data-state=${state}]`, { state: 'attached' });
+  } catch (err) {
+    const now = await page.evaluate(() => `${document.body.dataset.state}: ${document.querySelector('#status').textContent}`);
+    throw new Error(`${path}: waiting for state ${state}, the page is ${now}`, { cause: err });
+  }
+}
+
+/** The tree as shown: every chain of every table, sorted. */
+async function tree(page) {
+  const chains = await page.$$eval('#tree li', (items) => items.map((li) => ({
+    table: li.dataset.table,
+    chain: li.dataset.chain,
+    rules: Number(li.dataset.rules),
+    counters: li.dataset.counters,
+  })));
+  return sorted(chains);
+}
+
+function sorted(chains) {
+  const key = (c) => `${c.table}\u0000${c.chain}`;
+  return [...chains].map((c) => ({ ...c, counters: c.counters.split(',').sort().join(',') }))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** One column of the rule rows in view, top to bottom (commas dropped). */
+async function visibleColumn(page, column) {
+  return page.$$eval('#rule-canvas .row:not([hidden])', (rows, column) => {
+    const viewport = document.querySelector('#rule-viewport').getBoundingClientRect();
+    return rows
+      .filter((row) => {
+        const box = row.getBoundingClientRect();
+        return box.top >= viewport.top && box.bottom <= viewport.bottom;
+      })
+      .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+      .map((row) => row.children[column].textContent.replaceAll(',', ''));
+  }, column);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(plan.screenshots, `${name}.png`) });
+}
+
+/** The page as static files, from a server that knows nothing else. */
+function serveStatic(root) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+  const server = createServer((request, response) => {
+    const path = normalize(join(root, new URL(request.url, 'http://x').pathname));
+    const file = path.endsWith('/') ? join(path, 'index.html') : path;
+    if (!file.startsWith(root) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
