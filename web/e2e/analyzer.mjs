@@ -224,15 +224,33 @@ async function endpointOff() {
   await done(page);
 }
 
-/** The same files from a plain static server, with no exporter behind it; a pasted dump. */
+/**
+ * The same files from a plain static server, with no exporter behind it:
+ * a pasted dump, a dropped one, and the package on the page's own thread.
+ */
 async function staticFiles() {
   const page = await open(`http://127.0.0.1:${staticServer.address().port}/`);
-  const [fixture] = plan.fixtures;
-  // Pasted this time.
+  const [fixture, second] = plan.fixtures;
   await page.fill('#paste', readFileSync(fixture.path, 'utf8'));
   await page.click('#analyse-paste');
   await page.waitForSelector('body[data-state=ready]', { state: 'attached' });
-  assert.deepEqual(await tree(page), sorted(fixture.tree), 'static: tables and chains');
+  assert.deepEqual(await tree(page), sorted(fixture.tree), 'static, pasted: tables and chains');
+
+  const dropped = await page.evaluateHandle((text) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([text], 'dropped.rules'));
+    return transfer;
+  }, readFileSync(second.path, 'latin1'));
+  await page.dispatchEvent('body', 'drop', { dataTransfer: dropped });
+  await page.waitForFunction(() => document.body.dataset.state === 'ready' && document.querySelector('#status').textContent.startsWith('dropped.rules'));
+  assert.deepEqual(await tree(page), sorted(second.tree), 'static, dropped: tables and chains');
+
+  const rendered = await page.evaluate(async (text) => {
+    const { render } = await import('./index.js');
+    return render(new TextEncoder().encode(text), { family: 'ipv4' });
+  }, readFileSync(fixture.path, 'utf8'));
+  assert.equal(rendered, fixture.exposition, 'the package on the main thread');
+
   await page.click('#live');
   await page.waitForSelector('body[data-state=no-live]');
   results.checks.push('static');
