@@ -196,7 +196,8 @@ function chainElement(table, chain) {
   });
   const name = element('button', { type: 'button', className: 'link', textContent: chain.name });
   name.onclick = () => selectChain(table.name, chain.name);
-  const counters = counted.map((p) => ` · ${p.name} ${count(p.packets)} packets, ${count(p.bytes)} bytes`);
+  // A user chain's `-` says nothing a reader needs.
+  const counters = counted.map((p) => ` · ${p.name === '-' ? '' : `${p.name} `}${count(p.packets)} packets, ${count(p.bytes)} bytes`);
   item.append(
     name,
     element('span', { className: `policy ${policy}`, textContent: policy }),
