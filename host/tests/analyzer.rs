@@ -2,8 +2,9 @@
 //!
 //! - Its files over HTTP: the types browsers need, the redirect from
 //!   `/analyzer`, the ruleset endpoint off by default and serving the save
-//!   command's output when on — and every piece of WebAssembly the page
-//!   loads is a byte-for-byte part of the component the exporter runs.
+//!   command's output when on, both behind basic auth when it is
+//!   configured — and every piece of WebAssembly the page loads is a
+//!   byte-for-byte part of the component the exporter runs.
 //! - In a real browser (Debian's Chromium, driven by `web/e2e/analyzer.mjs`
 //!   with playwright-core): fixtures show the tables, chains, counts and
 //!   exposition the native parser gives; a diagnostic of each kind links
@@ -117,6 +118,46 @@ fn the_page_is_served_from_the_embedded_component() {
     );
     let not_collected = http::get(&on.address, "/analyzer/rulesets/ipv6").expect("ipv6");
     assert_eq!(not_collected.status, 404);
+}
+
+#[test]
+fn the_page_and_the_live_rulesets_sit_behind_basic_auth() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let save = cat_fixture(dir.path(), "save", "spec-example.ipv4.rules");
+    let hash = bcrypt::hash("secret", 4).expect("hash");
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  reader: '{hash}'\n")).expect("web.yml");
+    let exporter = Exporter::ipv4(
+        &save,
+        &[
+            &format!("--web.config.file={}", web.display()),
+            "--web.enable-ruleset-endpoint",
+        ],
+    );
+    let credentials = base64::engine::general_purpose::STANDARD.encode("reader:secret");
+    let authorization = format!("Basic {credentials}");
+    for path in [
+        "/analyzer",
+        "/analyzer/",
+        "/analyzer/parser.core.wasm",
+        "/analyzer/rulesets",
+        "/analyzer/rulesets/ipv4",
+    ] {
+        let anonymous = http::get(&exporter.address, path).expect(path);
+        assert_eq!(anonymous.status, 401, "{path} without credentials");
+        let reader = http::get_with(
+            &exporter.address,
+            path,
+            &[("Authorization", authorization.as_str())],
+        )
+        .expect(path);
+        assert!(
+            [200, 308].contains(&reader.status),
+            "{path}: {}",
+            reader.status
+        );
+    }
 }
 
 #[test]
@@ -419,25 +460,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// The core modules jco inlined into its JS as base64.
 fn inlined_modules(glue: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
     glue.split("base64Compile('")
         .skip(1)
         .filter_map(|rest| rest.split('\'').next())
-        .map(|b64| base64_decode(b64).expect("valid base64"))
+        // jco leaves the padding out.
+        .map(|b64| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(b64.trim_end_matches('='))
+                .expect("valid base64")
+        })
         .collect()
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut buffer, mut bits) = (0u32, 0);
-    for byte in text.bytes().filter(|b| *b != b'=') {
-        let value = ALPHABET.iter().position(|a| *a == byte)? as u32;
-        buffer = (buffer << 6) | value;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Some(out)
 }
