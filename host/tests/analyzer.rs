@@ -234,7 +234,12 @@ fn the_page_in_a_real_browser() {
             fixture_plan("non-utf8-legacy.ipv4.rules", None),
         ],
         "diagnostics": diagnostics_plan(&fixtures().join("analyzer/every-diagnostic.ipv4.rules")),
-        "malformed": [malformed_plan("garbage-line"), malformed_plan("truncated-after-newline")],
+        "malformed": [
+            malformed_plan("garbage-line"),
+            malformed_plan("truncated-after-newline"),
+            // The error on the last line, which ends with a newline.
+            malformed_plan("trailing-space-commit"),
+        ],
         "interaction": interaction_plan(&fixtures().join("kube-proxy-nft.ipv4.rules")),
         "big": {
             "path": big,

@@ -71,6 +71,7 @@ function load(source) {
   $('source-view').hidden = true;
   $('results').hidden = true;
   $('exposition').textContent = '';
+  $('exposition-status').textContent = '';
   send({ kind: 'analyze', id: run.id, bytes: run.bytes, family: run.family });
 }
 
@@ -312,7 +313,8 @@ function showSource(line, column) {
   const decoder = new TextDecoder();
   const text = (n) => {
     const end = n < starts.length ? starts[n] - 1 : run.bytes.length;
-    return decoder.decode(run.bytes.subarray(starts[n - 1], end)).replace(/\r$/, '');
+    // The last line runs to the end of the input, its newline included.
+    return decoder.decode(run.bytes.subarray(starts[n - 1], end)).replace(/\r?\n?$/, '');
   };
   const width = String(Math.max(last, line)).length;
   const lines = [];
