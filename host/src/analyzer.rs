@@ -2,6 +2,8 @@
 //! build time (`web/`, built by build.rs from the component this binary
 //! embeds), and the live rulesets it may load.
 
+use exposition::Family;
+
 include!(concat!(env!("OUT_DIR"), "/analyzer_assets.rs"));
 
 /// Where the page lives; `/analyzer` redirects here so that its relative
@@ -44,7 +46,7 @@ fn content_type(name: &str) -> &'static str {
 }
 
 /// The live rulesets' index: each family and where its dump is.
-pub fn rulesets_index(families: &[&str]) -> String {
+pub fn rulesets_index(families: &[Family]) -> String {
     let entries: Vec<String> = families
         .iter()
         .map(|family| format!("{{\"family\":\"{family}\",\"path\":\"{RULESETS}/{family}\"}}"))
@@ -84,7 +86,7 @@ mod tests {
     #[test]
     fn the_index_lists_each_family_with_its_path() {
         assert_eq!(
-            rulesets_index(&["ipv4", "ipv6"]),
+            rulesets_index(&Family::ALL),
             "{\"families\":[{\"family\":\"ipv4\",\"path\":\"rulesets/ipv4\"},{\"family\":\"ipv6\",\"path\":\"rulesets/ipv6\"}]}\n"
         );
         assert_eq!(rulesets_index(&[]), "{\"families\":[]}\n");

@@ -275,8 +275,7 @@ impl App {
         let families = self.collector.families();
         let mut response = match family {
             None => {
-                let labels: Vec<&str> = families.iter().map(|f| f.label()).collect();
-                let index = analyzer::rulesets_index(&labels);
+                let index = analyzer::rulesets_index(&families);
                 with_type(Response::new(full(Bytes::from(index))), "application/json")
             }
             Some(family) if !families.contains(&family) => {
@@ -372,7 +371,7 @@ fn analyzer_route(path: &str) -> Option<Route> {
         .strip_prefix(analyzer::RULESETS)
         .and_then(|rest| rest.strip_prefix('/'))
     {
-        let family = Family::ALL.into_iter().find(|f| f.label() == family)?;
+        let family = Family::from_label(family)?;
         return Some(Route::Rulesets(Some(family)));
     }
     analyzer::asset(name).map(Route::Asset)

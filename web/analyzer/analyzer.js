@@ -100,13 +100,7 @@ worker.onerror = (event) => {
 // ---- the tree of tables and chains ----
 
 function showTree(data) {
-  Object.assign(run, {
-    error: data.error,
-    tables: [],
-    chainKeys: new Set(),
-    ruleCount: data.ruleCount,
-    analyseMs: data.analyseMs,
-  });
+  Object.assign(run, { error: data.error, ruleCount: data.ruleCount, analyseMs: data.analyseMs });
   rules.expect(data.ruleCount, run.chainKeys);
   $('intro').hidden = true;
   if (data.error) {
