@@ -16,14 +16,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// A bcrypt hash (cost 10) of a password nobody has, checked for unknown
-/// users.
-const STAND_IN_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+/// The salt and digest of a bcrypt hash of a password nobody has; an
+/// unknown user is checked against them, at the configured users' cost
+/// (see [`stand_in_hash`]).
+const STAND_IN_SALT_AND_DIGEST: &str = "QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+/// The cost of the stand-in when no user is configured.
+const DEFAULT_COST: u32 = 10;
 /// Successful checks remembered at most; the cache is emptied beyond.
 const CACHE_ENTRIES: usize = 1024;
 
 pub struct Users {
     hashes: BTreeMap<String, String>,
+    /// Checked for unknown users: as slow as a known user's hash.
+    stand_in: String,
     verified: Mutex<HashSet<[u8; 32]>>,
     /// The credentials being checked now, each with a lock its check
     /// holds.
@@ -35,14 +40,19 @@ pub struct Users {
 impl Users {
     /// Checks that every hash is a bcrypt hash; an error names the user.
     pub fn new(hashes: &BTreeMap<String, String>) -> Result<Self, String> {
+        let mut costs = Vec::with_capacity(hashes.len());
         for (user, hash) in hashes {
             if user.contains(':') {
                 return Err(format!("{user}: a user name cannot hold `:`"));
             }
-            bcrypt::verify("", hash).map_err(|err| format!("{user}: not a bcrypt hash ({err})"))?;
+            let parts: bcrypt::HashParts = hash
+                .parse()
+                .map_err(|err| format!("{user}: not a bcrypt hash ({err})"))?;
+            costs.push(parts.get_cost());
         }
         Ok(Self {
             hashes: hashes.clone(),
+            stand_in: stand_in_hash(&costs),
             verified: Mutex::new(HashSet::new()),
             checking: Mutex::new(HashMap::new()),
             bcrypt_runs: AtomicUsize::new(0),
@@ -57,7 +67,7 @@ impl Users {
         };
         let (hash, known) = match self.hashes.get(&user) {
             Some(hash) => (hash.as_str(), true),
-            None => (STAND_IN_HASH, false),
+            None => (self.stand_in.as_str(), false),
         };
         let digest: [u8; 32] = Sha256::new()
             .chain_update(user.as_bytes())
@@ -109,6 +119,22 @@ impl Users {
     fn cache(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
         self.verified.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A bcrypt hash no password matches, at the cost most users' hashes
+/// have (the highest of those when several are as common): checking an
+/// unknown user then takes as long as checking a wrong password, whatever
+/// cost the operator chose.
+fn stand_in_hash(costs: &[u32]) -> String {
+    let mut counted: BTreeMap<u32, usize> = BTreeMap::new();
+    for &cost in costs {
+        *counted.entry(cost).or_default() += 1;
+    }
+    let cost = counted
+        .into_iter()
+        .max_by_key(|&(cost, count)| (count, cost))
+        .map_or(DEFAULT_COST, |(cost, _)| cost);
+    format!("$2y${cost:02}${STAND_IN_SALT_AND_DIGEST}")
 }
 
 /// `Basic base64(user:password)` → (user, password).
@@ -183,8 +209,39 @@ mod tests {
     }
 
     #[test]
-    fn the_stand_in_hash_is_a_real_bcrypt_hash() {
-        assert_eq!(bcrypt::verify("x", STAND_IN_HASH).ok(), Some(false));
+    fn the_stand_in_hash_is_a_real_bcrypt_hash_at_the_users_cost() {
+        for costs in [&[][..], &[4], &[12, 4, 12], &[5, 6]] {
+            let hash = stand_in_hash(costs);
+            assert_eq!(bcrypt::verify("x", &hash).ok(), Some(false), "{hash}");
+        }
+        let cost = |costs: &[u32]| {
+            stand_in_hash(costs)
+                .parse::<bcrypt::HashParts>()
+                .map(|parts| parts.get_cost())
+                .expect("a bcrypt hash")
+        };
+        assert_eq!(cost(&[]), DEFAULT_COST);
+        assert_eq!(cost(&[4]), 4);
+        assert_eq!(cost(&[13, 13]), 13);
+        assert_eq!(cost(&[12, 4, 12]), 12, "the most common cost");
+        assert_eq!(cost(&[5, 6]), 6, "the highest of the most common");
+    }
+
+    #[test]
+    fn an_unknown_user_is_checked_at_the_configured_cost() {
+        // bcrypt's time is set by the cost alone: an unknown user checked
+        // against a cost-10 stand-in took 47 ms where a wrong password at
+        // cost 4 took 1 ms, which told an attacker which users exist.
+        let users = users();
+        let cost = |hash: &str| hash.parse::<bcrypt::HashParts>().map(|p| p.get_cost()).ok();
+        assert_eq!(cost(&users.stand_in), cost(&users.hashes["prometheus"]));
+        assert_eq!(cost(&users.stand_in), Some(4));
+        assert!(!users.allows(Some(&header("nobody", "secret"))));
+        assert_eq!(
+            users.bcrypt_runs.load(Ordering::Relaxed),
+            1,
+            "an unknown user must cost a bcrypt check too"
+        );
     }
 
     #[test]

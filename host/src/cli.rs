@@ -219,6 +219,31 @@ impl SelectionArgs {
     }
 }
 
+/// The component names a selection option by its field
+/// (`chains.include`); people set it with a flag.
+const OPTION_FLAGS: [(&str, &str); 8] = [
+    ("tables.include", "--iptables.table-include"),
+    ("tables.exclude", "--iptables.table-exclude"),
+    ("chains.include", "--iptables.chain-include"),
+    ("chains.exclude", "--iptables.chain-exclude"),
+    ("rule-text.include", "--iptables.rule-include"),
+    ("rule-text.exclude", "--iptables.rule-exclude"),
+    ("comment.include", "--iptables.comment-include"),
+    ("comment.exclude", "--iptables.comment-exclude"),
+];
+
+/// The component's `FIELD: problem` about a selection option, with the
+/// field named as the flag that set it.
+pub fn name_the_flag(message: &str) -> String {
+    OPTION_FLAGS
+        .iter()
+        .find_map(|(field, flag)| {
+            let problem = message.strip_prefix(field)?.strip_prefix(": ")?;
+            Some(format!("{flag}: {problem}"))
+        })
+        .unwrap_or_else(|| message.to_owned())
+}
+
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Only log messages with the given severity or above.
@@ -298,14 +323,41 @@ fn parse_tables(list: &str) -> Result<Tables, String> {
     Ok(Tables(tables))
 }
 
+/// A path a request can name exactly: it starts with `/`, holds only what
+/// RFC 3986 allows in a path (so no `?` query, `#` fragment, space or
+/// non-ASCII byte, which would make it unreachable: requests are routed by
+/// their path alone), and is none of the exporter's other pages.
 fn parse_telemetry_path(path: &str) -> Result<String, String> {
     if !path.starts_with('/') {
         return Err("must start with `/`".into());
     }
+    if let Some(bad) = path.chars().find(|&c| !is_path_char(c)) {
+        return Err(format!(
+            "`{}` cannot be in a URL path (a `?` starts a query, a `#` a fragment): requests to it would never reach the metrics",
+            bad.escape_default()
+        ));
+    }
     if path == "/" {
         return Err("`/` is the landing page".into());
     }
+    for (taken, what) in [
+        ("/-/healthy", "the health check"),
+        ("/-/ready", "the readiness check"),
+    ] {
+        if path == taken {
+            return Err(format!("`{taken}` is {what}"));
+        }
+    }
+    if path == "/analyzer" || path.starts_with("/analyzer/") {
+        return Err("paths under `/analyzer` belong to the ruleset analyzer".into());
+    }
     Ok(path.to_owned())
+}
+
+/// RFC 3986 `pchar` or `/`: unreserved, sub-delims, `:`, `@`, and `%` of
+/// a percent-encoded byte.
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c)
 }
 
 /// `500ms`, `10s`, `2m`, `1m30s`: more than zero, at most a day.
@@ -409,6 +461,27 @@ mod tests {
     }
 
     #[test]
+    fn option_errors_name_the_flag() {
+        assert_eq!(
+            name_the_flag("chains.include: not a regular expression: x"),
+            "--iptables.chain-include: not a regular expression: x"
+        );
+        assert_eq!(
+            name_the_flag("rule-text.exclude: bad"),
+            "--iptables.rule-exclude: bad"
+        );
+        assert_eq!(name_the_flag("something else"), "something else");
+        // Every field names a flag this parser knows.
+        for (_, flag) in OPTION_FLAGS {
+            let arg = format!("{flag}=x");
+            assert!(
+                Cli::try_parse_from(["iptables-exporter", arg.as_str()]).is_ok(),
+                "{flag}"
+            );
+        }
+    }
+
+    #[test]
     fn render_subcommand_takes_the_family_and_the_input_cap() {
         let cli = Cli::try_parse_from([
             "iptables-exporter",
@@ -498,8 +571,33 @@ mod tests {
 
     #[test]
     fn telemetry_path_must_be_absolute_and_not_the_landing_page() {
-        assert!(parse_telemetry_path("/metrics").is_ok());
-        assert!(parse_telemetry_path("metrics").is_err());
-        assert!(parse_telemetry_path("/").is_err());
+        for good in [
+            "/metrics",
+            "/probe/iptables",
+            "/m-1_2.~x",
+            "/a%20b",
+            "/x;y=1",
+        ] {
+            assert_eq!(parse_telemetry_path(good).as_deref(), Ok(good));
+        }
+        for (bad, why) in [
+            ("metrics", "must start with `/`"),
+            ("/", "landing page"),
+            // Each of these would be accepted, linked from `/` and never
+            // reached: a request's query and fragment are not its path.
+            ("/metrics?x", "`?` cannot be in a URL path"),
+            ("/metrics#top", "`#` cannot be in a URL path"),
+            ("/me trics", "` ` cannot be in a URL path"),
+            ("/métrics", "cannot be in a URL path"),
+            ("/m\"x", "cannot be in a URL path"),
+            ("/-/healthy", "health check"),
+            ("/-/ready", "readiness check"),
+            ("/analyzer", "ruleset analyzer"),
+            ("/analyzer/rulesets", "ruleset analyzer"),
+        ] {
+            let err = parse_telemetry_path(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(parse_telemetry_path("/analyzers").is_ok());
     }
 }

@@ -331,8 +331,18 @@ impl Collector {
         if let Some(running) = running(state) {
             return Joined::Running(running);
         }
+        let Freshness {
+            min_interval,
+            max_age,
+        } = self.settings.freshness;
         match state.last.clone() {
-            Some(last) if last.finished.elapsed() < self.settings.freshness.min_interval => {
+            // Recent enough to spare a collection, and its counters still
+            // young enough to serve: a collection that took longer than
+            // `max_age - min_interval` is past its age before the interval
+            // ends, and answering from it would report every family failed.
+            Some(last)
+                if last.finished.elapsed() < min_interval && last.started.elapsed() < max_age =>
+            {
                 Joined::Fresh(last)
             }
             _ => Joined::Running(self.start_collection(state)),

@@ -44,6 +44,18 @@ pub mod web_config;
 use anyhow::Context as _;
 use cli::SandboxArgs;
 
+/// Whether the component takes the series selection flags; an error names
+/// the flag and the problem (a regular expression that does not compile).
+pub fn check_selection(
+    sandbox: &sandbox::Sandbox,
+    selection: &sandbox::Selection,
+) -> anyhow::Result<()> {
+    sandbox.check_selection(selection).map_err(|err| match err {
+        sandbox::Error::BadOption(message) => anyhow::anyhow!(cli::name_the_flag(&message)),
+        other => other.into(),
+    })
+}
+
 /// Compiles the embedded component, or the one given with `--component`.
 pub fn load_sandbox(args: &SandboxArgs) -> anyhow::Result<sandbox::Sandbox> {
     let limits = sandbox::Limits {

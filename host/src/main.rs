@@ -147,8 +147,7 @@ fn serve(cli: &Cli) -> anyhow::Result<Stop> {
         humantime::format_duration(args.min_interval)
     );
     let selection = cli.selection.selection();
-    sandbox
-        .check_selection(&selection)
+    iptables_exporter::check_selection(&sandbox, &selection)
         .context("checking the series selection flags")?;
     let collector = Arc::new(collect::Collector::new(
         families(cli)?,

@@ -62,7 +62,7 @@ fn render(
         _ => read_capped(std::io::stdin().lock(), limit).context("reading stdin")?,
     };
     let sandbox = crate::load_sandbox(sandbox_args)?;
-    sandbox.check_selection(selection)?;
+    crate::check_selection(&sandbox, selection)?;
     let mut stdout = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
     let options = Options {

@@ -25,7 +25,9 @@
 //! Whether the listener speaks TLS is fixed at start-up: a reload that
 //! would turn TLS on or off is refused like any other bad reload (logged,
 //! the last good configuration stays), so that nothing is ever served in
-//! plain HTTP once TLS was configured.
+//! plain HTTP once TLS was configured. A reload that would turn basic auth
+//! off is refused the same way: a file rewritten in place is empty or cut
+//! short for a moment, and must not let requests in unauthenticated.
 
 use crate::basic_auth::Users;
 use hyper::header::{HeaderName, HeaderValue};
@@ -537,6 +539,12 @@ impl Reloading {
             Ok(config) if config.tls.is_some() != state.current.tls.is_some() => {
                 tracing::error!(path = %path.display(), "web configuration not reloaded: turning TLS on or off needs a restart; the last good configuration stays");
             }
+            // A file being rewritten in place (truncated, then written) is
+            // empty or cut short for a moment, and would load as "no
+            // users": never let a reload open the door.
+            Ok(config) if config.users.is_none() && state.current.users.is_some() => {
+                tracing::error!(path = %path.display(), "web configuration not reloaded: turning basic auth off needs a restart; the last good configuration stays");
+            }
             Ok(config) => {
                 tracing::info!(path = %path.display(), "web configuration reloaded");
                 state.current = Arc::new(config);
@@ -588,6 +596,14 @@ mod tests {
                 "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
                 "cipher_suites is not supported",
             ),
+            (
+                "tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [X25519]\n",
+                "curve_preferences is not supported",
+            ),
+            (
+                "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_allowed_sans: [prometheus]\n",
+                "client_allowed_sans is not supported",
+            ),
             ("tls_server_confg: {}\n", "tls_server_confg"),
             (
                 "tls_server_config:\n  key_file: k\n",
@@ -614,6 +630,15 @@ mod tests {
         for (text, want) in cases {
             let got = message(text);
             assert!(got.contains(want), "{text:?}: {got}");
+        }
+    }
+
+    #[test]
+    fn http2_is_accepted_and_changes_nothing() {
+        for value in ["true", "false"] {
+            let config = load_text(&format!("http_server_config:\n  http2: {value}\n"))
+                .unwrap_or_else(|err| panic!("http2: {value}: {err}"));
+            assert!(config.tls.is_none() && config.users.is_none() && config.headers.is_empty());
         }
     }
 

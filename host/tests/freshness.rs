@@ -138,6 +138,46 @@ fn within_the_min_interval_scrapes_are_answered_from_the_last_collection() {
 }
 
 #[test]
+fn within_the_min_interval_a_collection_past_the_max_age_is_replaced_not_served() {
+    let dir = tempfile::tempdir().expect("dir");
+    let held = HeldSave::new(dir.path(), FIXTURE);
+    let mut exporter = Exporter::ipv4_listening(
+        &held.save,
+        &["--iptables.min-interval=4s", "--iptables.max-age=5s"],
+    );
+    // The start-up collection takes at least 3 s: its counters pass the
+    // max age 2 s after it finishes, well within the min interval.
+    let started = held.wait_for_run(1);
+    let held_from = std::time::Instant::now();
+    while held_from.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    held.release();
+    let finished = std::time::Instant::now();
+    exporter.wait_for_log("first collection finished", 1);
+    while finished.elapsed() < Duration::from_millis(2200) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = scrape_with_timeout(&exporter, "10");
+    let asked_after = finished.elapsed();
+    assert!(
+        asked_after < Duration::from_millis(3800),
+        "inconclusive: the scrape came {asked_after:?} after the collection, past the min interval"
+    );
+    // Answered by a new collection (the release stays), not with every
+    // family failed from the stale one.
+    assert_eq!(
+        scrape_success(&body, "ipv4").as_deref(),
+        Some("1"),
+        "{body}"
+    );
+    assert_eq!(http::ruleset_part(&body), golden_ruleset_part());
+    let runs = held.runs();
+    assert_eq!(runs.len(), 2, "no new collection ran");
+    assert_eq!(runs[0], started);
+}
+
+#[test]
 fn counters_older_than_the_max_age_are_never_served() {
     let dir = tempfile::tempdir().expect("dir");
     let held = HeldSave::new(dir.path(), FIXTURE);

@@ -376,17 +376,39 @@ fn the_render_subcommand_takes_the_options() {
         String::from_utf8_lossy(&out.stdout),
         format!("{want}# EOF\n")
     );
-    // A pattern that does not compile is refused, naming the flag's field.
+    // A pattern that does not compile, or would escape the whole-name
+    // anchors, is refused, naming the flag.
+    for (flag, pattern) in [
+        ("--iptables.chain-exclude", "KUBE-("),
+        ("--iptables.chain-include", "NOPE)|(.*"),
+        ("--iptables.comment-exclude", "[z-a]"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_iptables-exporter"))
+            .args(["render", &format!("{flag}={pattern}"), "-"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{flag}: not a regular expression")),
+            "{stderr}"
+        );
+    }
+    // What Prometheus' patterns allow is allowed.
     let out = Command::new(env!("CARGO_BIN_EXE_iptables-exporter"))
-        .args(["render", "--iptables.chain-exclude=KUBE-(", "-"])
+        .args([
+            "render",
+            r"--iptables.chain-include=\bKUBE\b.*|\p{Greek}+|\pL+",
+            "-",
+        ])
         .stdin(Stdio::null())
         .output()
         .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("option chains.exclude: not a regular expression"),
-        "{stderr}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

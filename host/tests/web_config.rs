@@ -10,13 +10,16 @@ use common::exporter::{Exporter, cat_fixture, start_failure};
 use common::netns::Netns;
 use common::prometheus::{self, Prometheus};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::client::ResolvesClientCert;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "s3cret pass";
@@ -79,27 +82,64 @@ impl Pki {
         versions: &[&'static rustls::SupportedProtocolVersion],
         cert: Option<&str>,
     ) -> Arc<ClientConfig> {
+        self.recording_client(versions, cert).0
+    }
+
+    /// [`Pki::client_with`], and what tells whether the server asked for
+    /// a client certificate in a handshake.
+    fn recording_client(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        cert: Option<&str>,
+    ) -> (Arc<ClientConfig>, Arc<RecordingResolver>) {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();
         roots.add(self.ca.der().clone()).expect("CA as root");
-        let builder =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_protocol_versions(versions)
-                .expect("versions")
-                .with_root_certificates(roots);
-        let config = if let Some(name) = cert {
+        let key = cert.map(|name| {
             let certs = CertificateDer::pem_file_iter(self.path(&format!("{name}.crt")))
                 .expect("client cert")
                 .collect::<Result<Vec<_>, _>>()
                 .expect("client cert");
             let key = PrivateKeyDer::from_pem_file(self.path(&format!("{name}.key")))
                 .expect("client key");
-            builder
-                .with_client_auth_cert(certs, key)
-                .expect("client auth")
-        } else {
-            builder.with_no_client_auth()
-        };
-        Arc::new(config)
+            Arc::new(CertifiedKey::from_der(certs, key, &provider).expect("client key pair"))
+        });
+        let resolver = Arc::new(RecordingResolver {
+            key,
+            asked: AtomicBool::new(false),
+        });
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_client_cert_resolver(resolver.clone());
+        // Every connection a full handshake: a resumed one asks for no
+        // certificate.
+        config.resumption = rustls::client::Resumption::disabled();
+        (Arc::new(config), resolver)
+    }
+}
+
+/// A client's certificate, handed out when the server asks for one; it
+/// remembers whether it was asked (rustls asks the resolver only then).
+#[derive(Debug)]
+struct RecordingResolver {
+    key: Option<Arc<CertifiedKey>>,
+    asked: AtomicBool,
+}
+
+impl ResolvesClientCert for RecordingResolver {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.asked.store(true, Ordering::SeqCst);
+        self.key.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.key.is_some()
     }
 }
 
@@ -265,7 +305,13 @@ fn tls_with_client_certificates_and_basic_auth() {
         .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
         .expect("write");
     let mut answer = Vec::new();
-    let _ = plain.read_to_end(&mut answer);
+    // The server ends the connection (a close or a reset): a read that
+    // times out instead would mean it kept the connection open.
+    match plain.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(err) => panic!("plain HTTP on the TLS port: {err}"),
+    }
     assert!(
         !String::from_utf8_lossy(&answer).contains("iptables_"),
         "plain HTTP got metrics"
@@ -276,9 +322,11 @@ fn tls_with_client_certificates_and_basic_auth() {
     );
 }
 
-/// Each `client_auth_type` lets in what Go's crypto/tls would: no
-/// certificate, a certificate from a CA the server does not trust (a
-/// stranger), or one from `client_ca_file`.
+/// Each `client_auth_type` asks for and lets in what Go's crypto/tls
+/// would: no certificate, a certificate from a CA the server does not
+/// trust (a stranger), or one from `client_ca_file`. Each row differs from
+/// the one before in something a client sees, so that waiting for the row
+/// proves that its reload took effect.
 #[test]
 fn every_client_auth_type_admits_what_it_says() {
     let pki = Pki::new();
@@ -293,48 +341,58 @@ fn every_client_auth_type_admits_what_it_says() {
     }
     let (exporter, file) = start(&pki, &web_config(&pki, ""));
     let auth = Some(("prometheus", PASSWORD));
-    let served = |cert: Option<&str>| {
-        tls_get(
-            &exporter.address,
-            pki.client_with(ALL_VERSIONS, cert),
-            "/-/healthy",
-            auth,
-        )
-        .ok()
-        .and_then(|r| r.status())
-            == Some(200)
+    // Whether a client with `cert` was asked for a certificate, and served.
+    let try_with = |cert: Option<&str>| {
+        let (client, resolver) = pki.recording_client(ALL_VERSIONS, cert);
+        let served = tls_get(&exporter.address, client, "/-/healthy", auth)
+            .ok()
+            .and_then(|r| r.status())
+            == Some(200);
+        (resolver.asked.load(Ordering::SeqCst), served)
     };
-    // (type, no certificate, a stranger's, one from the CA)
+    let seen = || Row {
+        asks: try_with(None).0,
+        none: try_with(None).1,
+        strange: try_with(Some("stranger")).1,
+        trusted: try_with(Some("client")).1,
+    };
+    let row = |asks, none, strange, trusted| Row {
+        asks,
+        none,
+        strange,
+        trusted,
+    };
     let cases = [
-        ("NoClientCert", true, true, true),
-        ("RequestClientCert", true, true, true),
-        ("RequireAnyClientCert", false, true, true),
-        ("VerifyClientCertIfGiven", true, false, true),
-        ("RequireAndVerifyClientCert", false, false, true),
+        ("NoClientCert", row(false, true, true, true)),
+        ("RequestClientCert", row(true, true, true, true)),
+        ("RequireAnyClientCert", row(true, false, true, true)),
+        ("VerifyClientCertIfGiven", row(true, true, false, true)),
+        ("RequireAndVerifyClientCert", row(true, false, false, true)),
     ];
-    for (kind, none, strange, trusted) in cases {
+    let mut previous = row(true, false, false, true);
+    for (kind, want) in cases {
+        assert_ne!(want, previous, "{kind}: a reload could not be told apart");
         let config = web_config(&pki, "").replace(
             "client_auth_type: RequireAndVerifyClientCert",
             &format!("client_auth_type: {kind}"),
         );
         replace(&file, &config);
-        // The file is re-read by the next connection; wait until the one
-        // case that differs from the previous type's shows the new one.
-        eventually(&format!("{kind} in force"), || {
-            served(None) == none && served(Some("stranger")) == strange
-        });
-        assert_eq!(
-            served(Some("client")),
-            trusted,
-            "{kind}: a trusted certificate"
-        );
-        assert_eq!(served(None), none, "{kind}: no certificate");
-        assert_eq!(
-            served(Some("stranger")),
-            strange,
-            "{kind}: a stranger's certificate"
-        );
+        // The file is re-read by the next connection.
+        eventually(&format!("{kind} in force"), || seen() != previous);
+        assert_eq!(seen(), want, "{kind}");
+        previous = want;
     }
+}
+
+/// What a client sees of a `client_auth_type`: whether it is asked for a
+/// certificate, and whether it is served with none, a stranger's or a
+/// trusted one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    asks: bool,
+    none: bool,
+    strange: bool,
+    trusted: bool,
 }
 
 /// Waits until `check` holds for a new connection.
@@ -396,6 +454,122 @@ fn changes_take_effect_on_the_next_connection_and_bad_ones_are_refused() {
     replace(&file, "basic_auth_users: {}\n");
     assert_eq!(status(ALL_VERSIONS, "/-/healthy"), Some(200));
     exporter.wait_for_log("turning TLS on or off needs a restart", 1);
+    // A file cut before its users (rewritten in place) keeps TLS but would
+    // drop auth: refused too.
+    let whole = web_config(&pki, "  min_version: TLS13\n");
+    let cut = &whole[..whole.find("basic_auth_users").expect("users")];
+    std::fs::write(&file, cut).expect("write in place");
+    let anonymous = || {
+        tls_get(&address, pki.client(ALL_VERSIONS, true), "/metrics", None)
+            .ok()
+            .and_then(|r| r.status())
+    };
+    assert_eq!(anonymous(), Some(401));
+    exporter.wait_for_log("turning basic auth off needs a restart", 1);
+    assert_eq!(anonymous(), Some(401));
+}
+
+/// `Authorization` for `user` and `password`.
+fn basic(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// The status of `GET /metrics` over plain HTTP, with credentials if given.
+fn plain_status(address: &str, auth: Option<(&str, &str)>) -> u16 {
+    let header = auth.map(|(user, password)| basic(user, password));
+    let headers: Vec<(&str, &str)> = header
+        .iter()
+        .map(|value| ("Authorization", value.as_str()))
+        .collect();
+    common::http::get_with(address, "/metrics", &headers)
+        .expect("answers")
+        .status
+}
+
+/// A file rewritten in place (`cat >`, `tee`, an editor, Python's
+/// `open('w')`) is empty or cut short for a moment. None of those moments
+/// may load as "no users": every request without credentials in between
+/// is refused, and each cut file is logged as not reloaded.
+#[test]
+fn a_file_rewritten_in_place_never_turns_auth_off() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("web.yml");
+    let whole = format!(
+        "basic_auth_users:\n  prometheus: '{}'\n",
+        bcrypt::hash(PASSWORD, 4).expect("hash")
+    );
+    std::fs::write(&file, &whole).expect("write");
+    let save = cat_fixture(dir.path(), "save", "spec-example.ipv4.rules");
+    let flag = format!("--web.config.file={}", file.display());
+    let exporter = Exporter::ipv4(&save, &[&flag]);
+    let address = exporter.address.clone();
+    assert_eq!(plain_status(&address, None), 401);
+    assert_eq!(plain_status(&address, Some(("prometheus", PASSWORD))), 200);
+    // Each a moment of an in-place rewrite: lengths differ, so each is
+    // seen as a change.
+    let cuts = [
+        String::new(),
+        "basic_auth_users:\n".to_owned(),
+        whole[..whole.len() - 20].to_owned(),
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n".to_owned(),
+    ];
+    for (seen, cut) in cuts.iter().enumerate() {
+        std::fs::write(&file, cut).expect("write in place");
+        let deadline = Instant::now() + common::exporter::PATIENCE;
+        while exporter
+            .log()
+            .matches("web configuration not reloaded")
+            .count()
+            <= seen
+        {
+            assert_eq!(plain_status(&address, None), 401, "let in during {cut:?}");
+            assert!(Instant::now() < deadline, "{cut:?} never read");
+        }
+        assert_eq!(plain_status(&address, None), 401, "let in after {cut:?}");
+    }
+    assert!(
+        exporter
+            .log()
+            .contains("turning basic auth off needs a restart"),
+        "{}",
+        exporter.log()
+    );
+    // The whole file again: served as before.
+    std::fs::write(&file, &whole).expect("write in place");
+    eventually("the whole file reloaded", || {
+        plain_status(&address, Some(("prometheus", PASSWORD))) == 200
+            && exporter.log().contains("web configuration reloaded")
+    });
+    assert_eq!(plain_status(&address, None), 401);
+}
+
+/// A password checked once is remembered, and forgotten when the file
+/// changes: a user's old password stops working with the next request.
+#[test]
+fn a_changed_password_is_not_let_in_from_the_cache() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("web.yml");
+    let users = |password: &str| {
+        format!(
+            "basic_auth_users:\n  prometheus: '{}'\n",
+            bcrypt::hash(password, 4).expect("hash")
+        )
+    };
+    replace(&file, &users(PASSWORD));
+    let save = cat_fixture(dir.path(), "save", "spec-example.ipv4.rules");
+    let flag = format!("--web.config.file={}", file.display());
+    let exporter = Exporter::ipv4(&save, &[&flag]);
+    let address = exporter.address.clone();
+    // Twice: the second is answered from the cache.
+    for _ in 0..2 {
+        assert_eq!(plain_status(&address, Some(("prometheus", PASSWORD))), 200);
+    }
+    replace(&file, &users("new pass"));
+    eventually("the new password in force", || {
+        plain_status(&address, Some(("prometheus", "new pass"))) == 200
+    });
+    assert_eq!(plain_status(&address, Some(("prometheus", PASSWORD))), 401);
 }
 
 #[test]

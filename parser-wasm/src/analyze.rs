@@ -20,10 +20,10 @@
 //! - `never-matched` (info): counters present and 0 packets.
 //! - `invalid-utf8` (warning): bytes that are not UTF-8 (shown as U+FFFD).
 
-use crate::comment::Words;
 use crate::counters::Counters;
 use crate::error::ParseError;
 use crate::lines::Lines;
+use crate::options;
 use crate::syntax::{self, Line};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::borrow::Cow;
@@ -513,38 +513,42 @@ fn rule_findings(details: &mut Details) {
 }
 
 /// `-j NAME`/`--jump NAME`/`-g NAME`/`--goto NAME`: the byte offset of the
-/// name in `text`, the name, and whether it is a goto.
+/// name in `text`, the name, and whether it is a goto. Read as options, so
+/// that a `-j` inside another option's argument (`--log-prefix -j`) is no
+/// jump.
 fn target(text: &str) -> Option<(usize, String, bool)> {
-    let mut words = Words::new(text);
-    while let Some((_, word)) = words.next() {
-        let goto = match &*word {
+    options::of(text).find_map(|option| {
+        let goto = match &*option.name {
             "-j" | "--jump" => false,
             "-g" | "--goto" => true,
-            _ => continue,
+            _ => return None,
         };
-        return words.next().map(|(at, name)| (at, name.into_owned(), goto));
-    }
-    None
+        let (at, name) = option.argument?;
+        Some((at, name.into_owned(), goto))
+    })
 }
 
 /// Whether a rule matches every packet and ends the traversal of its
 /// chain: nothing before its target but comments, and a terminal target
-/// or a goto.
+/// or a goto (with nothing after it).
 fn catches_all(text: &str) -> bool {
-    let words: Vec<String> = Words::new(text).map(|(_, w)| w.into_owned()).collect();
-    let mut rest = words.as_slice();
-    while let [m, comment, option, _text, tail @ ..] = rest
-        && m == "-m"
-        && comment == "comment"
-        && option == "--comment"
-    {
-        rest = tail;
-    }
-    match rest {
-        [jump, target, ..] if jump == "-j" || jump == "--jump" => {
-            TERMINAL.contains(&target.as_str())
-        }
-        [goto, _chain] if goto == "-g" || goto == "--goto" => true,
+    let is_comment = |option: &options::RuleOption<'_>| match &*option.name {
+        "-m" | "--match" => option
+            .argument
+            .as_ref()
+            .is_some_and(|(_, m)| m == "comment"),
+        "--comment" => true,
+        _ => false,
+    };
+    let mut rest = options::of(text).skip_while(is_comment);
+    let Some(first) = rest.next() else {
+        return false;
+    };
+    let argument = first.argument.as_ref().map(|(_, a)| a.as_ref());
+    match (&*first.name, argument) {
+        (_, _) if first.negated => false,
+        ("-j" | "--jump", Some(target)) => TERMINAL.contains(&target),
+        ("-g" | "--goto", Some(_)) => rest.next().is_none(),
         _ => false,
     }
 }
@@ -681,6 +685,24 @@ COMMIT
     }
 
     #[test]
+    fn a_jump_inside_another_options_argument_is_no_jump() {
+        let dump = "*filter\n:INPUT ACCEPT [0:0]\n\
+            [1:1] -A INPUT -j LOG --log-prefix -j\n\
+            [1:1] -A INPUT -m string --string -g --algo bm -j LOG --log-prefix \"-g NOWHERE\"\n\
+            [1:1] -A INPUT -m string --string \"--comment\" --algo bm -m comment --comment real -j ACCEPT\n\
+            COMMIT\n";
+        let analysis = analyze(dump.as_bytes());
+        assert_eq!(codes(&analysis), [], "{:?}", analysis.diagnostics);
+        assert!(analysis.edges.is_empty(), "{:?}", analysis.edges);
+        let targets: Vec<Option<&str>> = analysis
+            .rules
+            .iter()
+            .map(|rule| rule.target.as_ref().map(|t| t.name.as_str()))
+            .collect();
+        assert_eq!(targets, [Some("LOG"), Some("LOG"), Some("ACCEPT")]);
+    }
+
+    #[test]
     fn what_catches_every_packet() {
         for text in [
             "-j ACCEPT",
@@ -696,6 +718,9 @@ COMMIT
             "-j KUBE-SERVICES",
             "",
             "-m comment --comment x",
+            "-m comment --comment -j ACCEPT",
+            "! -g KUBE-SVC-X",
+            "-g KUBE-SVC-X --other",
         ] {
             assert!(!catches_all(text), "{text}");
         }

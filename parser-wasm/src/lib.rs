@@ -12,6 +12,9 @@
 //! - [`syntax`]: one line → a borrowed `Line` (table, chain, rule, commit).
 //! - [`counters`]: `[P:B]` and inline `-c P B` → checked `u64`s.
 //! - [`ruleset`]: lines → tables, chains and rules; duplicates summed.
+//! - [`words`]: a rule's text as words, quoted ones unquoted.
+//! - [`options`]: a rule's text as options with their arguments, knowing
+//!   which options take arguments.
 //! - [`comment`]: a rule's `--comment`, unquoted.
 //! - [`select`]: the cardinality controls, applied to a parsed ruleset.
 //! - [`render`]: rulesets → exposition text in either format, whole or in
@@ -33,10 +36,12 @@ pub mod comment;
 pub mod counters;
 pub mod error;
 pub mod lines;
+pub mod options;
 pub mod render;
 pub mod ruleset;
 pub mod select;
 pub mod syntax;
+pub mod words;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

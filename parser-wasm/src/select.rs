@@ -60,6 +60,13 @@ impl Filter {
         let compile = |which: &str, pattern: Option<&str>| {
             pattern
                 .map(|pattern| {
+                    let error = |err: &dyn std::fmt::Display| OptionError {
+                        field: format!("{field}.{which}"),
+                        message: format!("not a regular expression: {err}"),
+                    };
+                    // On its own first: wrapped unchecked, `NOPE)|(.*`
+                    // would close the wrapper's group and match anything.
+                    regex_automata::util::syntax::parse(pattern).map_err(|err| error(&err))?;
                     let anchored;
                     let pattern = match anchor {
                         Anchor::WholeName => {
@@ -68,10 +75,7 @@ impl Filter {
                         }
                         Anchor::Anywhere => pattern,
                     };
-                    Regex::new(pattern).map_err(|err| OptionError {
-                        field: format!("{field}.{which}"),
-                        message: format!("not a regular expression: {err}"),
-                    })
+                    Regex::new(pattern).map_err(|err| error(&err))
                 })
                 .transpose()
         };
@@ -309,6 +313,36 @@ mod tests {
             ..Selection::default()
         };
         assert_eq!(kept(&commented).1, 1);
+    }
+
+    #[test]
+    fn a_pattern_cannot_escape_the_whole_name_anchors() {
+        for pattern in ["NOPE)|(.*", "A)(B", ")"] {
+            let err =
+                Filter::new("chains", Some(pattern), None, Anchor::WholeName).expect_err(pattern);
+            assert_eq!(err.field, "chains.include", "{pattern}");
+        }
+        let filter =
+            Filter::new("chains", Some("NOPE|KUBE-.*"), None, Anchor::WholeName).expect("compiles");
+        assert!(filter.keeps(Some("KUBE-SEP-1")));
+        assert!(!filter.keeps(Some("INPUT")));
+        assert!(!filter.keeps(Some("xNOPE")));
+    }
+
+    #[test]
+    fn unicode_classes_and_word_boundaries_compile_as_in_prometheus() {
+        for (pattern, matching, other) in [
+            (r"\bKUBE\b.*", "KUBE-SVC", "XKUBE"),
+            (r"\pL+", "INPUT", "KUBE-1"),
+            (r"\p{Greek}+", "αβγ", "abc"),
+            (r"\PN+", "abc", "a1"),
+            (r"(?i)input", "INPUT", "OUTPUT"),
+        ] {
+            let filter = Filter::new("chains", Some(pattern), None, Anchor::WholeName)
+                .unwrap_or_else(|err| panic!("{pattern}: {err}"));
+            assert!(filter.keeps(Some(matching)), "{pattern} ~ {matching}");
+            assert!(!filter.keeps(Some(other)), "{pattern} !~ {other}");
+        }
     }
 
     #[test]

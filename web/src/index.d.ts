@@ -17,9 +17,12 @@ export declare class ParseError extends Error {
   readonly reason: string;
 }
 
-/** The exporter's ruleset series for one dump; throws `ParseError`. */
+/**
+ * The exporter's ruleset series for one dump; throws `ParseError` when it
+ * does not parse, `TypeError` when it is not bytes or an option is unknown.
+ */
 export declare function render(
-  bytes: Uint8Array,
+  bytes: Uint8Array | ArrayBuffer,
   options?: { family?: Family; format?: 'text' | 'openmetrics' },
 ): string;
 
@@ -37,5 +40,8 @@ export interface Analysis extends Disposable {
   dispose(): void;
 }
 
-/** Tables, chains, every rule as written, jumps and diagnostics. */
-export declare function analyze(bytes: Uint8Array): Analysis;
+/**
+ * Tables, chains, every rule as written, jumps and diagnostics; throws
+ * `TypeError` when the dump is not bytes.
+ */
+export declare function analyze(bytes: Uint8Array | ArrayBuffer): Analysis;

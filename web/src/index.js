@@ -14,21 +14,51 @@ export class ParseError extends Error {
 }
 
 const EVERYTHING = { include: undefined, exclude: undefined };
+const FAMILIES = ['ipv4', 'ipv6'];
+const FORMATS = { text: 'text', openmetrics: 'open-metrics' };
+
+/**
+ * The dump's bytes, or a TypeError: the component reads bytes, and a
+ * string (or anything else) would otherwise reach it as nothing at all.
+ */
+function dumpBytes(bytes, caller) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  const what = typeof bytes === 'string' ? 'a string (encode it with TextEncoder)' : describe(bytes);
+  throw new TypeError(`${caller}: expected the dump as a Uint8Array or ArrayBuffer, got ${what}`);
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return value.constructor?.name ?? 'an object';
+}
+
+/** `value` if it is one of `allowed`, else a TypeError naming the option. */
+function oneOf(value, allowed, option) {
+  if (allowed.includes(value)) return value;
+  throw new TypeError(`render: ${option} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${typeof value === 'string' ? `'${value}'` : describe(value)}`);
+}
 // What jco's resources are disposed by: `Symbol.dispose` where the runtime
 // has it (Node 20), the registered symbol jco falls back to elsewhere.
 const DISPOSE = Symbol.dispose ?? Symbol.for('dispose');
 
 /**
  * Renders one dump as the exporter serves its ruleset series.
- * @param {Uint8Array} bytes what iptables-save printed
+ * @param {Uint8Array | ArrayBuffer} bytes what iptables-save printed
  * @param {{family?: 'ipv4'|'ipv6', format?: 'text'|'openmetrics'}} [options]
  * @returns {string}
+ * @throws {ParseError} the dump does not parse
+ * @throws {TypeError} the dump is not bytes, or an option is unknown
  */
 export function render(bytes, { family = 'ipv4', format = 'text' } = {}) {
+  const saveOutput = dumpBytes(bytes, 'render');
+  oneOf(family, FAMILIES, 'family');
+  oneOf(format, Object.keys(FORMATS), 'format');
   const { exposition, results } = metrics.render(
-    [{ family, saveOutput: bytes, timestampMs: undefined }],
+    [{ family, saveOutput, timestampMs: undefined }],
     {
-      format: format === 'openmetrics' ? 'open-metrics' : 'text',
+      format: FORMATS[format],
       tables: EVERYTHING,
       chains: EVERYTHING,
       rules: 'all',
@@ -49,10 +79,11 @@ export function render(bytes, { family = 'ipv4', format = 'text' } = {}) {
  * Analyses one dump: its tables and chains, every rule as written, the
  * jumps between chains and diagnostics. Rules and diagnostics are read in
  * pages. Call `dispose()` (or use `using`) when done.
- * @param {Uint8Array} bytes what iptables-save printed
+ * @param {Uint8Array | ArrayBuffer} bytes what iptables-save printed
+ * @throws {TypeError} the dump is not bytes
  */
 export function analyze(bytes) {
-  const ruleset = new analysis.Ruleset(bytes);
+  const ruleset = new analysis.Ruleset(dumpBytes(bytes, 'analyze'));
   let edges;
   let diagnosticCount;
   return {

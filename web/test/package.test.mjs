@@ -47,6 +47,30 @@ test('a malformed dump throws the exporter\'s message with its line', () => {
   }
 });
 
+test('what is not a dump, or an unknown option, is a TypeError', () => {
+  const dump = readFileSync(join(fixtures, 'spec-example.ipv4.rules'));
+  const text = dump.toString('utf8');
+  // A string reached the component as no bytes at all: "" and an empty
+  // analysis, no error.
+  for (const notBytes of [text, undefined, null, 42, [1, 2], { length: 3 }]) {
+    assert.throws(() => render(notBytes), TypeError, `render(${typeof notBytes})`);
+    assert.throws(() => analyze(notBytes), TypeError, `analyze(${typeof notBytes})`);
+  }
+  assert.throws(() => render(text), /render: expected the dump as a Uint8Array or ArrayBuffer, got a string/);
+  for (const options of [{ format: 'json' }, { format: 'OpenMetrics' }, { family: 'ipv5' }, { family: 4 }]) {
+    assert.throws(() => render(dump, options), TypeError, JSON.stringify(options));
+  }
+  assert.throws(() => render(dump, { format: 'json' }), /render: format must be 'text' or 'openmetrics', got 'json'/);
+  // Bytes in either form give the same text.
+  const want = readFileSync(join(fixtures, 'spec-example.ipv4.prom'), 'utf8');
+  const buffer = dump.buffer.slice(dump.byteOffset, dump.byteOffset + dump.byteLength);
+  assert.equal(render(buffer), want);
+  assert.equal(render(new Uint8Array(buffer)), want);
+  const analysis = analyze(buffer);
+  assert.equal(analysis.ruleCount, 3);
+  analysis.dispose();
+});
+
 /** The analysis in the shape of fixtures/analysis/*.json. */
 function asJson(result, page) {
   const counters = (c) => (c === undefined ? null : { packets: String(c.packets), bytes: String(c.bytes) });
