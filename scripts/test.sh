@@ -3,9 +3,16 @@
 # the render CLI, the end-to-end tests with real iptables in network
 # namespaces, a real Prometheus and a real browser (the analyzer page), and
 # the JS package (web/). Needs root
-# (namespaces, iptables).
+# (namespaces, iptables). Fails if any process it started is still running
+# at its end (scripts/reap.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Under scripts/reap.py: a process the suite leaves behind fails it.
+if [ -z "${IPTABLES_EXPORTER_REAPED:-}" ]; then
+  export IPTABLES_EXPORTER_REAPED=1
+  exec python3 scripts/reap.py scripts/test.sh "$@"
+fi
 
 scripts/setup.sh test
 cargo fmt --all -- --check

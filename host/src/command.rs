@@ -1,7 +1,9 @@
 //! Runs a save command (`iptables-save -c`): bounded in time and output,
 //! in a process group of its own that is killed whenever the run ends (a
 //! bound passed, or the run abandoned at shutdown), so that nothing it
-//! started outlives it; the command itself is always reaped.
+//! started outlives it; the command itself is always reaped. Should the
+//! exporter die without ending the run (SIGKILL, the OOM killer), the
+//! kernel kills the command: it is started with the parent-death signal.
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -108,7 +110,8 @@ impl SaveCommand {
             None => self.program.display().to_string(),
             Some(table) => format!("{} -t {table}", self.program.display()),
         };
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .arg("-c")
             .args(table.map(|table| ["-t", table]).into_iter().flatten())
             .stdin(Stdio::null())
@@ -117,12 +120,12 @@ impl SaveCommand {
             // Its own process group, so that a wrapper script's children are
             // killed with it; and killed if this future is dropped.
             .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| Error::Spawn {
-                program: program.clone(),
-                source,
-            })?;
+            .kill_on_drop(true);
+        die_with_the_exporter(&mut command);
+        let mut child = command.spawn().map_err(|source| Error::Spawn {
+            program: program.clone(),
+            source,
+        })?;
         let group = KillGroupOnDrop(child.id().and_then(|id| i32::try_from(id).ok()));
         let outcome = tokio::time::timeout(self.timeout, self.finish(&mut child, &program)).await;
         let result = match outcome {
@@ -169,6 +172,37 @@ impl SaveCommand {
             });
         }
         Ok(Output { stdout, stderr })
+    }
+}
+
+/// Has the kernel send SIGKILL to the command when the exporter dies, so
+/// that a killed exporter (which never gets to kill the process group)
+/// leaves no save command running. Every command the exporter starts goes
+/// through here.
+///
+/// The signal is tied to the thread that starts the command, not the
+/// process: commands are started from the async runtime's worker threads,
+/// which live as long as the runtime (the exporter never moves a worker
+/// off its thread with `block_in_place`).
+pub fn die_with_the_exporter(command: &mut Command) {
+    let exporter = std::process::id();
+    let set_death_signal = move || {
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+            .map_err(std::io::Error::from)?;
+        // The exporter may have died between the fork and the line above:
+        // then the signal will never come, and the command must not run.
+        if u32::try_from(nix::unistd::getppid().as_raw()).ok() != Some(exporter) {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        Ok(())
+    };
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls are allowed: it makes two system calls
+    // (prctl, getppid) and allocates nothing (its errors are OS error
+    // codes).
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(set_death_signal);
     }
 }
 

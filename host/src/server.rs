@@ -49,7 +49,7 @@ const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 /// Longest scrape timeout taken from a scraper: a day, as for every duration.
 const MAX_SCRAPE_TIMEOUT_SECONDS: f64 = 86_400.0;
 /// How long shutdown waits for requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 

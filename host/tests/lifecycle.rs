@@ -49,6 +49,14 @@ fn bad_flags_and_components_are_refused_at_start_up_with_a_clear_message() {
             "web.max-requests",
         ),
         (
+            vec!["--web.telemetry-path=/metrics?x".into()],
+            "`?` cannot be in a URL path",
+        ),
+        (
+            vec!["--iptables.chain-include=NOPE)|(.*".into()],
+            "--iptables.chain-include: not a regular expression",
+        ),
+        (
             vec!["--component=/nonexistent/parser.wasm".into()],
             "reading component /nonexistent/parser.wasm",
         ),
@@ -176,12 +184,13 @@ fn a_scrape_in_flight_completes_on_sigint() {
 
 /// Starts the exporter with a save command that starts a child in its
 /// group and hangs, scrapes it, sends `signals` once the command runs, and
-/// returns the exit status and the log once the process is gone (failing
-/// after `within`) and nothing of the command's group is left.
+/// returns the exit status, the log and how long the exit took after the
+/// last signal, once the process is gone (failing after `within`) and
+/// nothing of the command's group is left.
 fn stop_with_a_save_command_hanging(
     signals: &[Signal],
     within: Duration,
-) -> (std::process::ExitStatus, String) {
+) -> (std::process::ExitStatus, String, Duration) {
     let dir = tempfile::tempdir().expect("dir");
     let hanging = HangingSave::new(dir.path());
     // The scrape waits for the start-up collection, which hangs.
@@ -199,40 +208,94 @@ fn stop_with_a_save_command_hanging(
         exporter.process.signal(*signal);
         exporter.wait_for_log("shutting down", n + 1);
     }
-    let stopped = exporter.stop(*last, within);
+    let signalled = std::time::Instant::now();
+    let (status, log) = exporter.stop(*last, within);
+    let took = signalled.elapsed();
     wait_until_group_gone(group);
+    // The connection ended with the process: an error or a cut answer.
     let _ = scrape.join().expect("client");
-    stopped
+    (status, log, took)
 }
 
 #[test]
 fn save_commands_still_running_when_the_grace_period_ends_are_killed_with_their_group() {
-    // The grace period is 10 s.
-    let (status, log) =
-        stop_with_a_save_command_hanging(&[Signal::SIGTERM], Duration::from_secs(40));
+    let grace = iptables_exporter::server::SHUTDOWN_GRACE;
+    let (status, log, took) = stop_with_a_save_command_hanging(&[Signal::SIGTERM], grace * 4);
     assert!(status.success(), "{status}; log:\n{log}");
     assert!(
         log.contains("connections still open at shutdown"),
         "log:\n{log}"
     );
+    // The whole grace period for the scrape in flight, and not much more
+    // (the README promises "10 s at most" for requests in flight; the
+    // runtime then gets 1 s to wind down).
+    assert!(
+        took >= grace,
+        "stopped after {took:?}, before the grace of {grace:?}"
+    );
+    assert!(
+        took < grace + grace / 2,
+        "stopped after {took:?}, far past the grace of {grace:?}"
+    );
 }
 
 #[test]
 fn sigquit_stops_at_once_and_kills_the_save_commands() {
-    // Well within the 10 s a graceful stop would wait for the scrape.
-    let (status, log) =
-        stop_with_a_save_command_hanging(&[Signal::SIGQUIT], Duration::from_secs(5));
+    let grace = iptables_exporter::server::SHUTDOWN_GRACE;
+    let (status, log, took) = stop_with_a_save_command_hanging(&[Signal::SIGQUIT], grace * 4);
     assert_eq!(status.code(), Some(1), "log:\n{log}");
+    // A graceful stop would have waited the grace for the scrape.
+    assert!(took < grace / 2, "SIGQUIT took {took:?}");
 }
 
 #[test]
 fn a_second_sigterm_stops_at_once() {
-    let (status, log) = stop_with_a_save_command_hanging(
-        &[Signal::SIGTERM, Signal::SIGTERM],
-        Duration::from_secs(5),
-    );
+    let grace = iptables_exporter::server::SHUTDOWN_GRACE;
+    let (status, log, took) =
+        stop_with_a_save_command_hanging(&[Signal::SIGTERM, Signal::SIGTERM], grace * 4);
     assert_eq!(status.code(), Some(1), "log:\n{log}");
     assert!(log.contains("asked again: stopping at once"), "log:\n{log}");
+    assert!(took < grace / 2, "the second SIGTERM took {took:?}");
+}
+
+/// An exporter killed outright (SIGKILL: the OOM killer, a supervisor's
+/// stop timeout) never gets to kill its save commands: the kernel does,
+/// through the parent-death signal they are started with.
+#[test]
+fn a_killed_exporter_leaves_no_save_command_running() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pid_file = dir.path().join("pid");
+    // Runs until killed (or the test is over and its directory gone).
+    let save = common::exporter::script(
+        dir.path(),
+        "save",
+        &format!(
+            "echo $$ > '{}'; while [ -d '{}' ]; do sleep 0.05; done",
+            pid_file.display(),
+            dir.path().display()
+        ),
+    );
+    let mut exporter = Exporter::ipv4_listening(&save, &["--iptables.timeout=10m"]);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let save_pid: i32 = loop {
+        // The file may exist before its line is complete.
+        if let Ok(pid) = std::fs::read_to_string(&pid_file)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+        {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the save command never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(common::processes::alive(save_pid), "the save command runs");
+    exporter.process.0.kill().expect("SIGKILL");
+    exporter.process.0.wait().expect("reaped");
+    common::processes::wait_until_gone(save_pid, PATIENCE);
 }
 
 #[test]

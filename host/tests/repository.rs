@@ -66,3 +66,52 @@ fn the_check_catches_a_path_leaving_the_tree() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `scripts/reap.py`, which `scripts/test.sh` runs under: a command that
+/// leaves a process behind fails, even one that left it in a session of
+/// its own, and the process is killed; a clean command's status passes
+/// through.
+#[test]
+fn the_suite_fails_when_a_process_outlives_it() {
+    let reap = |script: &str| {
+        Command::new("python3")
+            .arg(common::repo_root().join("scripts/reap.py"))
+            .args(["sh", "-c", script])
+            .env("REAP_GRACE_SECONDS", "1")
+            .output()
+            .expect("reap.py runs")
+    };
+    assert_eq!(reap("exit 0").status.code(), Some(0));
+    assert_eq!(reap("exit 3").status.code(), Some(3));
+    // Ends within the grace: not a leftover.
+    assert_eq!(reap("sleep 0.2 & exit 0").status.code(), Some(0));
+    let dir = tempfile::tempdir().expect("dir");
+    let pids = dir.path().join("pids");
+    for (what, script) in [
+        ("an orphan", "sleep 60 & echo $! > PIDS"),
+        (
+            "a daemon in a session of its own",
+            "setsid sleep 60 & echo $! > PIDS",
+        ),
+        (
+            "a grandchild whose parent ended",
+            "sh -c 'sleep 60 & echo $! > PIDS' & wait",
+        ),
+    ] {
+        let script = script.replace("PIDS", &pids.display().to_string());
+        let out = reap(&script);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(stderr.contains("still running"), "{what}: {stderr}");
+        assert!(stderr.contains("sleep 60"), "{what}: {stderr}");
+        let pid: i32 = std::fs::read_to_string(&pids)
+            .expect("pid written")
+            .trim()
+            .parse()
+            .expect("a pid");
+        assert!(
+            !common::processes::alive(pid),
+            "{what}: the leftover {pid} was not killed"
+        );
+    }
+}

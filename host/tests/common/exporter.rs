@@ -225,7 +225,8 @@ pub fn cat_fixture(dir: &Path, name: &str, fixture: &str) -> PathBuf {
 /// A fake save command that appends its pid (which is also its process
 /// group's id) to `runs` on every run, then waits until `release` exists
 /// before printing a fixture: a scrape can be held in flight for as long
-/// as a test needs, without a fixed sleep.
+/// as a test needs, without a fixed sleep. A run still held when its
+/// directory is deleted (the test is over) ends.
 pub struct HeldSave {
     pub save: PathBuf,
     pub runs: PathBuf,
@@ -240,9 +241,10 @@ impl HeldSave {
             dir,
             "held-save",
             &format!(
-                "echo $$ >> '{}'; while [ ! -e '{}' ]; do sleep 0.01; done; cat '{}'",
+                "echo $$ >> '{}'; while [ ! -e '{}' ]; do [ -d '{}' ] || exit 1; sleep 0.01; done; cat '{}'",
                 runs.display(),
                 release.display(),
+                dir.display(),
                 super::fixtures().join(fixture).display()
             ),
         );
@@ -286,7 +288,8 @@ impl HeldSave {
 }
 
 /// A fake save command that starts a child in its own process group,
-/// writes the group's id (its pid) to a file and hangs.
+/// writes the group's id (its pid) to a file and hangs: both until they
+/// are killed, or their directory is deleted (the test is over).
 pub struct HangingSave {
     pub save: PathBuf,
     group_file: PathBuf,
@@ -298,7 +301,11 @@ impl HangingSave {
         let save = script(
             dir,
             "hanging-save",
-            &format!("sleep 600 & echo $$ > '{}'; wait", group_file.display()),
+            &format!(
+                "while [ -d '{d}' ]; do sleep 0.05; done & echo $$ > '{g}'; while [ -d '{d}' ]; do sleep 0.05; done",
+                d = dir.display(),
+                g = group_file.display()
+            ),
         );
         Self { save, group_file }
     }
@@ -335,39 +342,11 @@ pub fn wait_for_file(path: &Path) {
     }
 }
 
-/// Pids of the live processes (not zombies) in process group `group`.
-/// Panics when the process table cannot be read: a check that cannot look
-/// must not pass.
-pub fn live_processes_in_group(group: i32) -> Vec<i32> {
-    let mut found = Vec::new();
-    let mut read_any = false;
-    for entry in std::fs::read_dir("/proc").expect("reading /proc") {
-        let entry = entry.expect("a /proc entry");
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        // A process may end between listing and reading: that is fine.
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        read_any = true;
-        // pid (comm) state ppid pgrp …; comm may hold spaces and parens.
-        let after = &stat[stat.rfind(')').expect("a stat line") + 2..];
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let (state, pgrp) = (fields[0], fields[2].parse::<i32>().expect("pgrp"));
-        if pgrp == group && state != "Z" {
-            found.push(pid);
-        }
-    }
-    assert!(read_any, "no process could be read from /proc");
-    found
-}
-
 /// Waits until no live process is left in `group`.
 pub fn wait_until_group_gone(group: i32) {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let left = live_processes_in_group(group);
+        let left = super::processes::live_in_group(group);
         if left.is_empty() {
             return;
         }

@@ -239,5 +239,6 @@ pub fn promtool_problems(exposition: &str) -> String {
 pub mod exporter;
 pub mod http;
 pub mod netns;
+pub mod processes;
 pub mod prometheus;
 pub mod save;

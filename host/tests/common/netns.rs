@@ -110,7 +110,8 @@ fn check(what: &str, out: &Output) {
     );
 }
 
-/// A child process that is killed if the test ends before it is stopped.
+/// A child process that is killed, with everything it started, if the
+/// test ends before it is stopped (a failed assertion included).
 pub struct Guarded(pub Child);
 
 impl Guarded {
@@ -144,6 +145,9 @@ impl Guarded {
 
 impl Drop for Guarded {
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            super::processes::kill_tree(pid);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
