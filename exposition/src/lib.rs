@@ -21,4 +21,6 @@ mod text;
 pub use family::Family;
 pub use format::Format;
 pub use ruleset_metrics::RulesetMetric;
-pub use text::{Kind, Metric, MetricWriter, SamplePrefix, Value, push_escaped, write_header};
+pub use text::{
+    Kind, Metric, MetricWriter, SamplePrefix, Value, escaped_len, push_escaped, write_header,
+};

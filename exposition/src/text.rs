@@ -109,6 +109,13 @@ impl<'o> MetricWriter<'o> {
         self
     }
 
+    /// Makes room for `bytes` more, exactly: for a line far longer than
+    /// the rest, so that writing it does not double the buffer (and hold
+    /// the old one and the new one at once).
+    pub fn reserve_exact(&mut self, bytes: usize) {
+        self.out.reserve_exact(bytes);
+    }
+
     /// One sample; label values are escaped here.
     pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Value) {
         self.start_sample();
@@ -168,6 +175,15 @@ pub struct SamplePrefix {
 }
 
 impl SamplePrefix {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
     /// Rewrites the prefix in place (its buffer is reused).
     pub fn set(&mut self, metric: &Metric<'_>, shared: &[(&str, &str)], last: &str) {
         self.text.clear();
@@ -219,6 +235,11 @@ fn push_help(out: &mut String, help: &str, format: Format) {
 
 /// Appends a label value escaped as the text format requires:
 /// `\` → `\\`, `"` → `\"`, newline → `\n`.
+/// The length of `value` escaped as [`push_escaped`] escapes it.
+pub fn escaped_len(value: &str) -> usize {
+    value.len() + memchr::memchr3_iter(b'\\', b'"', b'\n', value.as_bytes()).count()
+}
+
 pub fn push_escaped(out: &mut String, value: &str) {
     let mut rest = value;
     while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest.as_bytes()) {
@@ -353,6 +374,7 @@ mod tests {
             let mut out = String::new();
             push_escaped(&mut out, input);
             assert_eq!(out, want);
+            assert_eq!(escaped_len(input), want.len(), "{input:?}");
         }
     }
 

@@ -38,13 +38,13 @@
 //! responses reading it, rather than let them end as if complete.
 
 use crate::command::SaveCommand;
-use crate::flight::{AbortOnDrop, Output, Reader};
+use crate::flight::{AbortOnDrop, Held, Output, Reader};
 use crate::gzip::{GzipReader, SharedDeflate};
 use crate::sandbox::{self, Failure, Sandbox, Selection};
 use bytes::Bytes;
 use exposition::{Family, Format, Kind, Metric, MetricWriter};
 use flate2::Compression;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
@@ -86,6 +86,18 @@ pub const GZIP_LEVEL: u32 = 1;
 /// 209 ms; benches/README.md).
 pub const CHUNK_BYTES: u32 = 64 * 1024;
 
+/// Most answer text (and gzip streams) held for clients that read slowly,
+/// beyond the answers being rendered; past it, the clients furthest
+/// behind in answers already rendered are cut off (see `flight`). A
+/// 100k-rule answer is 54 MB of text, 8 MB compressed.
+pub const HELD_FOR_SLOW_READERS: usize = 256 << 20;
+
+/// The start of every answer kept while no reader has gone past it, so
+/// that a scrape wanting the same answer joins it and shares its rendering
+/// (see `flight`): far more than a client that stops reading takes into
+/// its socket buffers.
+pub const JOINABLE_PREFIX: usize = 4 << 20;
+
 /// How fresh answers must be.
 #[derive(Debug, Clone, Copy)]
 pub struct Freshness {
@@ -112,6 +124,8 @@ pub struct Collector {
     sandbox: Arc<Sandbox>,
     settings: Settings,
     state: Mutex<State>,
+    /// What every answer's outputs hold, and its limit.
+    held: Arc<Held>,
 }
 
 #[derive(Default)]
@@ -120,7 +134,8 @@ struct State {
     running: Option<Running>,
     /// The last collection that finished.
     last: Option<Arc<Collection>>,
-    /// Answers being rendered, which scrapes wanting the same one join.
+    /// Answers that can still be joined, which scrapes wanting the same
+    /// one join: being rendered, or held whole for a reader (see `flight`).
     answers: Vec<Answer>,
     /// Whether a collection has finished since start-up (it is logged).
     finished_one: bool,
@@ -137,14 +152,16 @@ struct Running {
     joined_late: bool,
 }
 
+/// An answer as the state knows it: kept alive by its rendering and its
+/// readers only, so that what no one reads any more is freed.
 struct Answer {
     collection: Arc<Collection>,
     stamped: bool,
     format: Format,
-    output: Arc<Output>,
+    output: Weak<Output>,
     /// The text compressed once for every response that wants gzip,
     /// started by the first of them.
-    deflated: Option<Arc<SharedDeflate>>,
+    deflated: Option<Weak<SharedDeflate>>,
 }
 
 /// What a request gets its collection from.
@@ -211,7 +228,13 @@ impl Collector {
             sandbox,
             settings,
             state: Mutex::default(),
+            held: Held::new(HELD_FOR_SLOW_READERS, JOINABLE_PREFIX),
         }
+    }
+
+    /// Bytes of answer text and gzip streams held now (for the tests).
+    pub fn held_bytes(&self) -> usize {
+        self.held.bytes()
     }
 
     /// The families collected, in order.
@@ -454,6 +477,7 @@ impl Collector {
     ) -> AnswerReader {
         let How { format, gzip } = how;
         let gzip_level = self.settings.gzip_level;
+        state.answers.retain(Answer::joinable);
         let joined = state
             .answers
             .iter_mut()
@@ -462,20 +486,20 @@ impl Collector {
                     && a.format == format
                     && Arc::ptr_eq(&a.collection, &collection)
             })
-            .find_map(|a| a.reader(gzip, gzip_level));
+            .find_map(|a| a.reader(gzip, gzip_level, &self.held));
         if let Some(reader) = joined {
-            tracing::debug!("joining an answer in progress");
+            tracing::debug!("joining an answer rendered or being rendered");
             return reader;
         }
-        let output = Output::new();
+        let output = Output::new(&self.held);
         let mut answer = Answer {
             collection: collection.clone(),
             stamped,
             format,
-            output: output.clone(),
+            output: Arc::downgrade(&output),
             deflated: None,
         };
-        let reader = answer.reader(gzip, gzip_level);
+        let reader = answer.reader(gzip, gzip_level, &self.held);
         state.answers.push(answer);
         let collector = self.clone();
         tokio::spawn(async move {
@@ -484,15 +508,14 @@ impl Collector {
             collector
                 .render_answer(&collection, stamped, format, &output)
                 .await;
-            let mut state = collector.lock();
-            state.last_render = started.elapsed();
-            state.answers.retain(|a| !Arc::ptr_eq(&a.output, &output));
-            drop(state);
+            collector.lock().last_render = started.elapsed();
+            // The answer stays joinable for as long as its readers keep it
+            // whole (see `flight`); it goes with its last reader.
             drop(abort_unless_finished);
         });
-        // A new answer's outputs have released nothing: both are joinable.
+        // A new answer's outputs have dropped nothing: both are joinable.
         reader.unwrap_or_else(|| {
-            let (aborted, reader) = Output::start();
+            let (aborted, reader) = Output::start(&self.held);
             aborted.abort();
             AnswerReader::Plain(reader)
         })
@@ -617,20 +640,34 @@ struct How {
 }
 
 impl Answer {
+    /// Whether a scrape may still join it: its text is alive and held
+    /// whole, or its compressed stream is.
+    fn joinable(&self) -> bool {
+        let alive = |output: Option<Arc<Output>>| output.is_some_and(|o| o.joinable());
+        alive(self.output.upgrade())
+            || alive(
+                self.deflated
+                    .as_ref()
+                    .and_then(Weak::upgrade)
+                    .map(|d| d.output()),
+            )
+    }
+
     /// A reader from the start, while the answer can still be joined that
-    /// way; the first gzip reader starts the shared compression.
-    fn reader(&mut self, gzip: bool, level: Compression) -> Option<AnswerReader> {
+    /// way; the first gzip reader starts the shared compression (again,
+    /// if the last compression is gone but the text is still whole).
+    fn reader(&mut self, gzip: bool, level: Compression, held: &Arc<Held>) -> Option<AnswerReader> {
+        let output = self.output.upgrade();
         if !gzip {
-            return self.output.join().map(AnswerReader::Plain);
+            return output?.join().map(AnswerReader::Plain);
         }
-        let deflated = match &self.deflated {
-            Some(deflated) => deflated.clone(),
-            None => {
-                let deflated = SharedDeflate::start(self.output.join()?, level);
-                self.deflated = Some(deflated.clone());
-                deflated
-            }
-        };
+        if let Some(deflated) = self.deflated.as_ref().and_then(Weak::upgrade)
+            && let Some(reader) = deflated.join()
+        {
+            return Some(AnswerReader::Gzip(reader));
+        }
+        let deflated = SharedDeflate::start(output?.join()?, level, held);
+        self.deflated = Some(Arc::downgrade(&deflated));
         deflated.join().map(AnswerReader::Gzip)
     }
 }

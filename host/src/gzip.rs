@@ -10,7 +10,7 @@
 //! tail's. One valid gzip member, as if the whole body had been compressed
 //! at once (the technique pigz uses to compress pieces in parallel).
 
-use crate::flight::{AbortOnDrop, Aborted, Output, Reader};
+use crate::flight::{AbortOnDrop, Aborted, Held, Output, Reader};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
@@ -38,10 +38,10 @@ struct TextSum {
 
 impl SharedDeflate {
     /// Starts compressing what `text` reads, on the blocking pool, chunk by
-    /// chunk as it comes.
-    pub fn start(mut text: Reader, level: Compression) -> Arc<Self> {
+    /// chunk as it comes, into an output counted in `held`.
+    pub fn start(mut text: Reader, level: Compression, held: &Arc<Held>) -> Arc<Self> {
         let shared = Arc::new(Self {
-            output: Output::new(),
+            output: Output::new(held),
             text: OnceLock::new(),
             level,
         });
@@ -85,8 +85,13 @@ impl SharedDeflate {
         shared
     }
 
+    /// The compressed stream.
+    pub fn output(&self) -> Arc<Output> {
+        self.output.clone()
+    }
+
     /// A response reading the shared stream from its start; `None` once
-    /// the stream has released its first chunk.
+    /// the stream has dropped a chunk.
     pub fn join(self: &Arc<Self>) -> Option<GzipReader> {
         let reader = self.output.join()?;
         Some(GzipReader {
@@ -233,8 +238,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn responses_sharing_a_stream_each_decode_to_text_and_own_tail() {
-        let (text, reader) = Output::start();
-        let shared = SharedDeflate::start(reader, Compression::new(1));
+        let held = Held::new(usize::MAX, 0);
+        let (text, reader) = Output::start(&held);
+        let shared = SharedDeflate::start(reader, Compression::new(1), &held);
         let readers: Vec<GzipReader> = (0..3)
             .map(|i| {
                 let reader = shared.join().expect("joinable");
@@ -258,8 +264,9 @@ mod tests {
 
     #[tokio::test]
     async fn empty_text_and_empty_tail_still_make_one_valid_member() {
-        let (text, reader) = Output::start();
-        let shared = SharedDeflate::start(reader, Compression::new(1));
+        let held = Held::new(usize::MAX, 0);
+        let (text, reader) = Output::start(&held);
+        let shared = SharedDeflate::start(reader, Compression::new(1), &held);
         let gzip = shared.join().expect("joinable");
         text.finish();
         assert_eq!(gunzip_one_member(&read_all(gzip).await), b"");
@@ -267,8 +274,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_aborted_text_aborts_the_responses() {
-        let (text, reader) = Output::start();
-        let shared = SharedDeflate::start(reader, Compression::new(1));
+        let held = Held::new(usize::MAX, 0);
+        let (text, reader) = Output::start(&held);
+        let shared = SharedDeflate::start(reader, Compression::new(1), &held);
         let mut gzip = shared.join().expect("joinable");
         text.push(Bytes::from_static(b"some text\n"));
         text.abort();

@@ -10,7 +10,9 @@
 //!   and answers (a collection → component → exposition + scrape series,
 //!   stamped when it was read before the scrape); `flight`: an answer's
 //!   output, shared by the scrapes that join it.
-//! - `server`: HTTP routes and graceful shutdown; `accept`: format
+//! - `server`: HTTP routes and graceful shutdown; `client_stream`: a
+//!   client's connection (write timeout by progress, reset on a cut
+//!   answer); `accept`: format
 //!   negotiation (OpenMetrics or text); `encoding`: gzip negotiation;
 //!   `landing`: the `/` page; `analyzer`: the ruleset analyzer page's
 //!   embedded files (built from `web/` by build.rs).
@@ -28,6 +30,7 @@ pub mod analyzer;
 pub mod basic_auth;
 pub mod build_info;
 pub mod cli;
+pub mod client_stream;
 pub mod collect;
 pub mod command;
 pub mod encoding;

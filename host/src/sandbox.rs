@@ -60,10 +60,16 @@ const GUEST_OUTPUT_BYTES: usize = 64 * 1024;
 /// Instances that can exist at once; a collection takes one per family and
 /// waits until they are free. Collections are single-flight, so more than
 /// one at a time is rare.
+///
+/// Each slot reserves address space for its linear memory: 4 GiB plus a
+/// guard, never touched unless the guest grows into it (up to
+/// `--sandbox.max-memory`), so that compiled guest code needs no bounds
+/// checks (with a reservation of only the memory limit, a 100k-rule render
+/// took 40 % longer). That reservation is most of the exporter's virtual
+/// size (`process_virtual_memory_bytes`, about 19 GB), none of it resident.
 const POOL_SLOTS: u32 = 4;
-/// Linear memory a pool slot keeps mapped between renders, so that the next
-/// render does not fault its pages in again (about a 100k-rule render's).
-const KEEP_RESIDENT_BYTES: usize = 96 << 20;
+/// The parser component's core modules define one linear memory.
+const MEMORIES_PER_INSTANCE: u32 = 1;
 /// What the guest may hand back in one call besides its text (results,
 /// table names), and the least wasmtime's default allows.
 const HOSTCALL_SLACK_BYTES: usize = 1 << 20;
@@ -283,10 +289,15 @@ impl Sandbox {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOL_SLOTS)
             .total_core_instances(POOL_SLOTS * 4)
-            .total_memories(POOL_SLOTS * 2)
+            .total_memories(POOL_SLOTS * MEMORIES_PER_INSTANCE)
             .total_tables(POOL_SLOTS * 4)
             .max_memory_size(limits.max_memory_bytes)
-            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+            // Every page a render touched is given back when its
+            // instance goes (madvise), so that memory at rest is the
+            // exporter's own: with the parser's structures kept small,
+            // faulting them in again costs a 100k-rule scrape no
+            // measurable time (benches/README.md, issue 20).
+            .linear_memory_keep_resident(0);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(Error::Load)?;
         let component = Component::new(&engine, component).map_err(Error::Load)?;
@@ -413,9 +424,19 @@ impl Sandbox {
     ) {
         let started = Instant::now();
         // No honest piece is longer than asked plus one line, and no line is
-        // longer than its input could make it.
+        // longer than its input could make it (twice, when the comment,
+        // a part of the rule, is a label of its own).
+        let copies = if options.selection.comment_label {
+            2
+        } else {
+            1
+        };
         let max_piece_bytes = (chunk_bytes as usize)
-            .saturating_add(dump.save_output.len().saturating_mul(OUTPUT_PER_INPUT_BYTE))
+            .saturating_add(
+                dump.save_output
+                    .len()
+                    .saturating_mul(OUTPUT_PER_INPUT_BYTE * copies),
+            )
             .saturating_add(LINE_OVERHEAD_BYTES);
         let rendered = self.produce_pieces(
             dump,

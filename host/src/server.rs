@@ -13,6 +13,7 @@
 
 use crate::accept;
 use crate::analyzer;
+use crate::client_stream::{ClientStream, ResetOnClose};
 use crate::collect::{AnswerReader, Collector};
 use crate::encoding::prefers_gzip;
 use crate::flight::Reader;
@@ -40,7 +41,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_io_timeout::TimeoutWriter;
 
 /// Largest request head accepted.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -93,19 +93,19 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                     }
                 };
                 let header_timeout = app.header_timeout;
-                // A write that stays blocked this long (a client that reads
-                // nothing) fails and ends the connection, freeing its
-                // request slot and the chunks it had yet to take.
-                let mut stream = TimeoutWriter::new(stream);
-                stream.set_timeout(Some(app.write_timeout));
-                let stream = Box::pin(stream);
+                // A client that takes nothing for the write timeout fails
+                // its write, which ends the connection, freeing its
+                // request slot and the chunks it had yet to take; a
+                // response cut short resets it (see `client_stream`).
+                let reset = ResetOnClose::default();
+                let stream = Box::pin(ClientStream::new(stream, app.write_timeout, reset.clone()));
                 // Read for each connection: a certificate replaced on disk
                 // is served from the next one.
                 let tls = app.web.current().tls.clone();
                 let app = app.clone();
                 let service = service_fn(move |request| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.handle(request).await) }
+                    let (app, reset) = (app.clone(), reset.clone());
+                    async move { Ok::<_, Infallible>(app.handle(request, reset).await) }
                 });
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
@@ -159,7 +159,7 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send> Io for T {}
 impl App {
     /// Every response: authenticated where it must be, with the
     /// configured headers.
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn handle(&self, request: Request<Incoming>, reset: ResetOnClose) -> Response<Body> {
         let web = self.web.current();
         let mut response = if request.uri().path() != "/" && !authorized(&web, &request).await {
             let mut response = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
@@ -169,7 +169,7 @@ impl App {
             );
             response
         } else {
-            self.respond(request).await
+            self.respond(request, reset).await
         };
         for (name, value) in &web.headers {
             response.headers_mut().insert(name.clone(), value.clone());
@@ -177,7 +177,7 @@ impl App {
         response
     }
 
-    async fn respond(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn respond(&self, request: Request<Incoming>, reset: ResetOnClose) -> Response<Body> {
         let path = request.uri().path();
         let route = match path {
             _ if path == self.telemetry_path => Route::Metrics,
@@ -245,7 +245,7 @@ impl App {
         } else {
             let deadline = scrape_timeout(request.headers())
                 .map(|timeout| Instant::now() + timeout.saturating_sub(self.timeout_offset));
-            match self.metrics(format, gzip, deadline).await {
+            match self.metrics(format, gzip, deadline, reset).await {
                 Some(body) => body,
                 None => {
                     tracing::warn!("too many metrics requests in flight; refused one");
@@ -308,7 +308,13 @@ impl App {
 
     /// The metrics body of the answer to this request, to be had by
     /// `deadline`; `None` when `--web.max-requests` are in flight already.
-    async fn metrics(&self, format: Format, gzip: bool, deadline: Option<Instant>) -> Option<Body> {
+    async fn metrics(
+        &self,
+        format: Format,
+        gzip: bool,
+        deadline: Option<Instant>,
+        reset: ResetOnClose,
+    ) -> Option<Body> {
         let permit = match &self.max_requests {
             None => None,
             Some(semaphore) => match semaphore.clone().try_acquire_owned() {
@@ -320,7 +326,7 @@ impl App {
         let mut tail = String::new();
         self.self_metrics.write(&mut tail, format);
         tail.push_str(format.end());
-        Some(metrics_body(answer, Bytes::from(tail), permit))
+        Some(metrics_body(answer, Bytes::from(tail), permit, reset))
     }
 }
 
@@ -406,8 +412,15 @@ fn scrape_timeout(headers: &hyper::HeaderMap) -> Option<Duration> {
 }
 
 /// The answer, then `tail` (the exporter's own series, read for this
-/// response). `permit` is held until the body is done or dropped.
-fn metrics_body(answer: AnswerReader, tail: Bytes, permit: Option<OwnedSemaphorePermit>) -> Body {
+/// response). `permit` is held until the body is done or dropped. An
+/// answer aborted after part of it was sent arms `reset`: the client must
+/// not take what it got for a whole exposition.
+fn metrics_body(
+    answer: AnswerReader,
+    tail: Bytes,
+    permit: Option<OwnedSemaphorePermit>,
+    reset: ResetOnClose,
+) -> Body {
     enum Source {
         Plain { reader: Reader, tail: Option<Bytes> },
         Gzip(GzipReader),
@@ -419,8 +432,9 @@ fn metrics_body(answer: AnswerReader, tail: Bytes, permit: Option<OwnedSemaphore
         },
         AnswerReader::Gzip(reader) => Source::Gzip(reader.with_tail(tail)),
     };
-    let stream =
-        futures_util::stream::unfold((source, permit), |(mut source, permit)| async move {
+    let stream = futures_util::stream::unfold(
+        (source, permit, reset),
+        |(mut source, permit, reset)| async move {
             let next = match &mut source {
                 Source::Plain { reader, tail } => match reader.next().await {
                     Ok(None) => Ok(tail.take()),
@@ -429,11 +443,15 @@ fn metrics_body(answer: AnswerReader, tail: Bytes, permit: Option<OwnedSemaphore
                 Source::Gzip(reader) => reader.next().await,
             };
             match next {
-                Ok(Some(chunk)) => Some((Ok(Frame::data(chunk)), (source, permit))),
+                Ok(Some(chunk)) => Some((Ok(Frame::data(chunk)), (source, permit, reset))),
                 Ok(None) => None,
-                Err(aborted) => Some((Err(aborted.into()), (source, permit))),
+                Err(aborted) => {
+                    reset.arm();
+                    Some((Err(aborted.into()), (source, permit, reset)))
+                }
             }
-        });
+        },
+    );
     StreamBody::new(stream).boxed()
 }
 

@@ -293,6 +293,54 @@ fn one_rule_of_non_utf8_bytes_as_long_as_the_input_allows_still_renders() {
     assert!(body.contains(&"\u{fffd}".repeat(270_000)));
 }
 
+/// A family whose longest line cannot fit the sandbox's memory fails
+/// before any of its text is sent: the other family is served whole and
+/// the response is complete, with the failing family's success 0. (Were
+/// the limit hit in the middle of its text, the whole response would be
+/// cut, on every scrape, and no one would ever see success 0.)
+#[test]
+fn a_family_whose_longest_line_cannot_fit_fails_before_any_of_its_text() {
+    // 7.5 MB of bytes that are not UTF-8: 22.5 MB once replaced, twice in
+    // its line with the comment as a label. Input, parsed text and that
+    // line do not fit in 64 MiB; input and parsed text alone do.
+    let dir = tempfile::tempdir().expect("dir");
+    let dump = dir.path().join("dump.rules");
+    let mut bytes =
+        b"*filter\n:INPUT ACCEPT [5:500]\n[1:2] -A INPUT -m comment --comment \"".to_vec();
+    bytes.extend(std::iter::repeat_n(0xffu8, 7_500_000));
+    bytes.extend_from_slice(b"\" -j ACCEPT\nCOMMIT\n");
+    std::fs::write(&dump, &bytes).expect("dump");
+    let v4 = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
+    let v6 = cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
+    let exporter = Exporter::start(&[
+        &format!("--iptables.save-path={}", v4.display()),
+        &format!("--ip6tables.save-path={}", v6.display()),
+        "--sandbox.max-memory=64MiB",
+        "--iptables.comment-label",
+    ]);
+    for scrape in 1..=2 {
+        let body = exporter.scrape();
+        assert_eq!(
+            scrape_success(&body, "ipv4").as_deref(),
+            Some("0"),
+            "scrape {scrape}"
+        );
+        assert_eq!(scrape_success(&body, "ipv6").as_deref(), Some("1"));
+        let lines = ruleset_lines(&body);
+        assert!(
+            !lines.iter().any(|l| l.contains("family=\"ipv4\"")),
+            "ipv4 series were sent before it failed"
+        );
+        assert!(lines.iter().any(|l| l.contains("family=\"ipv6\"")));
+    }
+    let log = exporter.log();
+    assert!(
+        log.contains("asked for more than its memory limit"),
+        "log:\n{log}"
+    );
+    assert!(!log.contains("response aborted"), "log:\n{log}");
+}
+
 #[test]
 fn a_failed_family_reports_zero_and_exports_nothing_while_the_other_works() {
     let dir = tempfile::tempdir().expect("dir");

@@ -361,20 +361,32 @@ fn slow_clients_are_cut_off_and_do_not_block_others() {
         &save,
         &["--web.header-timeout=300ms", "--web.write-timeout=5m"],
     );
-    // Slowloris: headers that never end are cut off by the server.
+    // Slowloris: headers that never end are cut off by the server, at
+    // the header timeout (300 ms here), not some time later.
+    let header_timeout = Duration::from_millis(300);
     let mut slow = TcpStream::connect(&exporter.address).expect("connect");
+    let connected = std::time::Instant::now();
     slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
         .expect("partial headers");
-    slow.set_read_timeout(Some(Duration::from_secs(20)))
+    slow.set_read_timeout(Some(header_timeout * 10))
         .expect("timeout");
     let mut reply = Vec::new();
     if let Err(err) = slow.read_to_end(&mut reply) {
         assert_eq!(
             err.kind(),
             std::io::ErrorKind::ConnectionReset,
-            "not cut off: {err}"
+            "not cut off within ten times the header timeout: {err}"
         );
     }
+    let lived = connected.elapsed();
+    assert!(
+        lived >= header_timeout,
+        "cut off after {lived:?}, before the header timeout"
+    );
+    assert!(
+        lived < header_timeout * 5,
+        "a slowloris client lived {lived:?} with a header timeout of {header_timeout:?}"
+    );
 
     // A client that asks for the metrics and never reads them.
     let stalled = stalled_client(&exporter.address);
@@ -395,6 +407,124 @@ fn slow_clients_are_cut_off_and_do_not_block_others() {
             .status,
         200
     );
+}
+
+/// `--web.write-timeout` drops clients that take nothing, not clients that
+/// read slowly: the kernel wakes a blocked writer only once much of its
+/// send buffer has drained, so a steady reader slower than that buffer
+/// over the timeout (37 KB/s at the defaults) used to be dropped while
+/// reading.
+#[test]
+fn a_slow_but_steady_reader_is_served_to_the_end() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (save, _) = generated(dir.path(), 8_000);
+    let write_timeout = Duration::from_millis(500);
+    let exporter = Exporter::ipv4(
+        &save,
+        &[&format!(
+            "--web.write-timeout={}ms",
+            write_timeout.as_millis()
+        )],
+    );
+    let mut stream = TcpStream::connect(&exporter.address).expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .expect("request");
+    stream
+        .set_read_timeout(Some(common::exporter::PATIENCE))
+        .expect("timeout");
+    // 16 KiB every 20 ms: about 800 KB/s, steady, for several seconds;
+    // never as long as the write timeout without taking anything.
+    let started = std::time::Instant::now();
+    let mut raw = Vec::new();
+    let mut piece = vec![0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&piece[..n]),
+            Err(err) => panic!(
+                "dropped after {} bytes and {:?}: {err}",
+                raw.len(),
+                started.elapsed()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.starts_with("HTTP/1.0 200"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(
+        text.contains("\niptables_scrape_success{family=\"ipv4\"} 1\n"),
+        "the body is not whole ({} bytes)",
+        raw.len()
+    );
+    assert!(
+        took > write_timeout * 4,
+        "inconclusive: read in {took:?}, not much longer than the write timeout"
+    );
+}
+
+fn vm_rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+/// Clients that ask for the metrics and stop reading share one rendering
+/// of the answer they want: each used to pin a private copy of it (40 of
+/// them at 100k rules: 2 GB). A scrape meanwhile is served, from the same
+/// rendering.
+#[test]
+fn stalled_clients_share_one_rendering() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (save, _) = generated(dir.path(), 20_000);
+    // Every scrape is answered from the start-up collection: the same
+    // answer for all of them.
+    let exporter = Exporter::ipv4(
+        &save,
+        &[
+            "--iptables.min-interval=1h",
+            "--iptables.max-age=2h",
+            "--log.level=debug",
+        ],
+    );
+    let whole = http::get(&exporter.address, "/metrics").expect("scrape");
+    assert_eq!(whole.status, 200);
+    let answer_bytes = whole.body.len() as u64;
+    let before = vm_rss_bytes(exporter.pid());
+    let stalled: Vec<TcpStream> = (0..39).map(|_| stalled_client(&exporter.address)).collect();
+    let during = vm_rss_bytes(exporter.pid());
+    // One more, while they stall: whole, from their rendering (read to its
+    // end, so that the rendering has been logged).
+    let again = http::get(&exporter.address, "/metrics").expect("scrape");
+    assert_eq!(again.status, 200);
+    assert!(
+        String::from_utf8_lossy(&again.body).contains("iptables_scrape_success{family=\"ipv4\"} 1"),
+        "not whole"
+    );
+    let renderings = exporter.log().matches("parsed family=ipv4").count();
+    assert_eq!(
+        renderings,
+        2,
+        "the first scrape's answer, and one for every stalled client and the last scrape (log:\n{})",
+        exporter.log()
+    );
+    // 39 private copies would be 39 answers more.
+    assert!(
+        during < before + 3 * answer_bytes,
+        "{} MB more held for 39 stalled clients of a {} MB answer",
+        (during - before.min(during)) >> 20,
+        answer_bytes >> 20
+    );
+    drop(stalled);
 }
 
 #[test]

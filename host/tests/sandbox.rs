@@ -379,35 +379,42 @@ fn endless_output_aborts_the_response_rather_than_end_it_normally() {
             "--sandbox.max-output=8MiB",
         ],
     );
-    // HTTP/1.1, so that the body is chunked and its end is explicit.
-    let mut stream = std::net::TcpStream::connect(&exporter.address).expect("connect");
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    // A regression that let the response run on must fail, not hang.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut raw = Vec::new();
-    if let Err(err) = stream.read_to_end(&mut raw) {
+    // HTTP/1.1 has a chunked body whose end is explicit; an HTTP/1.0 body
+    // ends with the connection, so only a reset tells it was cut. Both get
+    // the reset.
+    for version in ["HTTP/1.1", "HTTP/1.0"] {
+        let mut stream = std::net::TcpStream::connect(&exporter.address).expect("connect");
+        write!(
+            stream,
+            "GET /metrics {version}\r\nHost: test\r\nConnection: close\r\n\r\n"
+        )
+        .expect("request");
+        // A regression that let the response run on must fail, not hang.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let mut raw = Vec::new();
+        let err = stream
+            .read_to_end(&mut raw)
+            .expect_err("a cut response must not end like a whole one");
         assert_eq!(
             err.kind(),
             std::io::ErrorKind::ConnectionReset,
-            "the response neither ended nor was cut off: {err}"
+            "{version}: the response neither ended nor was cut off: {err}"
         );
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            !text.contains("iptables_scrape_success"),
+            "{version}: a truncated body carried a verdict"
+        );
+        if version == "HTTP/1.1" && !raw.is_empty() {
+            assert!(text.contains("transfer-encoding: chunked"), "not chunked");
+            assert!(
+                !text.ends_with("0\r\n\r\n"),
+                "the body ended as if complete"
+            );
+        }
     }
-    let text = String::from_utf8_lossy(&raw);
-    assert!(text.contains("transfer-encoding: chunked"), "not chunked");
-    assert!(
-        !text.ends_with("0\r\n\r\n"),
-        "the body ended as if complete"
-    );
-    assert!(
-        !text.contains("iptables_scrape_success"),
-        "a truncated body carried a verdict"
-    );
     assert!(
         exporter.log().contains("output limit of 8388608 bytes"),
         "log:\n{}",

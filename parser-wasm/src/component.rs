@@ -98,14 +98,23 @@ impl GuestRenderer for Renderer {
     fn new(dump: wit::Dump, options: wit::Options) -> Self {
         let options = options_from_wit(&options);
         let mut dropped = 0;
+        let family = family_from_wit(dump.family);
         let parsed = parsed::ParsedDump::new(dump.save_output, |bytes| {
             let options = options.as_ref().map_err(bad_option)?;
             let mut ruleset = crate::parse(bytes)?;
             dropped = options.selection.apply(&mut ruleset);
+            // Proven to fit before any text is handed out: grown here, the
+            // memory for the longest line either exists (and is reused by
+            // the pieces) or the limit stops this family now, while the
+            // others are still whole. A failure in the middle of the text
+            // would cost every family of the answer.
+            let room =
+                crate::render::piece_room(&crate::Source::new(family, &ruleset).with(options));
+            std::hint::black_box(Vec::<u8>::with_capacity(room));
             Ok(ruleset)
         });
         Renderer {
-            family: family_from_wit(dump.family),
+            family,
             timestamp_ms: dump.timestamp_ms,
             options: options.unwrap_or_default(),
             parsed,

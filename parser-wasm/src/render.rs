@@ -256,6 +256,12 @@ impl Item<'_> {
         let Some(rule) = self.chain.rules.get(self.index) else {
             return Step::ChainDone;
         };
+        if rule.text.len() >= EXACT_FROM {
+            // Room for the line at once: grown by doubling, a line of
+            // hundreds of megabytes would hold two buffers for a moment
+            // and could pass the memory limit after text was handed out.
+            writer.reserve_exact(self.prefix.len() + rule_bytes(rule, self.comment_label));
+        }
         let comment = self
             .comment_label
             .then(|| comment::of(&rule.text))
@@ -271,10 +277,91 @@ impl Item<'_> {
     }
 }
 
+/// Texts this long have their escaped length counted, and their line's
+/// room made at once; shorter ones are bounded by twice their length.
+const EXACT_FROM: usize = 64 * 1024;
+
+/// What a sample line takes besides its label values: the metric name,
+/// label names, quotes, the value (at most 39 digits) and a timestamp.
+const LINE_FIXED_BYTES: usize = 256;
+
+/// Bytes of escaped text a rule's sample can hold: its text, and its
+/// comment (a part of the text) when that is a label too.
+fn rule_bytes(rule: &crate::ruleset::Rule<'_>, comment_label: bool) -> usize {
+    escaped_bound(&rule.text) * if comment_label { 2 } else { 1 } + LINE_FIXED_BYTES
+}
+
+/// The length of `text` escaped, exactly for long texts, bounded for the
+/// rest.
+fn escaped_bound(text: &str) -> usize {
+    if text.len() >= EXACT_FROM {
+        exposition::escaped_len(text)
+    } else {
+        2 * text.len()
+    }
+}
+
+/// At least the length of the longest sample line `source` renders.
+pub fn longest_line(source: &Source<'_>) -> usize {
+    let mut longest = 0;
+    for table in &source.ruleset.tables {
+        for chain in &table.chains {
+            let names = escaped_bound(&table.name) + escaped_bound(&chain.name);
+            let policy = chain.policies.iter().map(|p| escaped_bound(&p.name));
+            let rule = chain
+                .rules
+                .iter()
+                .map(|rule| rule_bytes(rule, source.comment_label));
+            let own = policy.chain(rule).max().unwrap_or(0);
+            longest = longest.max(names + own + LINE_FIXED_BYTES);
+        }
+    }
+    longest
+}
+
+/// Memory a rendering in pieces needs at once besides the parsed ruleset:
+/// its longest line, and room for the piece around it.
+pub fn piece_room(source: &Source<'_>) -> usize {
+    const AROUND: usize = 1 << 20;
+    longest_line(source).saturating_add(AROUND)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ruleset::parse;
+
+    #[test]
+    fn the_longest_line_is_bounded_from_above() {
+        let input = include_str!("../../fixtures/kube-proxy-nft.ipv4.rules");
+        let ruleset = parse(input.as_bytes()).expect("parses");
+        let mut huge_text =
+            b"*filter\n:INPUT ACCEPT [0:0]\n[1:2] -A INPUT -m comment --comment \"".to_vec();
+        huge_text.extend(std::iter::repeat_n(0xffu8, 100_000));
+        huge_text.extend_from_slice(b"\\\"\" -j ACCEPT\nCOMMIT\n");
+        let huge = parse(&huge_text).expect("parses");
+        for ruleset in [&ruleset, &huge] {
+            for comment_label in [false, true] {
+                let source = Source {
+                    comment_label,
+                    timestamp_ms: Some(i64::MIN),
+                    ..Source::new(Family::Ipv6, ruleset)
+                };
+                let mut out = String::new();
+                render(&[source], &mut out);
+                let longest = out.lines().map(str::len).max().unwrap_or(0);
+                let bound = longest_line(&source);
+                assert!(longest <= bound, "{longest} > {bound}");
+                if ruleset == &huge {
+                    // Exact for the long text: no room wasted on it.
+                    assert!(
+                        bound < longest + 2 * LINE_FIXED_BYTES + 64,
+                        "{bound} for {longest}"
+                    );
+                }
+            }
+        }
+    }
 
     fn samples(text: &str) -> Vec<&str> {
         text.lines().filter(|l| !l.starts_with('#')).collect()

@@ -151,9 +151,11 @@ struct Builder<'a> {
     ruleset: Ruleset<'a>,
     tables: FxHashMap<Cow<'a, str>, usize>,
     chains: FxHashMap<(usize, Cow<'a, str>), usize>,
-    /// Policies by (table, chain, policy): a chain may be declared any
-    /// number of times, with different policies.
+    /// Policies of the chains declared with more than `SCAN_LIMIT`
+    /// different ones, by (table, chain, policy).
     policies: FxHashMap<(usize, usize, Cow<'a, str>), usize>,
+    /// Rules of the chains with more than `SCAN_LIMIT` distinct rules, by
+    /// (table, chain, text).
     rules: FxHashMap<(usize, usize, Cow<'a, str>), usize>,
     incompatible: FxHashSet<Cow<'a, str>>,
     /// The chain of the previous rule line: a chain's rules come one after
@@ -163,8 +165,9 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn with_capacity(rules: usize) -> Self {
+        // The rule index is left to grow: most rules are in small chains,
+        // which never use it (kube-proxy: two rules per endpoint chain).
         Self {
-            rules: FxHashMap::with_capacity_and_hasher(rules / 2, Default::default()),
             chains: FxHashMap::with_capacity_and_hasher(rules / 4, Default::default()),
             ..Self::default()
         }
@@ -217,16 +220,40 @@ impl<'a> Builder<'a> {
     fn declare(&mut self, table: usize, line: ChainLine<'a>) {
         let chain = self.chain(table, line.name);
         let policies = &mut self.ruleset.tables[table].chains[chain].policies;
-        let index = *self
-            .policies
-            .entry((table, chain, lossy(line.policy)))
-            .or_insert_with_key(|(_, _, name)| {
-                policies.push(Policy {
-                    name: name.clone(),
-                    counters: None,
-                });
+        // A chain may be declared any number of times, with different
+        // policies. It nearly always has one: looked through, as a small
+        // chain's rules are, and indexed only past `SCAN_LIMIT`.
+        let name = lossy(line.policy);
+        let index = if policies.len() < SCAN_LIMIT {
+            let found = policies.iter().position(|p| p.name == name);
+            let index = found.unwrap_or_else(|| {
+                push_small(
+                    policies,
+                    Policy {
+                        name,
+                        counters: None,
+                    },
+                );
                 policies.len() - 1
             });
+            if policies.len() == SCAN_LIMIT && found.is_none() {
+                for (i, policy) in policies.iter().enumerate() {
+                    self.policies.insert((table, chain, policy.name.clone()), i);
+                }
+            }
+            index
+        } else {
+            *self
+                .policies
+                .entry((table, chain, name))
+                .or_insert_with_key(|(_, _, name)| {
+                    policies.push(Policy {
+                        name: name.clone(),
+                        counters: None,
+                    });
+                    policies.len() - 1
+                })
+        };
         if let Some(counters) = line.counters {
             policies[index]
                 .counters
@@ -250,10 +277,13 @@ impl<'a> Builder<'a> {
             // beats hashing the text into an index of every rule.
             let found = rules.iter().position(|rule| rule.text == text);
             let index = found.unwrap_or_else(|| {
-                rules.push(Rule {
-                    text,
-                    counters: Sum::default(),
-                });
+                push_small(
+                    rules,
+                    Rule {
+                        text,
+                        counters: Sum::default(),
+                    },
+                );
                 rules.len() - 1
             });
             if rules.len() == SCAN_LIMIT && found.is_none() {
@@ -278,6 +308,17 @@ impl<'a> Builder<'a> {
         };
         rules[index].counters.add(counters);
     }
+}
+
+/// Pushes onto a vector that is mostly short: up to four elements its
+/// capacity grows one at a time (Rust's doubling starts at four, which for
+/// the 36k one-policy, two-rule chains of a big kube-proxy node is twice
+/// or four times the memory needed), then by doubling as usual.
+fn push_small<T>(items: &mut Vec<T>, item: T) {
+    if items.len() < 4 {
+        items.reserve_exact(1);
+    }
+    items.push(item);
 }
 
 #[cfg(test)]

@@ -63,8 +63,30 @@ impl<'a> RuleLine<'a> {
 pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+        Err(_) => Cow::Owned(replaced(bytes)),
     }
+}
+
+/// `bytes` with each invalid sequence replaced by U+FFFD, in a string of
+/// exactly the size needed: a long run of invalid bytes (three times its
+/// size once replaced) must not be built by doubling, which would hold the
+/// old and the new buffer at once.
+fn replaced(bytes: &[u8]) -> String {
+    let size: usize = bytes
+        .utf8_chunks()
+        .map(|chunk| {
+            let replacement = if chunk.invalid().is_empty() { 0 } else { 3 };
+            chunk.valid().len() + replacement
+        })
+        .sum();
+    let mut text = String::with_capacity(size);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    text
 }
 
 pub fn classify(line: &[u8]) -> Result<Line<'_>, ErrorKind> {
@@ -203,6 +225,24 @@ fn commit(line: &[u8]) -> Result<Line<'_>, ErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lossy_replaces_as_std_does_in_a_string_of_the_exact_size() {
+        for bytes in [
+            &b"plain"[..],
+            b"a\xffb",
+            b"\xff\xff\xff",
+            b"\xe2\x82",
+            b"ok \xf0\x9f\x98\x80 \xc3",
+            b"",
+        ] {
+            let got = lossy(bytes);
+            assert_eq!(got, String::from_utf8_lossy(bytes), "{bytes:?}");
+            if let Cow::Owned(text) = got {
+                assert_eq!(text.capacity(), text.len(), "{bytes:?}");
+            }
+        }
+    }
 
     fn c(packets: u64, bytes: u64) -> Option<Counters> {
         Some(Counters { packets, bytes })

@@ -135,9 +135,17 @@ impl Exporter {
         self.process.0.id()
     }
 
-    /// `GET /metrics`: the body as text.
+    /// `GET /metrics`: the body as text, which must be whole: a 200, and
+    /// the connection closed normally (an aborted response is reset).
     pub fn scrape(&self) -> String {
         let response = super::http::get(&self.address, "/metrics").expect("scrape");
+        assert_eq!(
+            response.status,
+            200,
+            "GET /metrics: {}; log:\n{}",
+            response.headers,
+            self.log()
+        );
         String::from_utf8(response.body).expect("UTF-8 body")
     }
 
