@@ -171,7 +171,11 @@ fn the_embedded_component_analyses_every_dump_as_the_library_does() {
     let mut dumps: Vec<std::path::PathBuf> = files_ending(&fixtures(), ".rules");
     dumps.extend(files_ending(&fixtures().join("bad"), ".rules"));
     dumps.extend(public_dumps().into_iter().map(|(path, _)| path));
-    assert!(dumps.len() >= 70, "{} dumps", dumps.len());
+    assert_eq!(
+        dumps.len(),
+        20 + 28 + 28,
+        "fixtures, malformed ones, public dumps"
+    );
     let mut kinds = std::collections::BTreeSet::new();
     for path in &dumps {
         let bytes = std::fs::read(path).expect("dump");
@@ -290,4 +294,60 @@ fn expected_analyses_for_the_js_package_match_the_library() {
         names.len(),
         "fixtures/analysis has files no fixture makes"
     );
+}
+
+/// The analysis of `fixtures/analyzer/every-diagnostic.ipv4.rules` in the
+/// words of its hand-written expectations: `diagnostic LINE CODE`, `jump
+/// LINE TABLE FROM TO` and `target LINE NAME` lines, in that order.
+fn in_words(analysis: &serde_json::Value) -> Vec<String> {
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let list = |key: &str| analysis[key].as_array().cloned().unwrap_or_default();
+    let mut words: Vec<String> = list("diagnostics")
+        .iter()
+        .map(|d| format!("diagnostic {} {}", d["line"], text(&d["code"])))
+        .collect();
+    words.extend(list("edges").iter().map(|e| {
+        format!(
+            "jump {} {} {} {}",
+            e["line"],
+            text(&e["table"]),
+            text(&e["fromChain"]),
+            text(&e["toChain"])
+        )
+    }));
+    words.extend(
+        list("rules")
+            .iter()
+            .map(|r| format!("target {} {}", r["line"], text(&r["target"]))),
+    );
+    words
+}
+
+/// The analyzer finds in the diagnostics fixture what a person wrote down
+/// for it, through the library and through the component: the expected
+/// JSON files are only the library's own output, this is not.
+#[test]
+fn the_diagnostics_fixture_gives_what_was_written_down_by_hand() {
+    let dir = fixtures().join("analyzer");
+    let written = std::fs::read_to_string(dir.join("every-diagnostic.expected")).expect("expected");
+    let want: Vec<String> = written
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    let bytes = std::fs::read(dir.join("every-diagnostic.ipv4.rules")).expect("dump");
+    assert_eq!(
+        in_words(&analysis_json(&analyze::analyze(&bytes))),
+        want,
+        "the library"
+    );
+    let engine = Engine::default();
+    let component = Component::new(&engine, iptables_exporter::sandbox::EMBEDDED_COMPONENT)
+        .expect("the embedded component compiles");
+    let mut analyzer = Analyzer::new(&engine, &component);
+    assert_eq!(in_words(&analyzer.analyse(&bytes)), want, "the component");
 }

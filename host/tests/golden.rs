@@ -35,17 +35,9 @@ fn valid_dumps() -> Vec<(PathBuf, Family)> {
             (path, family)
         })
         .collect();
-    assert!(
-        dumps.len() >= 17,
-        "expected the fixtures, found {}",
-        dumps.len()
-    );
+    assert_eq!(dumps.len(), 20, "the fixtures, one a .rules file each");
     let public = public_dumps();
-    assert!(
-        public.len() >= 25,
-        "expected the public dumps, found {}",
-        public.len()
-    );
+    assert_eq!(public.len(), 28, "the public dumps SOURCES.md lists");
     dumps.extend(public);
     dumps
 }
@@ -108,14 +100,70 @@ fn valid_dumps_match_their_expositions_on_every_path() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The hand-written table of `fixtures/bad/EXPECTED.md`: each malformed
+/// dump's name, the line it goes wrong on, and words its message quotes.
+fn expected_failures() -> Vec<(String, usize, String)> {
+    let text = std::fs::read_to_string(fixtures().join("bad/EXPECTED.md")).expect("EXPECTED.md");
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split(" | ").collect();
+            let [name, number, words] = cells[..] else {
+                return None;
+            };
+            let number = number.trim().parse().ok()?;
+            let words = words.trim();
+            let words = words
+                .strip_prefix('`')
+                .and_then(|w| w.strip_suffix('`'))
+                .unwrap_or(words);
+            Some((name.trim().to_owned(), number, words.to_owned()))
+        })
+        .collect()
+}
+
+/// Each malformed dump's message names the line and quotes the words a
+/// person wrote down for it, not what the parser happened to say.
+#[test]
+fn every_error_message_names_the_line_written_down_by_hand() {
+    let expected = expected_failures();
+    let mut names: Vec<String> = files_ending(&fixtures().join("bad"), ".rules")
+        .iter()
+        .map(|p| {
+            p.file_stem()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    let mut listed: Vec<String> = expected.iter().map(|(name, ..)| name.clone()).collect();
+    listed.sort();
+    assert_eq!(
+        listed, names,
+        "EXPECTED.md lists every malformed dump, once"
+    );
+    for (name, line, words) in &expected {
+        let message = std::fs::read_to_string(fixtures().join(format!("bad/{name}.err")))
+            .expect("the .err file");
+        assert!(
+            message.starts_with(&format!("line {line}: ")),
+            "{name}: {message}"
+        );
+        assert!(
+            message.contains(words.as_str()),
+            "{name}: no `{words}` in {message}"
+        );
+    }
+}
+
 #[test]
 fn malformed_fixtures_fail_with_their_messages_on_every_path() {
     let sandbox = sandbox();
     let inputs = files_ending(&fixtures().join("bad"), ".rules");
-    assert!(
-        inputs.len() >= 26,
-        "expected the malformed cases, found {}",
-        inputs.len()
+    assert_eq!(
+        inputs.len(),
+        expected_failures().len(),
+        "every malformed dump, as fixtures/bad/EXPECTED.md lists them"
     );
     let mut failures = Vec::new();
     for input in &inputs {
@@ -233,4 +281,17 @@ fn the_contract_model_reads_the_contract_s_example() {
         cut_inline_counters("--comment \"-c 1 2\" -c 3 4 -j Y"),
         ("--comment \"-c 1 2\" -j Y".to_owned(), Some((3, 4)))
     );
+}
+
+/// The promtool check the golden files go through finds what it should:
+/// text that does not parse, a lint problem, and nothing in clean text.
+#[test]
+fn the_promtool_check_can_fail() {
+    assert_eq!(
+        promtool_problems("# HELP x_total An x.\n# TYPE x_total counter\nx_total 1\n"),
+        ""
+    );
+    for bad in ["x{a=\"1\"} not-a-number\n", "# TYPE x counter\nx 1\n"] {
+        assert!(!promtool_problems(bad).is_empty(), "{bad:?} passed");
+    }
 }

@@ -293,6 +293,41 @@ fn max_requests_zero_means_no_limit() {
     assert!(!exporter.log().contains("too many metrics requests"));
 }
 
+/// Without `--web.max-requests`, 40 metrics requests are served at once
+/// and the 41st is refused with 503 while they are.
+#[test]
+fn by_default_forty_requests_are_served_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
+    held.release();
+    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
+    held.hold();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..40)
+            .map(|_| {
+                let address = exporter.address.clone();
+                scope.spawn(move || http::get(&address, "/metrics").expect("answered").status)
+            })
+            .collect();
+        exporter.wait_for_log("waiting for the collection in progress", 40);
+        let refused = http::get(&exporter.address, "/metrics").expect("answered");
+        assert_eq!(refused.status, 503, "the 41st");
+        held.release();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    assert_eq!(
+        exporter
+            .log()
+            .matches("too many metrics requests in flight")
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn garbage_and_oversized_requests_get_an_error_or_a_close() {
     let dir = tempfile::tempdir().expect("dir");
@@ -650,10 +685,21 @@ fn version_names_the_build_and_build_info_agrees() {
         ))
         .and_then(|rest| rest.strip_suffix(')'))
         .unwrap_or_else(|| panic!("{text}"));
+    // Built from this checkout, the binary knows its commit: `unknown` is
+    // only for builds without git and without IPTABLES_EXPORTER_REVISION.
     assert!(
-        revision == "unknown"
-            || (revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())),
+        revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit()),
         "{revision}"
+    );
+    let kind = std::process::Command::new("git")
+        .args(["cat-file", "-t", revision])
+        .current_dir(common::repo_root())
+        .output()
+        .expect("git runs");
+    assert_eq!(
+        String::from_utf8_lossy(&kind.stdout).trim(),
+        "commit",
+        "{revision} is no commit of this repository"
     );
     for label in ["build date:", "rustc version:", "platform:"] {
         assert!(

@@ -324,3 +324,44 @@ fn a_port_alone_listens_on_ipv6_and_ipv4() {
         }
     });
 }
+
+/// The exporter warns when it runs as root (it needs only capabilities),
+/// and not when it runs as another user.
+#[test]
+fn running_as_root_is_warned_about_and_only_then() {
+    common::netns::require_root();
+    common::require_tool("setpriv", "util-linux");
+    const WARNING: &str = "running as root; the exporter needs only CAP_NET_ADMIN";
+    let dir = tempfile::tempdir().expect("dir");
+    // A copy nobody can run, in a directory nobody can read.
+    let exe = dir.path().join("iptables-exporter");
+    std::fs::copy(env!("CARGO_BIN_EXE_iptables-exporter"), &exe).expect("copy exporter");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // An empty ruleset: a valid dump, no privilege needed.
+    let args = ["--iptables.families=ipv4", "--iptables.save-path=/bin/true"];
+    let as_root = Exporter::start(&args);
+    assert!(as_root.log().contains(WARNING), "log:\n{}", as_root.log());
+    let mut as_nobody = std::process::Command::new("setpriv");
+    as_nobody
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(&exe)
+        .args(args)
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--iptables.min-interval=0s",
+        ]);
+    let as_nobody = Exporter::spawn(as_nobody);
+    assert_eq!(
+        scrape_success(&as_nobody.scrape(), "ipv4").as_deref(),
+        Some("1")
+    );
+    let log = as_nobody.log();
+    assert!(log.contains("listening"), "log:\n{log}");
+    assert!(!log.contains(WARNING), "warned as nobody; log:\n{log}");
+}

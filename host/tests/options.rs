@@ -61,14 +61,41 @@ const CASES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The fixtures every case is rendered on: a comment in quotes, a
-/// kube-proxy node, Docker, firewalld.
-const FIXTURES: &[&str] = &[
-    "spec-example.ipv4",
-    "kube-proxy-nft.ipv4",
-    "docker-nft.ipv4",
-    "firewalld-legacy.ipv4",
+/// The fixtures the cases are rendered on, each with the cases that
+/// change something in it and leave something (a case that changes
+/// nothing, or leaves nothing, would prove nothing): the hand-written
+/// showcase (every case, checked against hand-written expectations), a
+/// kube-proxy node (every case), and the contract's example.
+const FIXTURES: &[(&str, &[&str])] = &[
+    (SHOWCASE, &[]),
+    ("kube-proxy-nft.ipv4", &[]),
+    (
+        "spec-example.ipv4",
+        &[
+            "openmetrics",
+            "rules-commented",
+            "rules-none",
+            "chain-include",
+            "rule-include",
+            "comment-include",
+            "comment-label",
+            "combined-openmetrics",
+        ],
+    ),
 ];
+
+/// The fixture written by hand for the options, with what each case keeps
+/// of it written by hand too (`fixtures/options/options-showcase.expected`).
+const SHOWCASE: &str = "options-showcase.ipv4";
+
+/// The cases `fixture` is rendered with (an empty list: every case).
+fn cases_of(
+    cases: &'static [&'static str],
+) -> impl Iterator<Item = &'static (&'static str, &'static [&'static str])> {
+    CASES
+        .iter()
+        .filter(move |(case, _)| cases.is_empty() || cases.contains(case))
+}
 
 /// Debian's python3 with python3-prometheus-client (scripts/setup.sh);
 /// not whatever `python3` comes first in PATH.
@@ -129,12 +156,12 @@ fn render_native_with(family: Family, input: &[u8], options: &parser_wasm::Optio
 fn every_option_matches_its_golden_file_on_every_path() {
     let sandbox = sandbox();
     let mut failures = Vec::new();
-    for fixture in FIXTURES {
+    for (fixture, cases) in FIXTURES {
         let input = fixtures().join(format!("{fixture}.rules"));
         let family = fixture_family(&input);
         let bytes = std::fs::read(&input).expect("fixture");
         let plain = render_native(family, &bytes).expect("parses");
-        for (case, flags) in CASES {
+        for (case, flags) in cases_of(cases) {
             let (format, selection) = parse_flags(flags);
             let native = render_native_with(family, &bytes, &native_options(format, &selection));
             let expected = fixtures().join(format!("options/{fixture}.{case}.prom"));
@@ -169,6 +196,14 @@ fn every_option_matches_its_golden_file_on_every_path() {
                     ));
                 }
             }
+            // Every golden file proves something: it holds samples, and
+            // not the same as the whole render.
+            if !want.lines().any(|l| !l.starts_with('#') && !l.is_empty()) {
+                failures.push(format!("{fixture}.{case}: an empty golden file"));
+            }
+            if want == plain {
+                failures.push(format!("{fixture}.{case}: changes nothing"));
+            }
             // A selection only ever leaves out whole sample lines.
             if format == Format::Text {
                 let all: Vec<&str> = plain.lines().collect();
@@ -194,6 +229,109 @@ fn strip_comment_label(line: &str) -> String {
             format!("{}{}", &line[..at + 1], &line[end + 1..])
         }
         None => line.to_owned(),
+    }
+}
+
+/// What a golden file keeps of the showcase, in the words of the
+/// expectations file: `rule TABLE CHAIN | RULE` (with `comment TEXT` after
+/// it when labelled) and `chain TABLE CHAIN` lines.
+fn kept(golden: &str) -> (Vec<String>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut chains = Vec::new();
+    for ((metric, labels), _) in http::parse_samples(golden) {
+        let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
+        match metric.as_str() {
+            "iptables_rule_packets_total" => {
+                rules.push(format!(
+                    "rule {} {} | {}",
+                    label("table"),
+                    label("chain"),
+                    label("rule")
+                ));
+                if let Some(comment) = labels.get("comment") {
+                    rules.push(format!("comment {comment}"));
+                }
+            }
+            "iptables_rules" => chains.push(format!("chain {} {}", label("table"), label("chain"))),
+            _ => {}
+        }
+    }
+    (rules, chains)
+}
+
+/// The hand-written expectations, by case: rule and comment lines, chain
+/// lines, the number of rules dropped by a limit.
+fn showcase_expectations()
+-> std::collections::BTreeMap<String, (Vec<String>, Vec<String>, Option<u64>)> {
+    let text = std::fs::read_to_string(fixtures().join("options/options-showcase.expected"))
+        .expect("expectations");
+    let mut cases = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        if let Some(case) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            cases.insert(case.to_owned(), (Vec::new(), Vec::new(), None));
+            current = Some(case.to_owned());
+            continue;
+        }
+        let case = current.as_ref().expect("a line before any [case]");
+        let entry: &mut (Vec<String>, Vec<String>, Option<u64>) =
+            cases.get_mut(case).expect("case");
+        if line.starts_with("chain ") {
+            entry.1.push(line.to_owned());
+        } else if let Some(n) = line.strip_prefix("dropped ") {
+            entry.2 = Some(n.parse().expect("a count"));
+        } else {
+            assert!(
+                line.starts_with("rule ") || line.starts_with("comment "),
+                "{line}"
+            );
+            entry.0.push(line.to_owned());
+        }
+    }
+    cases
+}
+
+/// Each case keeps of the showcase what its flags' documentation says,
+/// written down by hand: the golden files are held to it, so that a
+/// golden written by a wrong renderer cannot pass.
+#[test]
+fn each_option_keeps_what_the_hand_written_expectations_say() {
+    let expectations = showcase_expectations();
+    let names: Vec<&str> = CASES.iter().map(|(case, _)| *case).collect();
+    let listed: Vec<&str> = expectations.keys().map(String::as_str).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted, "every case, and only they, written down");
+    let bytes = std::fs::read(fixtures().join(format!("{SHOWCASE}.rules"))).expect("fixture");
+    let (every_rule, every_chain) = kept(&render_native(Family::Ipv4, &bytes).expect("parses"));
+    assert_eq!(every_rule.len(), 11, "{every_rule:#?}");
+    assert_eq!(every_chain.len(), 9, "{every_chain:#?}");
+    for (case, flags) in CASES {
+        let golden =
+            std::fs::read_to_string(fixtures().join(format!("options/{SHOWCASE}.{case}.prom")))
+                .expect("golden file");
+        let (rules, chains) = kept(&golden);
+        let (want_rules, want_chains, want_dropped) = &expectations[*case];
+        assert_eq!(&rules, want_rules, "{case}: rules");
+        let want_chains = if want_chains.is_empty() {
+            &every_chain
+        } else {
+            want_chains
+        };
+        assert_eq!(&chains, want_chains, "{case}: chains");
+        let (format, selection) = parse_flags(flags);
+        let rendering = parser_wasm::render_dumps_with(
+            &[parser_wasm::Dump::new(Family::Ipv4, &bytes)],
+            &native_options(format, &selection),
+        );
+        let dropped = match &rendering.results[0] {
+            Ok(stats) => stats.rule_series_dropped,
+            Err(err) => panic!("{case}: {err}"),
+        };
+        assert_eq!(dropped, want_dropped.unwrap_or(0), "{case}: rules dropped");
     }
 }
 
@@ -267,7 +405,7 @@ fn openmetrics_of_every_dump_passes_a_strict_parser() {
         })
         .collect();
     dumps.extend(public_dumps());
-    assert!(dumps.len() >= 40, "{} dumps", dumps.len());
+    assert_eq!(dumps.len(), 20 + 28, "the fixtures and the public dumps");
     let selection = Selection::ALL;
     let options = Options {
         format: Format::OpenMetrics,
@@ -444,4 +582,43 @@ fn a_100k_rule_node_limited_to_10k_rule_series() {
     assert!(body.contains(&dropped), "no `{dropped}` in the scrape");
     let mut exporter = exporter;
     exporter.wait_for_log("rules past --iptables.max-rule-series have no series", 1);
+}
+
+/// A limit that drops rules says so once per answer and family: once per
+/// scrape, not once per piece or rule, and not only the first time.
+#[test]
+fn the_rule_series_limit_warns_once_per_scrape() {
+    let dir = tempfile::tempdir().expect("dir");
+    let v4 = common::exporter::cat_fixture(dir.path(), "v4", "kube-proxy-nft.ipv4.rules");
+    let v6 = common::exporter::cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
+    let exporter = common::exporter::Exporter::start(&[
+        &format!("--iptables.save-path={}", v4.display()),
+        &format!("--ip6tables.save-path={}", v6.display()),
+        "--iptables.max-rule-series=3",
+    ]);
+    let warning = "rules past --iptables.max-rule-series have no series";
+    for scrape in 1..=3 {
+        let body = exporter.scrape();
+        let dropped = |family: &str| {
+            http::parse_exposition(&body)
+                .get(&(
+                    "iptables_rule_series_dropped".to_owned(),
+                    http::labels(&[("family", family)]),
+                ))
+                .cloned()
+        };
+        assert!(dropped("ipv4").is_some_and(|n| n != "0"), "{body}");
+        assert!(dropped("ipv6").is_some_and(|n| n != "0"), "{body}");
+        let log = exporter.log();
+        for family in ["ipv4", "ipv6"] {
+            let warned = log
+                .lines()
+                .filter(|l| l.contains(warning) && l.contains(&format!("family={family}")))
+                .count();
+            assert_eq!(
+                warned, scrape,
+                "{family} after scrape {scrape}; log:\n{log}"
+            );
+        }
+    }
 }

@@ -220,7 +220,10 @@ pub fn require_tool(name: &str, package: &str) -> PathBuf {
 
 /// What `promtool check metrics` says about `exposition`, apart from the
 /// cardinality hints the metrics contract allows. Empty means clean.
-/// (promtool 2.42 exits 0 even on errors, so its output is what counts.)
+/// promtool 2.42 exits 1 when the text does not parse and 3 for lint
+/// problems, each with its reasons in the output; any other exit, or an
+/// exit that is not 0 with only cardinality hints to show for it, is a
+/// problem too.
 pub fn promtool_problems(exposition: &str) -> String {
     let promtool = require_tool("promtool", "prometheus");
     let mut command = Command::new(promtool);
@@ -231,10 +234,16 @@ pub fn promtool_problems(exposition: &str) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    text.lines()
+    let mut problems: Vec<String> = text
+        .lines()
         .filter(|l| !l.contains("cardinality"))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(str::to_owned)
+        .collect();
+    let hints_only = out.status.code() == Some(3) && problems.is_empty();
+    if !out.status.success() && !hints_only && problems.is_empty() {
+        problems.push(format!("promtool exited with {}: {text}", out.status));
+    }
+    problems.join("\n")
 }
 pub mod exporter;
 pub mod http;

@@ -59,6 +59,10 @@ fn act(mode: &str) {
             }
         }
         "trap" => panic!("hostile guest panics on purpose"),
+        // Writes that fit in the host's 64 KiB pipe, then a render as usual.
+        "chatty" => eprintln!("chatter {}", "c".repeat(1000)),
+        // More than the pipe holds: the write fails, and so the guest.
+        "flood" => print!("{}", "f".repeat(100 << 10)),
         "exit" => std::process::exit(3),
         _ => {}
     }
