@@ -259,10 +259,19 @@ fn kept(golden: &str) -> (Vec<String>, Vec<String>) {
     (rules, chains)
 }
 
-/// The hand-written expectations, by case: rule and comment lines, chain
-/// lines, the number of rules dropped by a limit.
-fn showcase_expectations()
--> std::collections::BTreeMap<String, (Vec<String>, Vec<String>, Option<u64>)> {
+/// What a case keeps of the showcase, as written down by hand.
+#[derive(Default)]
+struct Expected {
+    /// `rule …` and `comment …` lines, in output order.
+    rules: Vec<String>,
+    /// `chain …` lines; none: every chain.
+    chains: Vec<String>,
+    /// Rules a limit dropped.
+    dropped: Option<u64>,
+}
+
+/// The hand-written expectations, by case.
+fn showcase_expectations() -> std::collections::BTreeMap<String, Expected> {
     let text = std::fs::read_to_string(fixtures().join("options/options-showcase.expected"))
         .expect("expectations");
     let mut cases = std::collections::BTreeMap::new();
@@ -272,23 +281,22 @@ fn showcase_expectations()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
     {
         if let Some(case) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            cases.insert(case.to_owned(), (Vec::new(), Vec::new(), None));
+            cases.insert(case.to_owned(), Expected::default());
             current = Some(case.to_owned());
             continue;
         }
         let case = current.as_ref().expect("a line before any [case]");
-        let entry: &mut (Vec<String>, Vec<String>, Option<u64>) =
-            cases.get_mut(case).expect("case");
+        let entry: &mut Expected = cases.get_mut(case).expect("case");
         if line.starts_with("chain ") {
-            entry.1.push(line.to_owned());
+            entry.chains.push(line.to_owned());
         } else if let Some(n) = line.strip_prefix("dropped ") {
-            entry.2 = Some(n.parse().expect("a count"));
+            entry.dropped = Some(n.parse().expect("a count"));
         } else {
             assert!(
                 line.starts_with("rule ") || line.starts_with("comment "),
                 "{line}"
             );
-            entry.0.push(line.to_owned());
+            entry.rules.push(line.to_owned());
         }
     }
     cases
@@ -314,12 +322,12 @@ fn each_option_keeps_what_the_hand_written_expectations_say() {
             std::fs::read_to_string(fixtures().join(format!("options/{SHOWCASE}.{case}.prom")))
                 .expect("golden file");
         let (rules, chains) = kept(&golden);
-        let (want_rules, want_chains, want_dropped) = &expectations[*case];
-        assert_eq!(&rules, want_rules, "{case}: rules");
-        let want_chains = if want_chains.is_empty() {
+        let want = &expectations[*case];
+        assert_eq!(rules, want.rules, "{case}: rules");
+        let want_chains = if want.chains.is_empty() {
             &every_chain
         } else {
-            want_chains
+            &want.chains
         };
         assert_eq!(&chains, want_chains, "{case}: chains");
         let (format, selection) = parse_flags(flags);
@@ -331,7 +339,7 @@ fn each_option_keeps_what_the_hand_written_expectations_say() {
             Ok(stats) => stats.rule_series_dropped,
             Err(err) => panic!("{case}: {err}"),
         };
-        assert_eq!(dropped, want_dropped.unwrap_or(0), "{case}: rules dropped");
+        assert_eq!(dropped, want.dropped.unwrap_or(0), "{case}: rules dropped");
     }
 }
 
