@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Fuzzes each target for SECONDS (default 60), seeded with the project's
-# fixtures and the public dumps (fixtures/public), and copies anything it finds into
-# fuzz/regressions/TARGET/ (replayed by `cargo test`, parser-wasm/tests/
-# fuzz_regressions.rs). Exits non-zero if a target found a crash.
+# Fuzzes each target for SECONDS (default 60; CI runs `fuzz/run.sh 30`),
+# seeded with the project's fixtures and the public dumps
+# (fixtures/public), and copies anything it finds into
+# fuzz/regressions/TARGET/ (replayed by `cargo test -p parser-wasm`:
+# parser-wasm/src/check/regressions.rs, which counts each folder's inputs,
+# so a new one must be added there too). Exits non-zero if a target found
+# a crash.
 #   fuzz/run.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

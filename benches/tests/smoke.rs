@@ -53,3 +53,28 @@ fn scrape_bench_measures_every_level_and_draws_the_cost_curve() {
     // Latency and CPU for each encoding, and memory: two points each.
     assert_eq!(svg.matches("<circle").count(), 12, "{svg}");
 }
+
+#[test]
+fn scrape_bench_measures_stalled_clients() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scrape-bench"))
+        .arg(format!("--exporter={}", exporter().display()))
+        .args(["--rules=300", "--stalled=3", "--stalled-every=10"])
+        .output()
+        .expect("scrape-bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "scrape-bench failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| 300 | 3 |"))
+        .unwrap_or_else(|| panic!("no row for 3 stalled clients:\n{stdout}"));
+    // rules, clients, opened in, RSS before, with them, peak, cut off.
+    assert_eq!(row.matches(" MB ").count(), 3, "{row}");
+    assert!(
+        row.trim_end().ends_with("| 0 |"),
+        "small answers cut nobody: {row}"
+    );
+}

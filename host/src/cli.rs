@@ -66,13 +66,16 @@ pub struct ServeArgs {
         default_value = ":9455"
     )]
     pub listen_address: String,
-    /// Path under which to expose metrics.
+    /// Path under which to expose metrics: a URL path (no `?` or `#`),
+    /// none of the exporter's other pages.
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
     pub telemetry_path: String,
     /// Time a client has to send its request headers (slow clients are cut off).
     #[arg(long = "web.header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
-    /// Time a response may wait for a client that reads nothing before the connection is dropped.
+    /// Time a response may wait while the client takes nothing of it; then
+    /// the connection is dropped (a slow but steady reader is served to the
+    /// end).
     #[arg(long = "web.write-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub write_timeout: Duration,
     /// Web configuration file (exporter-toolkit format) for TLS, response

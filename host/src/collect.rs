@@ -87,10 +87,11 @@ pub const GZIP_LEVEL: u32 = 1;
 pub const CHUNK_BYTES: u32 = 64 * 1024;
 
 /// Most answer text (and gzip streams) held for clients that read slowly,
-/// beyond the answers being rendered; past it, the clients furthest
-/// behind in answers already rendered are cut off (see `flight`). A
-/// 100k-rule answer is 54 MB of text, 8 MB compressed.
-pub const HELD_FOR_SLOW_READERS: usize = 256 << 20;
+/// beyond the newest answer; past it, the clients furthest behind are cut
+/// off, oldest answers first (see `flight`). A 100k-rule answer is 54 MB
+/// of text, 8 MB compressed: this holds two such answers for slow readers,
+/// and keeps 40 stalled clients under the DaemonSet's 512 MiB limit.
+pub const HELD_FOR_SLOW_READERS: usize = 128 << 20;
 
 /// The start of every answer kept while no reader has gone past it, so
 /// that a scrape wanting the same answer joins it and shares its rendering
@@ -155,7 +156,10 @@ struct Running {
 /// An answer as the state knows it: kept alive by its rendering and its
 /// readers only, so that what no one reads any more is freed.
 struct Answer {
-    collection: Arc<Collection>,
+    /// Weak too: the save output it holds (17 MB at 100k rules) must go
+    /// with the collection, not stay as long as a stalled client keeps the
+    /// answer joinable.
+    collection: Weak<Collection>,
     stamped: bool,
     format: Format,
     output: Weak<Output>,
@@ -484,7 +488,7 @@ impl Collector {
             .filter(|a| {
                 a.stamped == stamped
                     && a.format == format
-                    && Arc::ptr_eq(&a.collection, &collection)
+                    && Weak::ptr_eq(&a.collection, &Arc::downgrade(&collection))
             })
             .find_map(|a| a.reader(gzip, gzip_level, &self.held));
         if let Some(reader) = joined {
@@ -493,7 +497,7 @@ impl Collector {
         }
         let output = Output::new(&self.held);
         let mut answer = Answer {
-            collection: collection.clone(),
+            collection: Arc::downgrade(&collection),
             stamped,
             format,
             output: Arc::downgrade(&output),
@@ -643,6 +647,9 @@ impl Answer {
     /// Whether a scrape may still join it: its text is alive and held
     /// whole, or its compressed stream is.
     fn joinable(&self) -> bool {
+        if self.collection.strong_count() == 0 {
+            return false;
+        }
         let alive = |output: Option<Arc<Output>>| output.is_some_and(|o| o.joinable());
         alive(self.output.upgrade())
             || alive(

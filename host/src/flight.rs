@@ -15,12 +15,12 @@
 //!   of its own), and the prefix is dropped as its readers take it.
 //! - A slow reader holds up no one: the chunks it has yet to take stay
 //!   held. What all outputs hold is counted in a [`Held`] account; past
-//!   its limit, the readers furthest behind in outputs whose rendering
-//!   has ended are cut off (their responses end in an error), oldest
-//!   output first, until the total is back under the limit. An output
-//!   still being rendered is never cut: its readers are the scrapes it is
-//!   for. Memory held for slow readers is thus bounded by the limit plus
-//!   the answers being rendered.
+//!   its limit, the readers of the oldest outputs that still hold
+//!   anything are cut off (their responses end in an error and their
+//!   connections are reset), until the total is back under the limit.
+//!   The newest output is never cut: its readers are the scrapes of now.
+//!   Memory held for slow readers is thus bounded by the limit plus one
+//!   answer.
 
 use bytes::Bytes;
 use std::collections::{HashMap, HashSet};
@@ -60,23 +60,21 @@ impl Held {
         self.outputs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Cuts off readers furthest behind in ended outputs, oldest output
-    /// first, until the total is under the limit or no one is left to cut.
+    /// Cuts off readers furthest behind, oldest output first and never in
+    /// the newest one (the answer the latest scrapes are reading), until
+    /// the total is under the limit or no one is left to cut.
     fn shed(&self) {
         let outputs: Vec<Arc<Output>> = {
             let mut outputs = self.outputs();
             outputs.retain(|output| output.strong_count() > 0);
-            outputs.iter().filter_map(Weak::upgrade).collect()
+            let older = outputs.len().saturating_sub(1);
+            outputs[..older].iter().filter_map(Weak::upgrade).collect()
         };
         for output in outputs {
-            while self.bytes() > self.limit {
-                if !output.cut_slowest() {
-                    break;
-                }
-            }
             if self.bytes() <= self.limit {
                 return;
             }
+            output.cut_readers();
         }
     }
 }
@@ -98,6 +96,8 @@ struct State {
     dropped_any: bool,
     /// Bytes of the chunks held.
     bytes: usize,
+    /// Bytes of every chunk ever pushed.
+    pushed: usize,
     /// Position (next chunk number) of each reader, by reader id.
     readers: HashMap<u64, usize>,
     /// Readers cut off to bring what is held under the limit.
@@ -202,6 +202,13 @@ impl Output {
                     state.prefix_bytes += len;
                 }
             }
+            state.pushed += len;
+            if state.dropped_any && state.readers.is_empty() {
+                // No one reads it and no one can join: a rendering still
+                // going after its readers were cut off.
+                state.chunks.push(None);
+                return;
+            }
             state.chunks.push(Some(chunk));
             state.bytes += len;
             // Counted before any reader can take it, and so release it.
@@ -247,40 +254,37 @@ impl Output {
         })
     }
 
-    /// Cuts off the reader furthest behind, if the output has ended (one
-    /// being rendered is never cut) and has a reader left; returns whether
-    /// one was cut.
-    fn cut_slowest(&self) -> bool {
-        let freed = {
+    /// Cuts off every reader, if it has any and holds anything: readers of
+    /// one answer that lag together (clients that stalled on it) hold the
+    /// same chunks, and only cutting them all frees them. Returns whether
+    /// any was cut.
+    fn cut_readers(&self) -> bool {
+        let (cut, freed) = {
             let mut state = self.lock();
-            if state.end.is_none() {
+            if state.readers.is_empty() || state.bytes == 0 {
                 return false;
             }
-            let Some((&id, _)) = state.readers.iter().min_by_key(|&(_, position)| *position) else {
-                return false;
-            };
-            state.readers.remove(&id);
-            state.cut.insert(id);
-            // Nothing can join a reader's chunks once one was cut.
+            let ids: Vec<u64> = state.readers.drain().map(|(id, _)| id).collect();
+            state.cut.extend(ids.iter().copied());
+            // No one can join what nobody holds any more.
             state.dropped_any = true;
-            let mut freed = state.release();
-            if state.readers.is_empty() {
-                // No one left: the chunks were held for the cut reader only.
-                for chunk in &mut state.chunks {
-                    if let Some(chunk) = chunk.take() {
-                        freed += chunk.len();
-                    }
+            let mut freed = 0;
+            for chunk in &mut state.chunks {
+                if let Some(chunk) = chunk.take() {
+                    freed += chunk.len();
                 }
-                state.bytes = 0;
             }
-            freed
+            state.bytes = 0;
+            (ids.len(), freed)
         };
         self.held.total.fetch_sub(freed, Ordering::Relaxed);
+        crate::memory::give_back_freed();
         tracing::warn!(
+            clients = cut,
             freed_bytes = freed,
             held_bytes = self.held.bytes(),
             limit_bytes = self.held.limit,
-            "cut off a client reading an answer too slowly: the answers held for slow clients passed their limit"
+            "cut off clients reading an older answer too slowly: the answers held for slow clients passed their limit"
         );
         self.changed.notify_waiters();
         true
@@ -293,10 +297,20 @@ impl Output {
     }
 }
 
+/// An answer at least this large gives its memory back to the system when
+/// it goes (see `memory`); a small one is not worth the call.
+const GIVE_BACK_FROM_BYTES: usize = 1 << 20;
+
 impl Drop for Output {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         self.held.total.fetch_sub(state.bytes, Ordering::Relaxed);
+        let large = state.pushed >= GIVE_BACK_FROM_BYTES;
+        // Its chunks are freed before the memory is given back.
+        state.chunks = Vec::new();
+        if large {
+            crate::memory::give_back_freed();
+        }
     }
 }
 
@@ -465,24 +479,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn past_the_limit_the_slowest_readers_of_ended_answers_are_cut() {
+    async fn past_the_limit_the_readers_of_older_answers_are_cut() {
         // Room for 10 bytes held.
         let held = Held::new(10, 0);
         let old = Output::new(&held);
         let mut stalled_old = old.join().expect("joinable");
         old.push(Bytes::from_static(b"123456"));
-        old.finish();
         let new = Output::new(&held);
         let mut stalled_new = new.join().expect("joinable");
         new.push(Bytes::from_static(b"abcdef"));
-        // 12 bytes held: the old answer's reader goes, not the new one's
-        // (still being rendered).
+        // 12 bytes held: the old answer's reader goes, not the new one's.
         assert_eq!(held.bytes(), 6);
         assert_eq!(stalled_old.next().await, Err(Aborted));
         new.push(Bytes::from_static(b"ghijkl"));
-        assert_eq!(held.bytes(), 12, "an answer being rendered is never cut");
+        assert_eq!(held.bytes(), 12, "the newest answer is never cut");
         new.finish();
         assert_eq!(read_all(&mut stalled_new).await, b"abcdefghijkl");
         assert_eq!(held.bytes(), 0);
+        // The old rendering goes on, with no one left to read it: nothing
+        // of it is held.
+        old.push(Bytes::from_static(b"789"));
+        old.finish();
+        assert_eq!(held.bytes(), 0);
+        assert!(old.join().is_none());
     }
 }

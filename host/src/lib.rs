@@ -16,6 +16,7 @@
 //!   negotiation (OpenMetrics or text); `encoding`: gzip negotiation;
 //!   `landing`: the `/` page; `analyzer`: the ruleset analyzer page's
 //!   embedded files (built from `web/` by build.rs).
+//! - `memory`: how freed memory goes back to the system.
 //! - `self_metrics`: process and build-info metrics; `build_info`: version,
 //!   commit, build date, compiler.
 //! - `signals`: what each signal does; `render`: the `render` subcommand.
@@ -37,6 +38,7 @@ pub mod encoding;
 pub mod flight;
 pub mod gzip;
 pub mod landing;
+pub mod memory;
 pub mod render;
 pub mod sandbox;
 pub mod self_metrics;

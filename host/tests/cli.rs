@@ -155,3 +155,80 @@ fn output_beyond_128_mib_streams_out_whole() {
         "the streamed text differs from the one-call render"
     );
 }
+
+/// The flags `--help` lists, each with its default when it shows one.
+fn help_flags() -> Vec<(String, Option<String>)> {
+    let out = exporter().arg("--help").output().expect("runs");
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    let mut flags: Vec<(String, Option<String>)> = Vec::new();
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        let indented = line.len() - trimmed.len();
+        // A flag's line: `-V, --version` or `    --name <VALUE>`.
+        if (indented == 2 || indented == 6) && trimmed.starts_with('-') {
+            let name = trimmed
+                .split([' ', ','])
+                .find(|word| word.starts_with("--"))
+                .unwrap_or_else(|| panic!("no long name in {line:?}"));
+            flags.push((name.to_owned(), None));
+        } else if let (Some(start), Some((_, default))) =
+            (line.find("[default: "), flags.last_mut())
+        {
+            let rest = &line[start + "[default: ".len()..];
+            *default = rest.split(']').next().map(str::to_owned);
+        }
+    }
+    flags.retain(|(name, _)| name != "--help");
+    flags
+}
+
+/// The rows of the README's "## Flags" table: each flag (a row may name a
+/// short form too) and its default column.
+fn readme_flags() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let table = readme
+        .split("\n## Flags\n")
+        .nth(1)
+        .expect("a ## Flags section");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|row| {
+            let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+            let name = cells[0]
+                .split(", ")
+                .find(|n| n.starts_with("`--"))
+                .unwrap_or_else(|| panic!("no flag in {row}"))
+                .trim_matches('`')
+                .to_owned();
+            (name, cells.get(1).copied().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+/// The README's flag table and `--help` agree: the same flags, and every
+/// default `--help` shows is the README's.
+#[test]
+fn the_readme_flag_table_is_the_help() {
+    let help = help_flags();
+    let readme = readme_flags();
+    let mut help_names: Vec<&str> = help.iter().map(|(n, _)| n.as_str()).collect();
+    let mut readme_names: Vec<&str> = readme.iter().map(|(n, _)| n.as_str()).collect();
+    help_names.sort_unstable();
+    readme_names.sort_unstable();
+    assert_eq!(readme_names, help_names, "README flags vs --help");
+    for (name, default) in &help {
+        let Some(default) = default else { continue };
+        let (_, documented) = readme.iter().find(|(n, _)| n == name).expect("listed");
+        // A value in backticks, or the words `--help` uses.
+        assert_eq!(
+            documented.trim_matches('`'),
+            default,
+            "{name}: --help says [default: {default}], the README {documented}"
+        );
+    }
+    assert!(help.len() > 30, "{help:?}");
+}

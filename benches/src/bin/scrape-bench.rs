@@ -2,8 +2,10 @@
 //! command that prints a generated dump, scrapes it over loopback in rounds of
 //! 1, 4 and 16 simultaneous scrapes (each round's scrapes released together
 //! by a barrier), and prints a Markdown table: latency (median, p90),
-//! response bytes (plain, gzip), the exporter's peak RSS (VmHWM) per level,
-//! and the time `cat` takes to print the same dump (the floor).
+//! response bytes (plain, gzip), the exporter's peak RSS (VmHWM) per level
+//! and its RSS at rest after it, and the time `cat` takes to print the
+//! same dump (the floor). `--stalled N` instead opens N clients that never
+//! read their answer and reports what the exporter holds for them.
 //!
 //! Every response is checked: a status other than 200, a chunked body
 //! without its end (an aborted response), a gzip stream that does not decode
@@ -51,6 +53,18 @@ struct Args {
     /// into this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Instead of rounds: open this many clients that send a scrape and
+    /// never read the answer, one after another, and report what the
+    /// exporter holds for them.
+    #[arg(long)]
+    stalled: Option<usize>,
+    /// With --stalled: milliseconds between two stalled clients (0: one
+    /// right after the other).
+    #[arg(long, default_value_t = 0)]
+    stalled_every: u64,
+    /// The exporter's --iptables.min-interval (0s: every scrape collects).
+    #[arg(long, default_value = "0s")]
+    min_interval: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,17 +94,17 @@ impl Drop for Exporter {
     }
 }
 
-fn start(exporter: &Path, save: &Path, log: &Path) -> Exporter {
+fn start(exporter: &Path, save: &Path, log: &Path, min_interval: &str) -> Exporter {
     let child = Command::new(exporter)
         .arg(format!("--iptables.save-path={}", save.display()))
         .args([
             "--iptables.families=ipv4",
             "--web.listen-address=127.0.0.1:0",
             "--web.max-requests=0",
-            // Every round collects: this measures whole scrapes, not
-            // answers from the last collection.
-            "--iptables.min-interval=0s",
         ])
+        // 0s by default: every round collects, so that this measures whole
+        // scrapes, not answers from the last collection.
+        .arg(format!("--iptables.min-interval={min_interval}"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
@@ -251,13 +265,85 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn vm_hwm_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .expect("VmHWM")
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+/// Resident memory once the exporter is at rest after scrapes: read until
+/// two readings 200 ms apart agree (it gives memory back as the last
+/// answer's readers go), 5 s at most.
+fn rss_at_rest_mb(pid: u32) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = status_kib(pid, "VmRSS:");
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = status_kib(pid, "VmRSS:");
+        if now == last || Instant::now() > deadline {
+            return now as f64 / 1024.0;
+        }
+        last = now;
+    }
+}
+
+/// Opens `count` clients that send a scrape and never read the answer,
+/// one after another (each once its answer has started), and prints what
+/// the exporter holds then; returns the clients, to be dropped later.
+fn stall(
+    exporter: &Exporter,
+    rules: usize,
+    count: usize,
+    every: Duration,
+    log: &Path,
+) -> Vec<TcpStream> {
+    let pid = exporter.child.id();
+    let before = status_kib(pid, "VmRSS:") as f64 / 1024.0;
+    reset_hwm(pid);
+    let started = Instant::now();
+    let clients: Vec<TcpStream> = (0..count)
+        .map(|i| {
+            if i > 0 {
+                std::thread::sleep(every);
+            }
+            let mut stream = TcpStream::connect(&exporter.address).expect("connect");
+            stream
+                .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+                .expect("request");
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).expect("status line");
+            stream
+        })
+        .collect();
+    let opened = started.elapsed();
+    let held = rss_at_rest_mb(pid);
+    // Clients cut off to keep what is held for slow readers bounded.
+    let cut: usize = std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("cut off clients reading an older answer"))
+        .filter_map(|l| {
+            l.split("clients=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    println!(
+        "| {rules} | {count} | {:.1} s | {before:.0} MB | {held:.0} MB | {:.0} MB | {cut} |",
+        opened.as_secs_f64(),
+        vm_hwm_kib(pid) as f64 / 1024.0,
+    );
+    clients
 }
 
 fn reset_hwm(pid: u32) {
@@ -298,6 +384,8 @@ struct Level {
     /// Bytes of a response as sent (compressed, chunked).
     body_bytes: usize,
     peak_rss_mb: f64,
+    /// Resident memory once the level's scrapes are done.
+    rest_rss_mb: f64,
 }
 
 fn measure(
@@ -361,6 +449,7 @@ fn measure(
         cpu_per_scrape: cpu / scrapes as f64,
         body_bytes,
         peak_rss_mb: vm_hwm_kib(pid) as f64 / 1024.0,
+        rest_rss_mb: rss_at_rest_mb(pid),
     })
 }
 
@@ -373,11 +462,16 @@ fn main() -> std::process::ExitCode {
             "| rules | clients | requests | wall | throughput | median | p90 | errors | peak RSS (VmHWM) |"
         );
         println!("|---|---|---|---|---|---|---|---|---|");
+    } else if args.stalled.is_some() {
+        println!(
+            "| rules | stalled clients | opened in | RSS before | RSS with them | peak RSS | cut off |"
+        );
+        println!("|---|---|---|---|---|---|---|");
     } else {
         println!(
-            "| rules | dump | clients | encoding | median | p90 | CPU per scrape | response | peak RSS (VmHWM) | `cat` of the dump |"
+            "| rules | dump | clients | encoding | median | p90 | CPU per scrape | response | peak RSS (VmHWM) | RSS at rest | `cat` of the dump |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
     }
     let mut errors = 0;
     let mut levels = Vec::new();
@@ -405,9 +499,26 @@ fn main() -> std::process::ExitCode {
             })
             .collect();
         cat_times.sort();
-        let exporter = start(&args.exporter, &save, &dir.join("log"));
+        let log = dir.join("log");
+        let exporter = start(&args.exporter, &save, &log, &args.min_interval);
         if let Some(requests) = args.load {
             errors += load_test(&exporter, rules, requests, args.load_clients);
+            continue;
+        }
+        if let Some(count) = args.stalled {
+            // A scrape first, so that "before" is the exporter at rest.
+            if let Err(err) = try_scrape(&exporter.address, false) {
+                eprintln!("error: {err}");
+                errors += 1;
+            }
+            let every = Duration::from_millis(args.stalled_every);
+            let clients = stall(&exporter, rules, count, every, &log);
+            // Still served meanwhile.
+            if let Err(err) = try_scrape(&exporter.address, true) {
+                eprintln!("error while clients stall: {err}");
+                errors += 1;
+            }
+            drop(clients);
             continue;
         }
         let dump_mb = std::fs::metadata(&dump).expect("dump").len() as f64 / 1e6;
@@ -424,13 +535,14 @@ fn main() -> std::process::ExitCode {
                     continue;
                 };
                 println!(
-                    "| {rules} | {dump_mb:.1} MB | {clients} | {} | {} | {} | {:.3} s | {:.1} MB | {:.0} MB | {} |",
+                    "| {rules} | {dump_mb:.1} MB | {clients} | {} | {} | {} | {:.3} s | {:.1} MB | {:.0} MB | {:.0} MB | {} |",
                     encoding.name(),
                     ms(level.median),
                     ms(level.p90),
                     level.cpu_per_scrape,
                     level.body_bytes as f64 / 1e6,
                     level.peak_rss_mb,
+                    level.rest_rss_mb,
                     ms(percentile(&cat_times, 0.5)),
                 );
                 levels.push(level);
