@@ -26,7 +26,7 @@ test('every fixture renders as its golden file', () => {
 });
 
 test('OpenMetrics as the option fixtures have it, ended by # EOF', () => {
-  for (const fixture of ['spec-example.ipv4', 'kube-proxy-nft.ipv4', 'docker-nft.ipv4']) {
+  for (const fixture of ['spec-example.ipv4', 'kube-proxy-nft.ipv4', 'options-showcase.ipv4']) {
     const want = readFileSync(join(fixtures, 'options', `${fixture}.openmetrics.prom`), 'utf8');
     const got = render(readFileSync(join(fixtures, `${fixture}.rules`)), { format: 'openmetrics' });
     assert.equal(got, `${want}# EOF\n`, fixture);
