@@ -31,3 +31,12 @@ pub fn give_back_freed() {
         libc::malloc_trim(0);
     }
 }
+
+/// [`give_back_freed`] off the caller's thread when it runs on the async
+/// runtime (a response ending must not wait for it), else at once.
+pub fn give_back_freed_soon() {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(give_back_freed)),
+        Err(_) => give_back_freed(),
+    }
+}
