@@ -1,5 +1,6 @@
-//! Builds the parser component (`parser-wasm` for `wasm32-wasip2`) with a
-//! nested cargo invocation, so that a plain `cargo build` of the host embeds
+//! Builds the parser component (`parser-wasm` for `wasm32-unknown-unknown`,
+//! wrapped into a component by `wit-component`) with a nested cargo
+//! invocation, so that a plain `cargo build` of the host embeds
 //! an up-to-date component and no `.wasm` is ever checked in.
 //!
 //! Pitfalls handled here, each met in practice:
@@ -15,7 +16,12 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const TARGET: &str = "wasm32-wasip2";
+/// A core module that imports nothing: `wasm32-unknown-unknown` has no
+/// WASI, so the guest's std links no system interface at all. The module
+/// carries its WIT world (wit-bindgen puts it in a custom section), and
+/// `wit-component` wraps it into the component, which then imports
+/// nothing either.
+const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "component";
 
 fn main() {
@@ -85,15 +91,12 @@ fn main() {
         "building the parser component failed ({status}); is the target installed? run `rustup target add {TARGET}`"
     );
 
-    let component = target_dir
+    let module = target_dir
         .join(TARGET)
         .join(PROFILE)
         .join("parser_wasm.wasm");
-    assert!(
-        component.is_file(),
-        "component not found at {}",
-        component.display()
-    );
+    let component = target_dir.join("parser.component.wasm");
+    encode_component(&module, &component);
     println!(
         "cargo:rustc-env=PARSER_COMPONENT_PATH={}",
         component.display()
@@ -108,6 +111,19 @@ fn main() {
     );
     println!("cargo:rerun-if-env-changed=IPTABLES_EXPORTER_REVISION");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+}
+
+/// Wraps the guest's core module into a component (what `wasm-tools
+/// component new` does, with no adapter: the module imports nothing).
+fn encode_component(module: &Path, component: &Path) {
+    let core = std::fs::read(module)
+        .unwrap_or_else(|err| panic!("reading the guest module {}: {err}", module.display()));
+    let bytes = wit_component::ComponentEncoder::default()
+        .module(&core)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .unwrap_or_else(|err| panic!("making a component of {}: {err:#}", module.display()));
+    std::fs::write(component, bytes)
+        .unwrap_or_else(|err| panic!("writing {}: {err}", component.display()));
 }
 
 /// Builds the analyzer page (`web/`) from the component just built and

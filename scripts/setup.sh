@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and running (`setup.sh run`) or also testing
 # (`setup.sh`, `setup.sh test`) need on a fresh Debian machine, as root: the
-# wasm32-wasip2 target for the parser component, iptables (nft and legacy),
+# wasm32-unknown-unknown target for the parser component, iptables (nft and legacy),
 # and Node and npm when missing with web/'s locked packages (`npm ci`: jco,
 # which the build uses to turn the component into the analyzer page the
 # exporter embeds); for the tests also Chromium (the analyzer page in a
@@ -24,7 +24,7 @@ case "${1:-test}" in
 esac
 
 # RUSTUP_AUTO_INSTALL=0 here: cargo will not add the target by itself.
-if ! rustup target add wasm32-wasip2; then
+if ! rustup target add wasm32-unknown-unknown; then
   rustup toolchain install
 fi
 

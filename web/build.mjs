@@ -1,7 +1,6 @@
 // Builds the package and the analyzer page into one folder of static files
-// (dist/ by default): the parser component transpiled by jco, with its WASI
-// imports mapped to src/wasi.js (which grants nothing), the package's own
-// modules (src/) and the page (analyzer/). Everything imports its
+// (dist/ by default): the parser component transpiled by jco (it imports
+// nothing), the package's own modules (src/) and the page (analyzer/). Everything imports its
 // neighbours by relative path, so the folder works as it is in Node, from
 // any web server, and embedded in the exporter.
 //
@@ -22,7 +21,7 @@ const { values: args } = parseArgs({
 });
 const component = args.component ?? join(
   process.env.CARGO_TARGET_DIR ?? join(here, '..', 'target'),
-  'component-build', 'wasm32-wasip2', 'component', 'parser_wasm.wasm',
+  'component-build', 'parser.component.wasm',
 );
 const out = args.out ?? join(here, 'dist');
 if (!existsSync(component)) {
@@ -38,11 +37,10 @@ try {
   process.exit(1);
 }
 
+// The component imports nothing: no WASI shim, no stub, no import map.
 const { files } = await transpile(readFileSync(component), {
   name: 'parser',
   quiet: true,
-  // The stub for every WASI interface, by its name (`#*`).
-  map: { 'wasi:cli/*': './wasi.js#*', 'wasi:io/*': './wasi.js#*' },
 });
 rmSync(out, { recursive: true, force: true });
 for (const [name, bytes] of Object.entries(files)) {

@@ -66,13 +66,7 @@ mod tests {
         let wasm = asset("parser.core.wasm").expect("the component's core module");
         assert_eq!(wasm.content_type, "application/wasm");
         assert!(wasm.body.starts_with(b"\0asm"));
-        for script in [
-            "analyzer.js",
-            "worker.js",
-            "index.js",
-            "parser.js",
-            "wasi.js",
-        ] {
+        for script in ["analyzer.js", "worker.js", "index.js", "parser.js"] {
             assert_eq!(
                 asset(script).map(|a| a.content_type),
                 Some("text/javascript; charset=utf-8"),

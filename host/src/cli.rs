@@ -4,7 +4,7 @@
 //! to a range: a value that parses but makes no sense (or would overflow a
 //! clock later) is refused at start-up with the flag and the bound.
 
-use crate::sandbox::{Filter, RuleSelection, Selection};
+use crate::sandbox::{Filter, RuleSelection, Selection, SelectionPattern};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use exposition::{Family, Format};
 use std::path::PathBuf;
@@ -222,29 +222,18 @@ impl SelectionArgs {
     }
 }
 
-/// The component names a selection option by its field
-/// (`chains.include`); people set it with a flag.
-const OPTION_FLAGS: [(&str, &str); 8] = [
-    ("tables.include", "--iptables.table-include"),
-    ("tables.exclude", "--iptables.table-exclude"),
-    ("chains.include", "--iptables.chain-include"),
-    ("chains.exclude", "--iptables.chain-exclude"),
-    ("rule-text.include", "--iptables.rule-include"),
-    ("rule-text.exclude", "--iptables.rule-exclude"),
-    ("comment.include", "--iptables.comment-include"),
-    ("comment.exclude", "--iptables.comment-exclude"),
-];
-
-/// The component's `FIELD: problem` about a selection option, with the
-/// field named as the flag that set it.
-pub fn name_the_flag(message: &str) -> String {
-    OPTION_FLAGS
-        .iter()
-        .find_map(|(field, flag)| {
-            let problem = message.strip_prefix(field)?.strip_prefix(": ")?;
-            Some(format!("{flag}: {problem}"))
-        })
-        .unwrap_or_else(|| message.to_owned())
+/// The flag that sets a selection pattern.
+pub fn flag_of(pattern: SelectionPattern) -> &'static str {
+    match pattern {
+        SelectionPattern::TablesInclude => "--iptables.table-include",
+        SelectionPattern::TablesExclude => "--iptables.table-exclude",
+        SelectionPattern::ChainsInclude => "--iptables.chain-include",
+        SelectionPattern::ChainsExclude => "--iptables.chain-exclude",
+        SelectionPattern::RuleTextInclude => "--iptables.rule-include",
+        SelectionPattern::RuleTextExclude => "--iptables.rule-exclude",
+        SelectionPattern::CommentInclude => "--iptables.comment-include",
+        SelectionPattern::CommentExclude => "--iptables.comment-exclude",
+    }
 }
 
 #[derive(Debug, Args)]
@@ -464,23 +453,23 @@ mod tests {
     }
 
     #[test]
-    fn option_errors_name_the_flag() {
-        assert_eq!(
-            name_the_flag("chains.include: not a regular expression: x"),
-            "--iptables.chain-include: not a regular expression: x"
-        );
-        assert_eq!(
-            name_the_flag("rule-text.exclude: bad"),
-            "--iptables.rule-exclude: bad"
-        );
-        assert_eq!(name_the_flag("something else"), "something else");
-        // Every field names a flag this parser knows.
-        for (_, flag) in OPTION_FLAGS {
-            let arg = format!("{flag}=x");
-            assert!(
-                Cli::try_parse_from(["iptables-exporter", arg.as_str()]).is_ok(),
-                "{flag}"
-            );
+    fn every_selection_pattern_has_a_flag_this_parser_knows() {
+        for pattern in SelectionPattern::ALL {
+            let arg = format!("{}=x", flag_of(pattern));
+            let cli = Cli::try_parse_from(["iptables-exporter", arg.as_str()])
+                .unwrap_or_else(|err| panic!("{pattern:?}: {err}"));
+            let selection = cli.selection.selection();
+            let set = match pattern {
+                SelectionPattern::TablesInclude => &selection.tables.include,
+                SelectionPattern::TablesExclude => &selection.tables.exclude,
+                SelectionPattern::ChainsInclude => &selection.chains.include,
+                SelectionPattern::ChainsExclude => &selection.chains.exclude,
+                SelectionPattern::RuleTextInclude => &selection.rule_text.include,
+                SelectionPattern::RuleTextExclude => &selection.rule_text.exclude,
+                SelectionPattern::CommentInclude => &selection.comment.include,
+                SelectionPattern::CommentExclude => &selection.comment.exclude,
+            };
+            assert_eq!(set.as_deref(), Some("x"), "{pattern:?}");
         }
     }
 

@@ -56,7 +56,9 @@ pub fn check_selection(
     selection: &sandbox::Selection,
 ) -> anyhow::Result<()> {
     sandbox.check_selection(selection).map_err(|err| match err {
-        sandbox::Error::BadOption(message) => anyhow::anyhow!(cli::name_the_flag(&message)),
+        sandbox::Error::BadOption { pattern, message } => {
+            anyhow::anyhow!("{}: {message}", cli::flag_of(pattern))
+        }
         other => other.into(),
     })
 }

@@ -2,13 +2,10 @@
 //! and instance for every family of every collection, with a memory cap, a
 //! CPU deadline and bounds on what it may hand back.
 //!
-//! The component gets no capabilities. A std guest for `wasm32-wasip2`
-//! imports the WASI stdio, environment and exit interfaces, and only those
-//! (plus the `wasi:io` streams they use) are linked: no filesystem, clocks,
-//! random, sockets. Its environment and arguments are empty, stdin is empty,
-//! and stdout/stderr go to small in-memory pipes whose content is logged (a
-//! guest panic message arrives that way). A component importing anything
-//! else fails to load at start-up.
+//! The component gets no capabilities: its world imports nothing, and the
+//! host links nothing (an empty `Linker`), so a component importing
+//! anything at all — a WASI interface, any function — fails to load at
+//! start-up. A guest panic aborts: the family fails with a trap.
 //!
 //! Each family is parsed and rendered in an instance of its own, on a
 //! thread of its own, all families at once and all under one deadline, so
@@ -26,13 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, HasData, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
     Trap,
 };
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -54,8 +49,6 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("PARSER_COMPONENT_PATH
 
 /// How often the epoch ticks; the CPU deadline is rounded up to it.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Guest stdout/stderr kept for the log; a guest writing more traps.
-const GUEST_OUTPUT_BYTES: usize = 64 * 1024;
 
 /// Instances that can exist at once; a collection takes one per family and
 /// waits until they are free. Collections are single-flight, so more than
@@ -114,8 +107,11 @@ pub enum Error {
     OversizedChunk(usize),
     #[error("the parser component failed: {0:#}")]
     Trap(wasmtime::Error),
-    #[error("option {0}")]
-    BadOption(String),
+    #[error("option {}: {message}", pattern.name())]
+    BadOption {
+        pattern: SelectionPattern,
+        message: String,
+    },
     #[error("the thread running the parser component panicked")]
     Panicked,
 }
@@ -206,6 +202,47 @@ pub enum RuleSelection {
     Commented,
     /// None: chain policies and `iptables_rules` only.
     None,
+}
+
+/// One pattern of the selection, as the component names it when it
+/// cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectionPattern {
+    TablesInclude,
+    TablesExclude,
+    ChainsInclude,
+    ChainsExclude,
+    RuleTextInclude,
+    RuleTextExclude,
+    CommentInclude,
+    CommentExclude,
+}
+
+impl SelectionPattern {
+    pub const ALL: [SelectionPattern; 8] = [
+        SelectionPattern::TablesInclude,
+        SelectionPattern::TablesExclude,
+        SelectionPattern::ChainsInclude,
+        SelectionPattern::ChainsExclude,
+        SelectionPattern::RuleTextInclude,
+        SelectionPattern::RuleTextExclude,
+        SelectionPattern::CommentInclude,
+        SelectionPattern::CommentExclude,
+    ];
+
+    /// The WIT field it is: `chains.include`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SelectionPattern::TablesInclude => "tables.include",
+            SelectionPattern::TablesExclude => "tables.exclude",
+            SelectionPattern::ChainsInclude => "chains.include",
+            SelectionPattern::ChainsExclude => "chains.exclude",
+            SelectionPattern::RuleTextInclude => "rule-text.include",
+            SelectionPattern::RuleTextExclude => "rule-text.exclude",
+            SelectionPattern::CommentInclude => "comment.include",
+            SelectionPattern::CommentExclude => "comment.exclude",
+        }
+    }
 }
 
 /// How a rendering is asked for: its format and the series kept.
@@ -301,8 +338,8 @@ impl Sandbox {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(Error::Load)?;
         let component = Component::new(&engine, component).map_err(Error::Load)?;
-        let mut linker = Linker::new(&engine);
-        link_stdio_only(&mut linker).map_err(Error::Load)?;
+        // Nothing is linked: a component that imports anything is refused.
+        let linker = Linker::new(&engine);
         let pre = linker.instantiate_pre(&component).map_err(Error::Load)?;
         let pre = bindings::ParserPre::new(pre).map_err(Error::Load)?;
         // Without the ticker the deadline would never fire: no ticker, no
@@ -332,7 +369,10 @@ impl Sandbox {
                     .metrics()
                     .call_check_options(store, options_to_wit(&options))
             })?
-            .map_err(Error::BadOption)
+            .map_err(|err| Error::BadOption {
+                pattern: pattern_from_wit(err.name),
+                message: err.message,
+            })
     }
 
     /// Renders `dumps` in one call of one fresh instance (the component's
@@ -510,16 +550,8 @@ impl Sandbox {
 
     /// A fresh instance in a fresh store with this sandbox's limits.
     fn instantiate(&self, deadline: Deadline, hostcall_bytes: usize) -> Result<Instance, Error> {
-        let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
-        let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_BYTES);
-        let ctx = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
         let limit_hit = Arc::new(AtomicBool::new(false));
         let state = GuestState {
-            ctx,
-            table: ResourceTable::new(),
             limiter: MemoryCap {
                 max_bytes: self.limits.max_memory_bytes,
                 hit: limit_hit.clone(),
@@ -531,8 +563,6 @@ impl Sandbox {
         store.set_hostcall_fuel(hostcall_bytes.max(MIN_HOSTCALL_BYTES));
         let mut guest = Guest {
             store,
-            stdout,
-            stderr,
             limit_hit,
             deadline,
             limits: self.limits,
@@ -658,11 +688,9 @@ impl Instance {
 }
 
 /// A store of its own for one instance, and what it takes to name the
-/// cause of a failure. What the guest wrote is logged when it is dropped.
+/// cause of a failure.
 struct Guest {
     store: Store<GuestState>,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
     limit_hit: Arc<AtomicBool>,
     deadline: Deadline,
     limits: Limits,
@@ -690,15 +718,6 @@ impl Guest {
         } else {
             Error::Trap(err)
         }
-    }
-}
-
-impl Drop for Guest {
-    fn drop(&mut self) {
-        // The store goes with the instance: the renderer resource is not
-        // dropped on its own (that would only run the guest's destructor).
-        log_guest_output("stdout", &self.stdout);
-        log_guest_output("stderr", &self.stderr);
     }
 }
 
@@ -772,6 +791,20 @@ fn options_to_wit<'a>(options: &Options<'a>) -> metrics::Options<'a> {
     }
 }
 
+fn pattern_from_wit(name: metrics::OptionName) -> SelectionPattern {
+    use metrics::OptionName as N;
+    match name {
+        N::TablesInclude => SelectionPattern::TablesInclude,
+        N::TablesExclude => SelectionPattern::TablesExclude,
+        N::ChainsInclude => SelectionPattern::ChainsInclude,
+        N::ChainsExclude => SelectionPattern::ChainsExclude,
+        N::RuleTextInclude => SelectionPattern::RuleTextInclude,
+        N::RuleTextExclude => SelectionPattern::RuleTextExclude,
+        N::CommentInclude => SelectionPattern::CommentInclude,
+        N::CommentExclude => SelectionPattern::CommentExclude,
+    }
+}
+
 fn metric_to_wit(metric: RulesetMetric) -> metrics::Metric {
     match metric {
         RulesetMetric::DefaultPackets => metrics::Metric::DefaultPackets,
@@ -803,14 +836,6 @@ fn spawn_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
             }
         })
         .map(drop)
-}
-
-fn log_guest_output(stream: &'static str, pipe: &MemoryOutputPipe) {
-    let content = pipe.contents();
-    if !content.is_empty() {
-        // Debug formatting: the guest's text must not start log lines of its own.
-        tracing::warn!(stream, output = ?String::from_utf8_lossy(&content).trim_end(), "parser component wrote output");
-    }
 }
 
 /// A counting semaphore for blocking threads: at most `POOL_SLOTS` stores.
@@ -861,19 +886,10 @@ impl Drop for SlotGuard<'_> {
     }
 }
 
+/// What a store holds for its instance: only the memory cap (the guest
+/// is given nothing else).
 struct GuestState {
-    ctx: WasiCtx,
-    table: ResourceTable,
     limiter: MemoryCap,
-}
-
-impl WasiView for GuestState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
 }
 
 /// Refuses memory growth past the cap, and remembers that it did so that
@@ -912,30 +928,3 @@ impl ResourceLimiter for MemoryCap {
 
 /// Function tables of a parser need a few hundred entries at most.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
-
-struct StdioOnly;
-
-impl HasData for StdioOnly {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-/// Links the interfaces a std guest imports, and nothing else.
-fn link_stdio_only(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-    use wasmtime_wasi::p2::bindings::{cli, sync::io};
-    let l = linker;
-    io::error::add_to_linker::<GuestState, StdioOnly>(l, |s| &mut s.table)?;
-    io::poll::add_to_linker::<GuestState, StdioOnly>(l, |s| &mut s.table)?;
-    io::streams::add_to_linker::<GuestState, StdioOnly>(l, |s| &mut s.table)?;
-    cli::exit::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::environment::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::stdin::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::stdout::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::stderr::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::terminal_input::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::terminal_output::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::terminal_stdin::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::terminal_stdout::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    cli::terminal_stderr::add_to_linker::<GuestState, WasiCli>(l, GuestState::cli)?;
-    Ok(())
-}

@@ -118,9 +118,9 @@ fn parse_flags(flags: &[&str]) -> (Format, Selection) {
 
 /// The same options for the native library.
 fn native_options(format: Format, selection: &Selection) -> parser_wasm::Options {
-    let filter = |field: &str, filter: &Filter, anchor| {
+    let filter = |filtered: select::Filtered, filter: &Filter, anchor| {
         select::Filter::new(
-            field,
+            filtered,
             filter.include.as_deref(),
             filter.exclude.as_deref(),
             anchor,
@@ -130,15 +130,31 @@ fn native_options(format: Format, selection: &Selection) -> parser_wasm::Options
     parser_wasm::Options {
         format,
         selection: parser_wasm::Selection {
-            tables: filter("tables", &selection.tables, Anchor::WholeName),
-            chains: filter("chains", &selection.chains, Anchor::WholeName),
+            tables: filter(
+                select::Filtered::Tables,
+                &selection.tables,
+                Anchor::WholeName,
+            ),
+            chains: filter(
+                select::Filtered::Chains,
+                &selection.chains,
+                Anchor::WholeName,
+            ),
             rules: match selection.rules {
                 RuleSelection::All => select::Rules::All,
                 RuleSelection::Commented => select::Rules::Commented,
                 RuleSelection::None => select::Rules::None,
             },
-            rule_text: filter("rule-text", &selection.rule_text, Anchor::Anywhere),
-            comment: filter("comment", &selection.comment, Anchor::Anywhere),
+            rule_text: filter(
+                select::Filtered::RuleText,
+                &selection.rule_text,
+                Anchor::Anywhere,
+            ),
+            comment: filter(
+                select::Filtered::Comment,
+                &selection.comment,
+                Anchor::Anywhere,
+            ),
             max_rule_series: selection.max_rule_series.map(u64::from),
         },
         comment_label: selection.comment_label,

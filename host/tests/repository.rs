@@ -115,3 +115,50 @@ fn the_suite_fails_when_a_process_outlives_it() {
         );
     }
 }
+
+/// Every item of the WIT contract is documented: a reuser reads the
+/// contract from the file alone. A declaration (a field, a case, a
+/// function, a record, an enum, a resource, an interface, a world, an
+/// export) without a `///` line before it fails, with its line.
+#[test]
+fn every_item_of_the_wit_contract_is_documented() {
+    let wit = std::fs::read_to_string(common::repo_root().join("wit/parser.wit")).expect("WIT");
+    let lines: Vec<&str> = wit.lines().collect();
+    let declares = |line: &str| {
+        let line = line.trim();
+        if line.starts_with("//") {
+            return false;
+        }
+        let starts = |word: &str| line.starts_with(&format!("{word} "));
+        let is_case = line.ends_with(',')
+            && line
+                .trim_end_matches(',')
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let is_field = line.ends_with(',') && line.contains(": ");
+        let is_func = line.contains(": func(") || line.starts_with("constructor(");
+        [
+            "record",
+            "enum",
+            "resource",
+            "interface",
+            "world",
+            "export",
+            "package",
+        ]
+        .iter()
+        .any(|word| starts(word))
+            || is_case
+            || is_field
+            || is_func
+    };
+    let undocumented: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, line)| declares(line) && !(*i > 0 && lines[i - 1].trim().starts_with("///")))
+        .map(|(i, line)| format!("wit/parser.wit:{}: {}", i + 1, line.trim()))
+        .collect();
+    assert!(undocumented.is_empty(), "{}", undocumented.join("\n"));
+    // And no export without a caller: `header` had none.
+    assert!(!wit.contains("header: func"), "an export no one calls");
+}

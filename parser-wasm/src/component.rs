@@ -15,7 +15,7 @@ mod bindings {
 }
 
 use crate::render::Pieces;
-use crate::select::{Anchor, Filter, OptionError, Rules, Selection};
+use crate::select::{Anchor, Filter, Filtered, OptionError, Pattern, Rules, Selection};
 use crate::{ErrorKind, Options, ParseError, Ruleset, RulesetMetric};
 use bindings::exports::iptables_exporter::parser::metrics::{self as wit, Guest, GuestRenderer};
 use exposition::{Family, Format};
@@ -52,17 +52,13 @@ impl Guest for Component {
         }
     }
 
-    fn check_options(options: wit::Options) -> Result<(), String> {
+    fn check_options(options: wit::Options) -> Result<(), wit::OptionError> {
         options_from_wit(&options)
             .map(drop)
-            .map_err(|err| err.to_string())
-    }
-
-    fn header(metric: wit::Metric, format: wit::Format) -> String {
-        let mut header = String::new();
-        let metric = metric_from_wit(metric).metric();
-        exposition::write_header(&mut header, metric, format_from_wit(format));
-        header
+            .map_err(|err| wit::OptionError {
+                name: option_name_to_wit(err.filtered, err.pattern),
+                message: err.message,
+            })
     }
 }
 
@@ -153,7 +149,7 @@ mod analysis {
     };
     use super::bindings::exports::iptables_exporter::parser::metrics::ParseError;
     use super::{Component, parse_error_to_wit, saturate};
-    use crate::analyze::{self, Details, Outline, Severity};
+    use crate::analyze::{self, Code, Details, Outline, Severity};
     use crate::counters::Counters;
     use std::cell::OnceCell;
 
@@ -274,10 +270,23 @@ mod analysis {
                         Severity::Warning => wit::Severity::Warning,
                         Severity::Info => wit::Severity::Info,
                     },
-                    code: d.code.as_str().to_owned(),
+                    code: code_to_wit(d.code),
                     message: d.message.clone(),
                 })
                 .collect()
+        }
+    }
+
+    fn code_to_wit(code: Code) -> wit::DiagnosticCode {
+        use wit::DiagnosticCode as W;
+        match code {
+            Code::ParseError => W::ParseError,
+            Code::JumpToUndeclaredChain => W::JumpToUndeclaredChain,
+            Code::UnreferencedChain => W::UnreferencedChain,
+            Code::UnreachableRule => W::UnreachableRule,
+            Code::DuplicateRule => W::DuplicateRule,
+            Code::NeverMatched => W::NeverMatched,
+            Code::InvalidUtf8 => W::InvalidUtf8,
         }
     }
 
@@ -318,7 +327,39 @@ fn result_to_wit(
 fn parse_error_to_wit(err: &ParseError) -> wit::ParseError {
     wit::ParseError {
         line: saturate(err.line),
+        kind: error_kind_to_wit(&err.kind),
         message: err.kind.to_string(),
+    }
+}
+
+fn error_kind_to_wit(kind: &ErrorKind) -> wit::ErrorKind {
+    match kind {
+        ErrorKind::OutsideTable { .. } => wit::ErrorKind::OutsideTable,
+        ErrorKind::TableStillOpen { .. } => wit::ErrorKind::TableStillOpen,
+        ErrorKind::UnterminatedTable { .. } => wit::ErrorKind::UnterminatedTable,
+        ErrorKind::BadTable { .. } => wit::ErrorKind::BadTable,
+        ErrorKind::BadChain { .. } => wit::ErrorKind::BadChain,
+        ErrorKind::BadRule { .. } => wit::ErrorKind::BadRule,
+        ErrorKind::BadCounter { .. } => wit::ErrorKind::BadCounter,
+        ErrorKind::DuplicateCounters => wit::ErrorKind::DuplicateCounters,
+        ErrorKind::BadCommit { .. } => wit::ErrorKind::BadCommit,
+        ErrorKind::UnknownLine { .. } => wit::ErrorKind::UnknownLine,
+        ErrorKind::DuplicateFamily => wit::ErrorKind::DuplicateFamily,
+        ErrorKind::BadOption(_) => wit::ErrorKind::BadOption,
+    }
+}
+
+fn option_name_to_wit(filtered: Filtered, pattern: Pattern) -> wit::OptionName {
+    use wit::OptionName as N;
+    match (filtered, pattern) {
+        (Filtered::Tables, Pattern::Include) => N::TablesInclude,
+        (Filtered::Tables, Pattern::Exclude) => N::TablesExclude,
+        (Filtered::Chains, Pattern::Include) => N::ChainsInclude,
+        (Filtered::Chains, Pattern::Exclude) => N::ChainsExclude,
+        (Filtered::RuleText, Pattern::Include) => N::RuleTextInclude,
+        (Filtered::RuleText, Pattern::Exclude) => N::RuleTextExclude,
+        (Filtered::Comment, Pattern::Include) => N::CommentInclude,
+        (Filtered::Comment, Pattern::Exclude) => N::CommentExclude,
     }
 }
 
@@ -327,9 +368,9 @@ fn bad_option(err: &OptionError) -> ParseError {
 }
 
 fn options_from_wit(options: &wit::Options) -> Result<Options, OptionError> {
-    let filter = |field, filter: &wit::Filter, anchor| {
+    let filter = |filtered, filter: &wit::Filter, anchor| {
         Filter::new(
-            field,
+            filtered,
             filter.include.as_deref(),
             filter.exclude.as_deref(),
             anchor,
@@ -338,15 +379,15 @@ fn options_from_wit(options: &wit::Options) -> Result<Options, OptionError> {
     Ok(Options {
         format: format_from_wit(options.format),
         selection: Selection {
-            tables: filter("tables", &options.tables, Anchor::WholeName)?,
-            chains: filter("chains", &options.chains, Anchor::WholeName)?,
+            tables: filter(Filtered::Tables, &options.tables, Anchor::WholeName)?,
+            chains: filter(Filtered::Chains, &options.chains, Anchor::WholeName)?,
             rules: match options.rules {
                 wit::RuleSelection::All => Rules::All,
                 wit::RuleSelection::Commented => Rules::Commented,
                 wit::RuleSelection::None => Rules::None,
             },
-            rule_text: filter("rule-text", &options.rule_text, Anchor::Anywhere)?,
-            comment: filter("comment", &options.comment, Anchor::Anywhere)?,
+            rule_text: filter(Filtered::RuleText, &options.rule_text, Anchor::Anywhere)?,
+            comment: filter(Filtered::Comment, &options.comment, Anchor::Anywhere)?,
             max_rule_series: options.max_rule_series.map(u64::from),
         },
         comment_label: options.comment_label,

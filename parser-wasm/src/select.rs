@@ -33,12 +33,50 @@ pub struct Filter {
     exclude: Option<Regex>,
 }
 
-/// An option that cannot be used: which one, and why.
+/// What a filter is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filtered {
+    Tables,
+    Chains,
+    RuleText,
+    Comment,
+}
+
+/// Which of a filter's two patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    Include,
+    Exclude,
+}
+
+/// An option that cannot be used: which pattern of which filter, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[error("{}.{}: {message}", filtered.name(), pattern.name())]
 pub struct OptionError {
-    pub field: String,
+    pub filtered: Filtered,
+    pub pattern: Pattern,
     pub message: String,
+}
+
+impl Filtered {
+    /// As the options name it: `chains` in `chains.include`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filtered::Tables => "tables",
+            Filtered::Chains => "chains",
+            Filtered::RuleText => "rule-text",
+            Filtered::Comment => "comment",
+        }
+    }
+}
+
+impl Pattern {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Include => "include",
+            Pattern::Exclude => "exclude",
+        }
+    }
 }
 
 /// Whether a filter matches whole names or anywhere in a text.
@@ -49,19 +87,19 @@ pub enum Anchor {
 }
 
 impl Filter {
-    /// Compiles the patterns; `field` names the filter in errors (e.g.
-    /// `chains`, giving `chains.include`).
+    /// Compiles the patterns; `filtered` names the filter in errors.
     pub fn new(
-        field: &str,
+        filtered: Filtered,
         include: Option<&str>,
         exclude: Option<&str>,
         anchor: Anchor,
     ) -> Result<Self, OptionError> {
-        let compile = |which: &str, pattern: Option<&str>| {
+        let compile = |which: Pattern, pattern: Option<&str>| {
             pattern
                 .map(|pattern| {
                     let error = |err: &dyn std::fmt::Display| OptionError {
-                        field: format!("{field}.{which}"),
+                        filtered,
+                        pattern: which,
                         message: format!("not a regular expression: {err}"),
                     };
                     // On its own first: wrapped unchecked, `NOPE)|(.*`
@@ -80,8 +118,8 @@ impl Filter {
                 .transpose()
         };
         Ok(Self {
-            include: compile("include", include)?,
-            exclude: compile("exclude", exclude)?,
+            include: compile(Pattern::Include, include)?,
+            exclude: compile(Pattern::Exclude, exclude)?,
         })
     }
 
@@ -186,7 +224,7 @@ mod tests {
     }
 
     fn filter(include: Option<&str>, exclude: Option<&str>, anchor: Anchor) -> Filter {
-        Filter::new("f", include, exclude, anchor).expect("compiles")
+        Filter::new(Filtered::Comment, include, exclude, anchor).expect("compiles")
     }
 
     #[test]
@@ -318,12 +356,21 @@ mod tests {
     #[test]
     fn a_pattern_cannot_escape_the_whole_name_anchors() {
         for pattern in ["NOPE)|(.*", "A)(B", ")"] {
-            let err =
-                Filter::new("chains", Some(pattern), None, Anchor::WholeName).expect_err(pattern);
-            assert_eq!(err.field, "chains.include", "{pattern}");
+            let err = Filter::new(Filtered::Chains, Some(pattern), None, Anchor::WholeName)
+                .expect_err(pattern);
+            assert_eq!(
+                (err.filtered, err.pattern),
+                (Filtered::Chains, Pattern::Include),
+                "{pattern}"
+            );
         }
-        let filter =
-            Filter::new("chains", Some("NOPE|KUBE-.*"), None, Anchor::WholeName).expect("compiles");
+        let filter = Filter::new(
+            Filtered::Chains,
+            Some("NOPE|KUBE-.*"),
+            None,
+            Anchor::WholeName,
+        )
+        .expect("compiles");
         assert!(filter.keeps(Some("KUBE-SEP-1")));
         assert!(!filter.keeps(Some("INPUT")));
         assert!(!filter.keeps(Some("xNOPE")));
@@ -338,7 +385,7 @@ mod tests {
             (r"\PN+", "abc", "a1"),
             (r"(?i)input", "INPUT", "OUTPUT"),
         ] {
-            let filter = Filter::new("chains", Some(pattern), None, Anchor::WholeName)
+            let filter = Filter::new(Filtered::Chains, Some(pattern), None, Anchor::WholeName)
                 .unwrap_or_else(|err| panic!("{pattern}: {err}"));
             assert!(filter.keeps(Some(matching)), "{pattern} ~ {matching}");
             assert!(!filter.keeps(Some(other)), "{pattern} !~ {other}");
@@ -347,9 +394,12 @@ mod tests {
 
     #[test]
     fn a_bad_pattern_names_its_field() {
-        let err = Filter::new("chains", None, Some("KUBE-("), Anchor::WholeName)
+        let err = Filter::new(Filtered::Chains, None, Some("KUBE-("), Anchor::WholeName)
             .expect_err("does not compile");
-        assert_eq!(err.field, "chains.exclude");
+        assert_eq!(
+            (err.filtered, err.pattern),
+            (Filtered::Chains, Pattern::Exclude)
+        );
         assert!(
             err.to_string()
                 .starts_with("chains.exclude: not a regular expression"),

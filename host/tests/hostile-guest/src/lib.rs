@@ -2,13 +2,30 @@
 //! a dump names the behaviour, for that dump's family. Test use only.
 #![allow(unsafe_code)]
 
+#[cfg(not(feature = "import"))]
 wit_bindgen::generate!({
     world: "parser",
     path: "../../../wit",
 });
 
+// The parser's world and one import more: the host, which links nothing,
+// must refuse it.
+#[cfg(feature = "import")]
+wit_bindgen::generate!({
+    inline: "
+        package hostile:guest;
+        world smuggler {
+            include iptables-exporter:parser/parser@0.6.0;
+            import smuggled: func() -> u64;
+        }
+    ",
+    path: "../../../wit",
+    world: "hostile:guest/smuggler",
+});
+
 use exports::iptables_exporter::parser::metrics::{
-    Dump, Family, Format, Guest, GuestRenderer, Metric, Options, ParseError, Rendering, Stats,
+    Dump, ErrorKind, Family, Guest, GuestRenderer, Metric, OptionError, Options, ParseError,
+    Rendering, Stats,
 };
 use std::cell::Cell;
 
@@ -47,8 +64,8 @@ fn spin() -> ! {
 
 /// Misbehaviours that can happen while parsing.
 fn act(mode: &str) {
-    #[cfg(feature = "clock")]
-    std::hint::black_box(std::time::SystemTime::now());
+    #[cfg(feature = "import")]
+    std::hint::black_box(smuggled());
     match mode {
         "loop-parse" => spin(),
         "alloc" => {
@@ -59,10 +76,6 @@ fn act(mode: &str) {
             }
         }
         "trap" => panic!("hostile guest panics on purpose"),
-        // Writes that fit in the host's 64 KiB pipe, then a render as usual.
-        "chatty" => eprintln!("chatter {}", "c".repeat(1000)),
-        // More than the pipe holds: the write fails, and so the guest.
-        "flood" => print!("{}", "f".repeat(100 << 10)),
         "exit" => std::process::exit(3),
         _ => {}
     }
@@ -95,12 +108,8 @@ impl Guest for Hostile {
         Rendering { exposition, results: dumps.iter().map(|_| Ok(stats())).collect() }
     }
 
-    fn check_options(_options: Options) -> Result<(), String> {
+    fn check_options(_options: Options) -> Result<(), OptionError> {
         Ok(())
-    }
-
-    fn header(_metric: Metric, _format: Format) -> String {
-        HEADER.to_owned()
     }
 }
 
@@ -119,7 +128,11 @@ impl GuestRenderer for Renderer {
 
     fn outcome(&self) -> Result<Stats, ParseError> {
         if self.mode == "malformed" {
-            return Err(ParseError { line: 1, message: "malformed on purpose".into() });
+            return Err(ParseError {
+                line: 1,
+                kind: ErrorKind::UnknownLine,
+                message: "malformed on purpose".into(),
+            });
         }
         Ok(stats())
     }
