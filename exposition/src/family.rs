@@ -2,7 +2,6 @@
 
 /// Which save command a dump came from; the `family` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Family {
     /// `iptables-save`
     Ipv4,

@@ -2,14 +2,12 @@
 
 /// Prometheus text format 0.0.4, or OpenMetrics 1.0 text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     /// Text format 0.0.4: what every Prometheus reads.
     #[default]
     Text,
     /// OpenMetrics 1.0 text: ends with `# EOF`, so that a cut-off response
     /// is told from a complete one.
-    #[cfg_attr(feature = "clap", value(name = "openmetrics"))]
     OpenMetrics,
 }
 

@@ -46,11 +46,11 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Family label of the dump.
-    #[arg(long, value_enum, default_value_t = Family::Ipv4)]
+    /// Family label of the dump: ipv4 or ipv6.
+    #[arg(long, value_name = "FAMILY", default_value = "ipv4", value_parser = parse_family)]
     pub family: Family,
     /// Exposition format to write (the server picks it per request).
-    #[arg(id = "exposition_format", long = "format", value_enum, default_value_t = Format::Text)]
+    #[arg(id = "exposition_format", long = "format", value_name = "FORMAT", default_value = "text", value_parser = parse_format)]
     pub format: Format,
     /// The dump to read; `-` or nothing reads stdin.
     #[arg(value_name = "FILE|-")]
@@ -168,7 +168,7 @@ pub struct SandboxArgs {
 pub struct SelectionArgs {
     /// Which rules become series: all, commented (only rules with a
     /// --comment) or none (chain policies and iptables_rules only).
-    #[arg(long = "iptables.rules", value_name = "WHICH", value_enum, default_value_t = RuleSelection::All, global = true)]
+    #[arg(long = "iptables.rules", value_name = "WHICH", default_value = "all", value_parser = parse_rules, global = true)]
     pub rules: RuleSelection,
     /// Only tables whose name matches (every series of the others is left out).
     #[arg(long = "iptables.table-include", value_name = "REGEX", global = true)]
@@ -275,6 +275,29 @@ const MAX_REQUESTS: i64 = 1_000_000;
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Largest size any flag takes: the guest's memory is 32-bit.
 const MAX_BYTES: u64 = 4 << 30;
+
+/// The flags' own words for the shared types: nothing below this module
+/// knows clap.
+fn parse_family(label: &str) -> Result<Family, String> {
+    Family::from_label(label).ok_or_else(|| format!("`{label}`: expected ipv4 or ipv6"))
+}
+
+fn parse_format(name: &str) -> Result<Format, String> {
+    match name {
+        "text" => Ok(Format::Text),
+        "openmetrics" => Ok(Format::OpenMetrics),
+        other => Err(format!("`{other}`: expected text or openmetrics")),
+    }
+}
+
+fn parse_rules(name: &str) -> Result<RuleSelection, String> {
+    match name {
+        "all" => Ok(RuleSelection::All),
+        "commented" => Ok(RuleSelection::Commented),
+        "none" => Ok(RuleSelection::None),
+        other => Err(format!("`{other}`: expected all, commented or none")),
+    }
+}
 
 fn parse_families(list: &str) -> Result<Families, String> {
     let mut families = Vec::new();
@@ -471,6 +494,23 @@ mod tests {
             };
             assert_eq!(set.as_deref(), Some("x"), "{pattern:?}");
         }
+    }
+
+    #[test]
+    fn value_words_map_to_the_shared_types() {
+        assert_eq!(parse_family("ipv6"), Ok(Family::Ipv6));
+        assert!(parse_family("ipv5").is_err());
+        assert_eq!(parse_format("openmetrics"), Ok(Format::OpenMetrics));
+        assert_eq!(parse_format("text"), Ok(Format::Text));
+        assert!(parse_format("json").is_err());
+        for (word, rules) in [
+            ("all", RuleSelection::All),
+            ("commented", RuleSelection::Commented),
+            ("none", RuleSelection::None),
+        ] {
+            assert_eq!(parse_rules(word), Ok(rules));
+        }
+        assert!(parse_rules("some").is_err());
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl Default for Filter {
 }
 
 /// Which rules become series.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RuleSelection {
     /// Every rule.
     #[default]

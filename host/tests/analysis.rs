@@ -4,7 +4,7 @@
 //! jumps and diagnostics both ways, and a malformed one the exporter's own
 //! error.
 
-mod common;
+use crate::common;
 
 use common::*;
 use parser_wasm::analyze::{self, Analysis};

@@ -14,7 +14,7 @@
 //!   real iptables in a network namespace; the same files from a plain
 //!   static server. Screenshots land in `target/analyzer-screenshots/`.
 
-mod common;
+use crate::common;
 
 use common::exporter::{Exporter, cat_fixture, script};
 use common::http::{self, parse_samples};
@@ -69,7 +69,10 @@ fn the_page_is_served_from_the_embedded_component() {
     );
     let glue = String::from_utf8(glue.body).expect("UTF-8 glue");
     let inlined = inlined_modules(&glue);
-    assert!(!inlined.is_empty(), "jco inlines the small modules of the canonical ABI glue");
+    assert!(
+        !inlined.is_empty(),
+        "jco inlines the small modules of the canonical ABI glue"
+    );
     for module in &inlined {
         assert!(module.starts_with(b"\0asm"));
         assert!(
@@ -216,7 +219,7 @@ fn the_page_in_a_real_browser() {
         .collect();
 
     let big = dir.path().join("kube-proxy-100k.ipv4.rules");
-    let big_dump = benches::generate(100_000, 7, Family::Ipv4);
+    let big_dump = ruleset_generator::generate(100_000, 7, Family::Ipv4);
     std::fs::write(&big, &big_dump).expect("write the big dump");
     let big_analysis = analyze::analyze(big_dump.as_bytes());
 

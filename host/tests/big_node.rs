@@ -6,7 +6,7 @@
 //! scrape must still succeed, and the rate Prometheus computes for a rule
 //! carrying known traffic must be the rate sent, within 2 %.
 
-mod common;
+use crate::common;
 
 use common::exporter::Exporter;
 use common::netns::Netns;
@@ -30,7 +30,7 @@ const TRAFFIC_RULE: &str =
 /// The generated dump with the traffic rule first in filter's INPUT, so
 /// that no other rule takes its packets.
 fn dump_with_traffic_rule() -> String {
-    let dump = benches::generate(RULES, 7, Family::Ipv4);
+    let dump = ruleset_generator::generate(RULES, 7, Family::Ipv4);
     let filter = dump.find("*filter\n").expect("a filter table");
     let rest = &dump[filter..];
     let at = filter

@@ -1,6 +1,6 @@
 //! The `render` subcommand as outside checks use it: stdout, stderr, exit status.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::process::{Command, Output};
@@ -127,7 +127,7 @@ fn an_endless_input_is_cut_at_the_cap() {
 fn output_beyond_128_mib_streams_out_whole() {
     // 260k rules make about 140 MiB of text: more than one call may hand
     // over (wasmtime's 128 MiB), which the streamed path never needs to.
-    let dump = benches::generate(260_000, 7, exposition::Family::Ipv4);
+    let dump = ruleset_generator::generate(260_000, 7, exposition::Family::Ipv4);
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("big.rules");
     std::fs::write(&path, &dump).expect("dump");

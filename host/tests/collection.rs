@@ -5,7 +5,7 @@
 //! whole; families are listed in the order configured; what the commands
 //! print on stderr reaches the log without forging lines of its own.
 
-mod common;
+use crate::common;
 
 use common::exporter::{
     Exporter, HangingSave, cat_fixture, scrape_success, script, start_failure,
@@ -396,7 +396,7 @@ fn a_sandbox_limit_fails_that_scrape_only() {
     let dump = dir.path().join("dump.rules");
     std::fs::write(
         &dump,
-        benches::generate(50_000, 1, exposition::Family::Ipv4),
+        ruleset_generator::generate(50_000, 1, exposition::Family::Ipv4),
     )
     .expect("big dump");
     let save = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));

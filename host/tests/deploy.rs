@@ -7,7 +7,7 @@
 //! of its queries against a real Prometheus scraping a real exporter. The
 //! flags each file passes are parsed by the exporter's own flag parser.
 
-mod common;
+use crate::common;
 
 use clap::Parser as _;
 use common::exporter::Exporter;

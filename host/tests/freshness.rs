@@ -4,7 +4,7 @@
 //! read, past the deadline or within `--iptables.min-interval`; never
 //! counters older than `--iptables.max-age`.
 
-mod common;
+use crate::common;
 
 use common::exporter::{Exporter, HangingSave, HeldSave, scrape_success, script, start_failure};
 use common::{fixtures, http};

@@ -2,7 +2,7 @@
 //! with `*-restore -c` (nft and legacy, IPv4 and IPv6) and `*-save -c` gives
 //! them back unchanged, so benchmarks run on realistic input.
 
-mod common;
+use crate::common;
 
 use common::netns::Netns;
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ fn round_trip(variant: &str, family: exposition::Family) {
         exposition::Family::Ipv4 => "iptables",
         exposition::Family::Ipv6 => "ip6tables",
     };
-    let dump = benches::generate(2_000, 11, family);
+    let dump = ruleset_generator::generate(2_000, 11, family);
     let ns = Netns::new(&format!("gen-{variant}"));
     ns.run(
         &format!("{tool}-{variant}-restore"),

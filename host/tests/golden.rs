@@ -10,7 +10,7 @@
 //! render; review the diff before committing it. CI fails if a run leaves
 //! them different from the commit.
 
-mod common;
+use crate::common;
 
 use common::save::{cut_inline_counters, model_samples};
 use common::*;

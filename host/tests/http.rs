@@ -3,7 +3,7 @@
 //! single-flight, request limits, garbage and slow or stalled clients, and
 //! a 100k-rule scrape byte for byte.
 
-mod common;
+use crate::common;
 
 use common::exporter::{Exporter, HeldSave, cat_fixture, scrape_success, script};
 use common::fixtures;
@@ -20,7 +20,7 @@ fn text(body: &[u8]) -> String {
 
 /// A fake save command printing a generated dump of `rules` rules.
 fn generated(dir: &Path, rules: usize) -> (PathBuf, String) {
-    let text = benches::generate(rules, 7, Family::Ipv4);
+    let text = ruleset_generator::generate(rules, 7, Family::Ipv4);
     let dump = dir.join("dump.rules");
     std::fs::write(&dump, &text).expect("dump");
     (

@@ -2,7 +2,7 @@
 //! both formats and at each level, what each signal does, shutdown with a
 //! scrape in flight, and where it listens.
 
-mod common;
+use crate::common;
 
 use common::exporter::{
     Exporter, HangingSave, HeldSave, PATIENCE, cat_fixture, scrape_success, start_failure,

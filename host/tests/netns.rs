@@ -4,7 +4,7 @@
 //! exporter serving inside it, and every series checked against `*-save -c`
 //! taken right after the scrape.
 
-mod common;
+use crate::common;
 
 use common::exporter::{Exporter, PATIENCE};
 use common::http::{self, labels};

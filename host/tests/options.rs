@@ -7,7 +7,7 @@
 //! `UPDATE_GOLDEN=1` (exactly) rewrites the expected files from the native
 //! render.
 
-mod common;
+use crate::common;
 
 use clap::Parser as _;
 use common::*;
@@ -580,7 +580,7 @@ fn the_render_subcommand_takes_the_options() {
 #[test]
 fn a_100k_rule_node_limited_to_10k_rule_series() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let dump = benches::generate(100_000, 7, Family::Ipv4);
+    let dump = ruleset_generator::generate(100_000, 7, Family::Ipv4);
     let ruleset = parser_wasm::parse(dump.as_bytes()).expect("parses");
     let distinct: usize = ruleset
         .tables

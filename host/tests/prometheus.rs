@@ -4,7 +4,7 @@
 //! in both formats: one exporter answers Prometheus' preference,
 //! OpenMetrics, the other runs with `--web.disable-openmetrics`.
 
-mod common;
+use crate::common;
 
 use common::exporter::Exporter;
 use common::http;

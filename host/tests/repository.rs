@@ -2,7 +2,7 @@
 //! (`scripts/check-self-contained.sh`) passes on this tree and fails on one
 //! that points outside itself.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 //! Each fails its render with its own cause, within its bound, costs only
 //! the family whose dump caused it, and the next render works.
 
-mod common;
+use crate::common;
 
 use common::exporter::{Exporter, scrape_success, script};
 use common::http;

@@ -3,7 +3,7 @@
 //! the file re-read when it or a certificate changes, and a bad change
 //! leaving the last good configuration in force.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::exporter::{Exporter, cat_fixture, start_failure};

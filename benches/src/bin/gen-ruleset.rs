@@ -14,8 +14,13 @@ struct Args {
     /// Seed: the same seed prints the same dump.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    #[arg(long, value_enum, default_value_t = Family::Ipv4)]
+    /// ipv4 or ipv6.
+    #[arg(long, default_value = "ipv4", value_parser = parse_family)]
     family: Family,
+}
+
+fn parse_family(label: &str) -> Result<Family, String> {
+    Family::from_label(label).ok_or_else(|| format!("`{label}`: expected ipv4 or ipv6"))
 }
 
 fn main() -> std::process::ExitCode {
