@@ -12,6 +12,7 @@
 //! - its stdout goes to our stderr, since cargo reads build-script stdout as
 //!   directives.
 
+use sha2::Digest as _;
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -126,55 +127,81 @@ fn encode_component(module: &Path, component: &Path) {
         .unwrap_or_else(|err| panic!("writing {}: {err}", component.display()));
 }
 
-/// Builds the analyzer page (`web/`) from the component just built and
-/// writes `analyzer_assets.rs`, which embeds its files: the page the
-/// exporter serves can only ever run the component the exporter runs.
-/// Needs Node.js and `npm ci` in `web/` (scripts/setup.sh does both).
+/// Embeds the analyzer page npm built into `web/dist/analyzer/`
+/// (`cd web && npm run build`), writing `analyzer_assets.rs`, when that
+/// build was made from the component just built (its
+/// `package/component.sha256`): the page a binary serves can only ever run
+/// the component the binary runs. Otherwise, no Node and no npm needed: a
+/// page that says how to build the analyzer is embedded instead, with a
+/// warning, and everything else works.
 fn build_analyzer(workspace: &Path, component: &Path) {
-    let web = workspace.join("web");
-    for watched in ["src", "analyzer", "build.mjs", "package-lock.json"] {
-        println!("cargo:rerun-if-changed={}", web.join(watched).display());
-    }
-    println!("cargo:rerun-if-env-changed=NODE");
+    let page = workspace.join("web").join("dist").join("analyzer");
+    // Cargo scans a directory for changes: a new npm build rebuilds.
+    println!("cargo:rerun-if-changed={}", page.display());
+    let bytes = std::fs::read(component)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", component.display()));
+    let want: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let stamp = page.join("package").join("component.sha256");
+    let missing = match std::fs::read_to_string(&stamp) {
+        Err(_) => Some(format!("{} is missing", page.display())),
+        Ok(built) if built.trim() != want => Some(format!(
+            "{} was built from another component",
+            page.display()
+        )),
+        Ok(_) => None,
+    };
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let assets = out_dir.join("analyzer");
-    let node = env::var_os("NODE").unwrap_or_else(|| "node".into());
-    let status = Command::new(&node)
-        .arg(web.join("build.mjs"))
-        .arg("--component")
-        .arg(component)
-        .arg("--out")
-        .arg(&assets)
-        .stdout(Stdio::from(std::io::stderr()))
-        .status()
-        .unwrap_or_else(|err| {
-            panic!(
-                "running {node:?} to build the analyzer page: {err}; install Node.js 20 or later (scripts/setup.sh does)"
-            )
-        });
-    assert!(
-        status.success(),
-        "building the analyzer page failed ({status}); run `npm ci` in web/ (scripts/setup.sh does)"
-    );
-    let mut files = Vec::new();
-    list_files(&assets, &assets, &mut files);
-    files.sort();
     let mut code = String::from(
         "/// The analyzer page's files: name, contents.\npub static ASSETS: &[(&str, &[u8])] = &[\n",
     );
-    for name in &files {
-        // Type declarations are for the package's users, not the page.
-        if name.ends_with(".d.ts") {
-            continue;
+    match &missing {
+        Some(reason) => {
+            println!(
+                "cargo:warning=the analyzer page is not embedded ({reason}): run `cd web && npm ci && npm run build`, then build again (scripts/run.sh does)"
+            );
+            let fallback = out_dir.join("analyzer-not-built.html");
+            std::fs::write(&fallback, fallback_page(reason)).expect("writing the fallback page");
+            code.push_str(&format!(
+                "    (\"index.html\", include_bytes!({:?})),\n",
+                fallback.display().to_string()
+            ));
         }
-        let path = assets.join(name);
-        code.push_str(&format!(
-            "    ({name:?}, include_bytes!({:?})),\n",
-            path.display().to_string()
-        ));
+        None => {
+            let mut files = Vec::new();
+            list_files(&page, &page, &mut files);
+            files.sort();
+            for name in &files {
+                // Declarations are for the package's users, the stamp for
+                // this check: neither is the page's.
+                if name.ends_with(".d.ts") || name.ends_with("component.sha256") {
+                    continue;
+                }
+                code.push_str(&format!(
+                    "    ({name:?}, include_bytes!({:?})),\n",
+                    page.join(name).display().to_string()
+                ));
+            }
+        }
     }
     code.push_str("];\n");
+    code.push_str(&format!(
+        "/// Why the page is not embedded (a page saying how to build it is), if it is not.\npub static NOT_BUILT: Option<&str> = {missing:?};\n"
+    ));
     std::fs::write(out_dir.join("analyzer_assets.rs"), code).expect("writing analyzer_assets.rs");
+}
+
+/// The page served at `/analyzer/` by a binary built without the page.
+fn fallback_page(reason: &str) -> String {
+    let reason = reason
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>iptables ruleset analyzer: not built</title></head>\n<body>\n<h1>The analyzer page was not built into this exporter</h1>\n<p>The exporter was built without the page's JavaScript ({reason}). Everything else works. To build it, with Node.js 20 or later:</p>\n<pre>cd web &amp;&amp; npm ci &amp;&amp; npm run build\ncargo build --release -p iptables-exporter</pre>\n<p>(<code>scripts/run.sh</code> does both.)</p>\n</body>\n</html>\n"
+    )
 }
 
 /// Every file under `dir`, as paths relative to `root` with `/`.

@@ -3,8 +3,8 @@
 # (`setup.sh`, `setup.sh test`) need on a fresh Debian machine, as root: the
 # wasm32-unknown-unknown target for the parser component, iptables (nft and legacy),
 # and Node and npm when missing with web/'s locked packages (`npm ci`: jco,
-# which the build uses to turn the component into the analyzer page the
-# exporter embeds); for the tests also Chromium (the analyzer page in a
+# which scripts/run.sh and test.sh use to turn the component into the
+# analyzer page the exporter embeds); for the tests also Chromium (the analyzer page in a
 # real browser), nftables (rules iptables-nft cannot show),
 # python3-prometheus-client (its strict OpenMetrics parser checks ours),
 # systemd (systemd-analyze checks the unit), python3-venv and, from PyPI
@@ -41,8 +41,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The build runs web/build.mjs (host/build.rs), which needs jco; the tests
-# also need playwright-core. Exactly the locked versions, once.
+# web/'s build (the package and the analyzer page) needs jco and
+# TypeScript, the browser test playwright-core: exactly the locked
+# versions, once. (cargo build itself needs no Node.)
 if ! (cd web && npm ls --depth=0 >/dev/null 2>&1); then
   (cd web && npm ci --no-audit --no-fund --quiet)
 fi

@@ -20,11 +20,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The parser as the component is built: its own code must hold to the same
 # lints (no unsafe outside the generated bindings) for wasm32 too.
 cargo clippy -p parser-wasm --target wasm32-unknown-unknown --locked -- -D warnings
+# The package and the analyzer page, from the component clippy's build just
+# made (host/build.rs), so that the tests' build embeds the page.
+(cd web && npm run --silent build)
 cargo test --workspace --locked
-# The JS package: the component the tests above used, transpiled by jco,
-# against the golden files and the native analysis. (The analyzer page in
-# a browser is host/tests/analyzer.rs, above.)
-(cd web && npm run --silent build && npm test --silent)
+# The page type-checked (tsc over its @ts-check JavaScript) and its pure
+# parts unit-tested; the JS package against the golden files and the
+# native analysis. (The page in a browser is host/tests/analyzer.rs.)
+(cd web && npm test --silent)
 # The criterion benchmarks once each, untimed (criterion's test mode), so
 # that they keep building and running; `benches/tests/smoke.rs` (above)
 # does the same for scrape-bench.

@@ -6,9 +6,8 @@
 use benches::{Family, generate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use exposition::Format;
-use iptables_exporter::collect::CHUNK_BYTES;
 use iptables_exporter::sandbox::{
-    Dump, EMBEDDED_COMPONENT, Limits, Options, RuleSelection, Sandbox, Selection,
+    Dump, EMBEDDED_COMPONENT, Limits, Options, PIECE_BYTES, RuleSelection, Sandbox, Selection,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -106,7 +105,7 @@ fn parse_and_render(c: &mut Criterion) {
                 b.iter(|| {
                     let mut total = 0;
                     sandbox
-                        .render_families(dump(input), options, CHUNK_BYTES, |chunk| {
+                        .render_families(dump(input), options, PIECE_BYTES, |chunk| {
                             total += chunk.len()
                         })
                         .expect("renders");

@@ -2,17 +2,12 @@
 //! a loopback client, with the server running in this process.
 
 use benches::{Family, generate};
+use clap::Parser as _;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use iptables_exporter::collect::{CHUNK_BYTES, Collector, Freshness, Settings};
-use iptables_exporter::command::SaveCommand;
-use iptables_exporter::sandbox::{EMBEDDED_COMPONENT, Limits, Sandbox, Selection};
-use iptables_exporter::self_metrics::SelfMetrics;
-use iptables_exporter::server::{self, App};
-use iptables_exporter::web_config::Reloading;
+use iptables_exporter::cli::Cli;
+use iptables_exporter::serve::Server;
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Arc;
-use std::time::Duration;
 
 fn scrape(address: &str) -> usize {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
@@ -36,49 +31,29 @@ fn http_scrape(c: &mut Criterion) {
         std::fs::write(&save, format!("#!/bin/sh\nexec cat '{}'\n", dump.display()))
             .expect("script");
         std::fs::set_permissions(&save, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let limits = Limits {
-            max_memory_bytes: 1 << 30,
-            deadline: Duration::from_secs(60),
-            max_exposition_bytes: 1 << 30,
-        };
-        let sandbox = Arc::new(Sandbox::new(EMBEDDED_COMPONENT, limits).expect("component"));
-        let command = SaveCommand {
-            program: save,
-            timeout: Duration::from_secs(60),
-            max_save_bytes: 1 << 30,
-            tables: Vec::new(),
-        };
-        let app = Arc::new(App {
-            collector: Arc::new(Collector::new(
-                vec![(Family::Ipv4, command)],
-                sandbox,
-                Settings {
-                    chunk_bytes: CHUNK_BYTES,
-                    // Every scrape collects: this measures a whole scrape.
-                    freshness: Freshness {
-                        min_interval: Duration::ZERO,
-                        max_age: Duration::from_secs(60),
-                    },
-                    gzip_level: flate_level(),
-                    selection: Selection::ALL,
-                },
-            )),
-            web: Arc::new(Reloading::start(None).expect("no web config")),
-            self_metrics: SelfMetrics::new().expect("self metrics"),
-            telemetry_path: "/metrics".into(),
-            openmetrics: true,
-            ruleset_endpoint: false,
-            max_requests: None,
-            header_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(30),
-            timeout_offset: Duration::from_secs(1),
-        });
+        // The server as the binary builds it from its flags. Every scrape
+        // collects: this measures a whole scrape.
+        let save = save.to_str().expect("temporary paths are UTF-8");
+        let cli = Cli::try_parse_from([
+            "iptables-exporter",
+            "--iptables.families=ipv4",
+            "--iptables.save-path",
+            save,
+            "--iptables.min-interval=0s",
+            "--iptables.max-output=1GiB",
+            "--sandbox.max-memory=1GiB",
+            "--sandbox.max-output=1GiB",
+            "--sandbox.timeout=60s",
+            "--web.max-requests=0",
+        ])
+        .expect("flags");
+        let server = Server::from_cli(&cli).expect("server");
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let address = listener.local_addr().expect("address").to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = runtime.spawn(server::run(listener, app, async {
+        let server = runtime.spawn(server.serve(listener, async {
             let _ = stopped.await;
         }));
         group.throughput(Throughput::Bytes(text.len() as u64));
@@ -89,10 +64,6 @@ fn http_scrape(c: &mut Criterion) {
         runtime.block_on(server).expect("server stops");
     }
     group.finish();
-}
-
-fn flate_level() -> flate2::Compression {
-    flate2::Compression::new(iptables_exporter::collect::GZIP_LEVEL)
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

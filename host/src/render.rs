@@ -8,8 +8,7 @@
 //! stdout, incomplete, which the status says.
 
 use crate::cli::{InputArgs, RenderArgs, SandboxArgs};
-use crate::collect::CHUNK_BYTES;
-use crate::sandbox::{Dump, Failure, Options, ParseFailure, Selection};
+use crate::sandbox::{Dump, Failure, Options, PIECE_BYTES, ParseFailure, Selection};
 use anyhow::Context as _;
 use std::io::{Read, Write as _};
 use std::process::ExitCode;
@@ -61,7 +60,7 @@ fn render(
         }
         _ => read_capped(std::io::stdin().lock(), limit).context("reading stdin")?,
     };
-    let sandbox = crate::load_sandbox(sandbox_args)?;
+    let sandbox = crate::load_sandbox(sandbox_args.component.as_deref(), sandbox_args.limits())?;
     crate::check_selection(&sandbox, selection)?;
     let mut stdout = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
@@ -72,7 +71,7 @@ fn render(
     let reports = sandbox.render_families(
         vec![Dump::new(args.family, save_output)],
         options,
-        CHUNK_BYTES,
+        PIECE_BYTES,
         |piece| {
             if written.is_ok() {
                 written = stdout.write_all(piece.as_bytes());

@@ -50,11 +50,11 @@ fn the_page_is_served_from_the_embedded_component() {
             .is_some_and(|csp| csp.contains("script-src 'self' 'wasm-unsafe-eval'"))
     );
     let html = String::from_utf8(page.body).expect("UTF-8 page");
-    assert!(html.contains("<script type=\"module\" src=\"analyzer.js\">"));
+    assert!(html.contains("<script type=\"module\" src=\"main.js\">"));
 
     // Every module jco split off the component: the one it fetches and
     // those it inlines as base64.
-    let core = http::get(address, "/analyzer/parser.core.wasm").expect("core module");
+    let core = http::get(address, "/analyzer/package/parser.core.wasm").expect("core module");
     assert_eq!(core.header("content-type"), Some("application/wasm"));
     assert_eq!(core.header("cache-control"), Some("no-cache"));
     assert!(core.body.len() > EMBEDDED_COMPONENT.len() / 2);
@@ -62,7 +62,7 @@ fn the_page_is_served_from_the_embedded_component() {
         contains(EMBEDDED_COMPONENT, &core.body),
         "parser.core.wasm is not part of the embedded component"
     );
-    let glue = http::get(address, "/analyzer/parser.js").expect("parser.js");
+    let glue = http::get(address, "/analyzer/package/parser.js").expect("parser.js");
     assert_eq!(
         glue.header("content-type"),
         Some("text/javascript; charset=utf-8")
@@ -83,9 +83,12 @@ fn the_page_is_served_from_the_embedded_component() {
 
     for (path, status) in [
         ("/analyzer/worker.js", 200),
+        ("/analyzer/views/diagnostics.js", 200),
+        ("/analyzer/package/index.js", 200),
         // The component imports nothing: no WASI stub is served.
         ("/analyzer/wasi.js", 404),
-        ("/analyzer/index.d.ts", 404),
+        ("/analyzer/package/index.d.ts", 404),
+        ("/analyzer/package/component.sha256", 404),
         // A path that climbs out (spelt in halves, as the repository's
         // own check reads every `..` followed by a slash).
         (concat!("/analyzer/", "..", "/metrics"), 404),
@@ -144,7 +147,7 @@ fn the_page_and_the_live_rulesets_sit_behind_basic_auth() {
     for path in [
         "/analyzer",
         "/analyzer/",
-        "/analyzer/parser.core.wasm",
+        "/analyzer/package/parser.core.wasm",
         "/analyzer/rulesets",
         "/analyzer/rulesets/ipv4",
     ] {
@@ -181,6 +184,7 @@ fn the_page_in_a_real_browser() {
     let static_dir = dir.path().join("static");
     let built = Command::new(&node)
         .arg(web.join("build.mjs"))
+        .arg("page")
         .arg("--component")
         .arg(&component)
         .arg("--out")
@@ -238,6 +242,7 @@ fn the_page_in_a_real_browser() {
             fixture_plan("non-utf8-legacy.ipv4.rules", None),
         ],
         "diagnostics": diagnostics_plan(&fixtures().join("analyzer/every-diagnostic.ipv4.rules")),
+        "clean": clean_plan("options-showcase.ipv4.rules"),
         "malformed": [
             malformed_plan("garbage-line"),
             malformed_plan("truncated-after-newline"),
@@ -394,6 +399,19 @@ fn diagnostics_plan(path: &Path) -> Value {
         "the fixture has every code but parse-error: {codes:?}"
     );
     json!({"path": path, "expected": expected, "lines": lines(&dump)})
+}
+
+/// A fixture with rules and no diagnostic, loaded after one with many.
+fn clean_plan(name: &str) -> Value {
+    let path = fixtures().join(name);
+    let analysis = analyze::analyze(&std::fs::read(&path).expect("fixture"));
+    assert!(
+        analysis.diagnostics.is_empty() && !analysis.rules.is_empty(),
+        "{name}: rules and no diagnostic ({} rules, {:?})",
+        analysis.rules.len(),
+        analysis.diagnostics
+    );
+    json!({"path": path, "name": name})
 }
 
 /// A malformed fixture: the exporter's message, its line and that line.

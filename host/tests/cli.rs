@@ -183,52 +183,131 @@ fn help_flags() -> Vec<(String, Option<String>)> {
     flags
 }
 
-/// The rows of the README's "## Flags" table: each flag (a row may name a
-/// short form too) and its default column.
-fn readme_flags() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
-    let table = readme
-        .split("\n## Flags\n")
-        .nth(1)
-        .expect("a ## Flags section");
+/// Where the README's flag table starts and ends.
+const TABLE_START: &str =
+    "<!-- flags: generated from --help by host/tests/cli.rs; UPDATE_GOLDEN=1 rewrites -->\n";
+const TABLE_END: &str = "<!-- end of flags -->\n";
+
+/// The README's flag table as `--help` makes it: each flag, its default
+/// and its help text, in `--help`'s order.
+fn flag_table() -> String {
+    use clap::CommandFactory as _;
+    let command = iptables_exporter::cli::Cli::command();
+    let mut table = String::from("| flag | default | meaning |\n|---|---|---|\n");
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if long == "help" || arg.is_hide_set() {
+            continue;
+        }
+        let name = match arg.get_short() {
+            Some(short) => format!("`--{long}`, `-{short}`"),
+            None => format!("`--{long}`"),
+        };
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        // Some defaults are words, written into the help text by hand.
+        let (help, written_default) = match help.split_once(" [default: ") {
+            Some((before, rest)) => {
+                let (default, after) = rest.split_once(']').expect("a closed [default: …]");
+                (format!("{before}{after}"), Some(default.to_owned()))
+            }
+            None => (help, None),
+        };
+        let values: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let default = if !arg.get_action().takes_values() {
+            if long == "version" {
+                String::new()
+            } else {
+                "off".to_owned()
+            }
+        } else if let Some(words) = written_default {
+            words
+        } else if values.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("`{}`", values.join(","))
+        };
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        table.push_str(&format!(
+            "| {name} | {default} | {} |\n",
+            help.replace('|', "\\|")
+        ));
+    }
     table
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'))
-        .skip(2)
-        .map(|row| {
-            let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
-            let name = cells[0]
-                .split(", ")
-                .find(|n| n.starts_with("`--"))
-                .unwrap_or_else(|| panic!("no flag in {row}"))
-                .trim_matches('`')
-                .to_owned();
-            (name, cells.get(1).copied().unwrap_or_default().to_owned())
-        })
-        .collect()
 }
 
-/// The README's flag table and `--help` agree: the same flags, and every
-/// default `--help` shows is the README's.
+/// The flags `--help` prints, by long name.
+fn help_names() -> Vec<String> {
+    let mut names: Vec<String> = help_flags().into_iter().map(|(n, _)| n).collect();
+    names.sort_unstable();
+    names
+}
+
+/// The README's flag table is the one `--help` makes, and lists every flag
+/// the binary's `--help` prints with the default it shows.
+/// `UPDATE_GOLDEN=1` (exactly) rewrites the table.
 #[test]
 fn the_readme_flag_table_is_the_help() {
-    let help = help_flags();
-    let readme = readme_flags();
-    let mut help_names: Vec<&str> = help.iter().map(|(n, _)| n.as_str()).collect();
-    let mut readme_names: Vec<&str> = readme.iter().map(|(n, _)| n.as_str()).collect();
-    help_names.sort_unstable();
-    readme_names.sort_unstable();
-    assert_eq!(readme_names, help_names, "README flags vs --help");
-    for (name, default) in &help {
-        let Some(default) = default else { continue };
-        let (_, documented) = readme.iter().find(|(n, _)| n == name).expect("listed");
-        // A value in backticks, or the words `--help` uses.
-        assert_eq!(
-            documented.trim_matches('`'),
-            default,
-            "{name}: --help says [default: {default}], the README {documented}"
+    let path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README");
+    let (before, rest) = readme
+        .split_once(TABLE_START)
+        .expect("the table's start marker");
+    let (written, after) = rest.split_once(TABLE_END).expect("the table's end marker");
+    let table = flag_table();
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::write(
+            &path,
+            format!("{before}{TABLE_START}{table}{TABLE_END}{after}"),
+        )
+        .expect("rewriting README.md");
+    } else {
+        assert!(
+            written == table,
+            "README.md's flag table is not --help's (run with UPDATE_GOLDEN=1):\n{table}"
         );
     }
-    assert!(help.len() > 30, "{help:?}");
+    let mut listed: Vec<String> = table
+        .lines()
+        .skip(2)
+        .map(|row| {
+            let first = row
+                .trim_start_matches("| ")
+                .split(" | ")
+                .next()
+                .expect("a cell");
+            first
+                .split(", ")
+                .next()
+                .expect("a name")
+                .trim_matches('`')
+                .to_owned()
+        })
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        help_names(),
+        "the table's flags vs the binary's --help"
+    );
+    for (name, default) in help_flags() {
+        let Some(default) = default else { continue };
+        let row = table
+            .lines()
+            .find(|row| row.starts_with(&format!("| `{name}`")))
+            .unwrap_or_else(|| panic!("{name} is not in the table"));
+        assert!(
+            row.contains(&format!(" | `{default}` | "))
+                || row.contains(&format!(" | {default} | ")),
+            "{name}: --help shows [default: {default}], the table {row}"
+        );
+    }
+    assert!(listed.len() > 30, "{listed:?}");
 }

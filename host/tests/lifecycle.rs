@@ -219,7 +219,7 @@ fn stop_with_a_save_command_hanging(
 
 #[test]
 fn save_commands_still_running_when_the_grace_period_ends_are_killed_with_their_group() {
-    let grace = iptables_exporter::server::SHUTDOWN_GRACE;
+    let grace = iptables_exporter::http::SHUTDOWN_GRACE;
     let (status, log, took) = stop_with_a_save_command_hanging(&[Signal::SIGTERM], grace * 4);
     assert!(status.success(), "{status}; log:\n{log}");
     assert!(
@@ -241,7 +241,7 @@ fn save_commands_still_running_when_the_grace_period_ends_are_killed_with_their_
 
 #[test]
 fn sigquit_stops_at_once_and_kills_the_save_commands() {
-    let grace = iptables_exporter::server::SHUTDOWN_GRACE;
+    let grace = iptables_exporter::http::SHUTDOWN_GRACE;
     let (status, log, took) = stop_with_a_save_command_hanging(&[Signal::SIGQUIT], grace * 4);
     assert_eq!(status.code(), Some(1), "log:\n{log}");
     // A graceful stop would have waited the grace for the scrape.
@@ -250,7 +250,7 @@ fn sigquit_stops_at_once_and_kills_the_save_commands() {
 
 #[test]
 fn a_second_sigterm_stops_at_once() {
-    let grace = iptables_exporter::server::SHUTDOWN_GRACE;
+    let grace = iptables_exporter::http::SHUTDOWN_GRACE;
     let (status, log, took) =
         stop_with_a_save_command_hanging(&[Signal::SIGTERM, Signal::SIGTERM], grace * 4);
     assert_eq!(status.code(), Some(1), "log:\n{log}");

@@ -1,14 +1,16 @@
+// @ts-check
 // The analyzer's parsing, off the page's thread: the component analyses a
 // dump and renders its exposition here, and the results go to the page in
 // pieces (the tree first, then the jumps, then rules and diagnostics in
 // pages) so that a 100k-rule dump shows its first table before the
 // component has even read its rules.
-import { analyze, render, ParseError } from './index.js';
+import { analyze, render, ParseError } from './package/index.js';
 
 /** Rules and diagnostics per message. */
 const PAGE = 20000;
 
 /** The dump last analysed, kept to render its exposition on request. */
+/** @type {{id: number, bytes: Uint8Array, family: import('./package/index.js').Family}} */
 let current = { id: 0, bytes: new Uint8Array(), family: 'ipv4' };
 
 self.onmessage = ({ data }) => {

@@ -116,7 +116,15 @@ async function diagnostics() {
   }
   await page.click('[data-pane=diagnostics]');
   await shot(page, 'diagnostics');
-  results.checks.push(`diagnostics ${codes.join(' ')}`);
+
+  // A dump with no diagnostics after one with: nothing of the first stays.
+  await load(page, plan.clean.path, 'ready');
+  await page.waitForFunction((name) => document.querySelector('#status').textContent.startsWith(name), plan.clean.name);
+  assert.equal(await page.$$eval('#diagnostics li', (items) => items.length), 0, 'no diagnostics left from the dump before');
+  assert.equal(await page.$$eval('#diagnostic-codes .chip', (chips) => chips.length), 0, 'no code chips left');
+  assert.equal(await page.textContent('#diagnostics-count'), '(0)');
+  assert.equal(await page.isVisible('#source-view'), false, 'no line of the dump before in context');
+  results.checks.push(`diagnostics ${codes.join(' ')}, then none`);
   await done(page);
 }
 
@@ -246,7 +254,7 @@ async function staticFiles() {
   assert.deepEqual(await tree(page), sorted(second.tree), 'static, dropped: tables and chains');
 
   const rendered = await page.evaluate(async (text) => {
-    const { render } = await import('./index.js');
+    const { render } = await import('./package/index.js');
     return render(new TextEncoder().encode(text), { family: 'ipv4' });
   }, readFileSync(fixture.path, 'utf8'));
   assert.equal(rendered, fixture.exposition, 'the package on the main thread');

@@ -213,7 +213,7 @@ pub fn run_with_stdin(command: &mut Command, input: &[u8]) -> std::process::Outp
 
 /// Runs a tool that the tests require; panics with an install hint if absent.
 pub fn require_tool(name: &str, package: &str) -> PathBuf {
-    iptables_exporter::command::resolve(Path::new(name)).unwrap_or_else(|| {
+    iptables_exporter::sources::resolve(Path::new(name)).unwrap_or_else(|| {
         panic!("`{name}` is required by this test: apt-get install -y {package}")
     })
 }

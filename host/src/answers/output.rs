@@ -278,7 +278,7 @@ impl Output {
             (ids.len(), freed)
         };
         self.held.total.fetch_sub(freed, Ordering::Relaxed);
-        crate::memory::give_back_freed_soon();
+        crate::process::memory::give_back_freed_soon();
         tracing::warn!(
             clients = cut,
             freed_bytes = freed,
@@ -309,7 +309,7 @@ impl Drop for Output {
         // Its chunks are freed before the memory is given back.
         state.chunks = Vec::new();
         if large {
-            crate::memory::give_back_freed_soon();
+            crate::process::memory::give_back_freed_soon();
         }
     }
 }

@@ -11,7 +11,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{MetricFamily, MetricType};
 use prometheus::{Counter, Gauge, IntGaugeVec, Opts, Registry};
 
-use crate::build_info::{REVISION, RUSTC_VERSION, VERSION};
+use crate::process::build_info::{REVISION, RUSTC_VERSION, VERSION};
 
 pub struct SelfMetrics {
     registry: Registry,

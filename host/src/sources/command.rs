@@ -1,9 +1,10 @@
-//! Runs a save command (`iptables-save -c`): bounded in time and output,
-//! in a process group of its own that is killed whenever the run ends (a
-//! bound passed, or the run abandoned at shutdown), so that nothing it
-//! started outlives it; the command itself is always reaped. Should the
-//! exporter die without ending the run (SIGKILL, the OOM killer), the
-//! kernel kills the command: it is started with the parent-death signal.
+//! Runs a command that reads the firewall (a save command today): bounded
+//! in time and output, in a process group of its own that is killed
+//! whenever the run ends (a bound passed, or the run abandoned at
+//! shutdown), so that nothing it started outlives it; the command itself
+//! is always reaped. Should the exporter die without ending the run
+//! (SIGKILL, the OOM killer), the kernel kills the command: it is started
+//! with the parent-death signal. Every source's commands run through here.
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -17,17 +18,18 @@ use tokio::process::{Child, Command};
 /// command cannot block on a full pipe.
 const STDERR_KEPT_BYTES: usize = 4096;
 
+/// One command to run, with its bounds.
 #[derive(Debug, Clone)]
-pub struct SaveCommand {
-    /// As configured: a path, or a name looked up in `PATH` on every run (a
-    /// command installed after start-up is found).
+pub struct Bounded {
+    /// A path, or a name looked up in `PATH` when it runs (a command
+    /// installed after start-up is found).
     pub program: PathBuf,
+    pub args: Vec<String>,
     pub timeout: Duration,
     /// Largest output accepted; more fails the run.
-    pub max_save_bytes: usize,
-    /// Tables to save, each with `-t TABLE`; empty for every table, in one
-    /// run without `-t`.
-    pub tables: Vec<String>,
+    pub max_output: usize,
+    /// The flag that sets `max_output`, for the message when it is passed.
+    pub max_output_flag: &'static str,
 }
 
 /// A successful run: what the command printed.
@@ -47,8 +49,12 @@ pub enum Error {
     },
     #[error("{program} did not finish within {timeout:?} and was killed")]
     Timeout { program: String, timeout: Duration },
-    #[error("{program} printed more than {limit} bytes (--iptables.max-output) and was killed")]
-    TooLarge { program: String, limit: usize },
+    #[error("{program} printed more than {limit} bytes ({flag}) and was killed")]
+    TooLarge {
+        program: String,
+        limit: usize,
+        flag: &'static str,
+    },
     #[error("{program} failed ({status}){}", with_stderr(stderr))]
     Failed {
         program: String,
@@ -72,48 +78,31 @@ fn with_stderr(stderr: &str) -> String {
     }
 }
 
-impl SaveCommand {
-    /// Runs `PROGRAM -c`, or `PROGRAM -c -t TABLE` for each table given
-    /// (all at once: a slow table then costs its own time, not the sum),
-    /// and returns their stdout in the order of the tables.
-    pub async fn run(&self) -> Result<Output, Error> {
-        if self.tables.is_empty() {
-            return self.run_one(None).await;
-        }
-        let runs = self.tables.iter().map(|table| self.run_one(Some(table)));
-        let outputs = futures_util::future::try_join_all(runs).await?;
-        let mut whole = Output {
-            stdout: Vec::new(),
-            stderr: String::new(),
-        };
-        for output in outputs {
-            if whole.stdout.len() + output.stdout.len() > self.max_save_bytes {
-                return Err(Error::TooLarge {
-                    program: self.program.display().to_string(),
-                    limit: self.max_save_bytes,
-                });
-            }
-            whole.stdout.extend_from_slice(&output.stdout);
-            if !output.stderr.is_empty() {
-                if !whole.stderr.is_empty() {
-                    whole.stderr.push('\n');
-                }
-                whole.stderr.push_str(&output.stderr);
-            }
-        }
-        Ok(whole)
+impl Bounded {
+    /// What the command is called in messages: the program and its
+    /// arguments.
+    pub fn name(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
-    /// One run with no stdin: `PROGRAM -c [-t TABLE]`.
-    async fn run_one(&self, table: Option<&str>) -> Result<Output, Error> {
-        let program = match table {
-            None => self.program.display().to_string(),
-            Some(table) => format!("{} -t {table}", self.program.display()),
-        };
+    /// The error for output past the cap.
+    pub fn too_large(&self) -> Error {
+        Error::TooLarge {
+            program: self.name(),
+            limit: self.max_output,
+            flag: self.max_output_flag,
+        }
+    }
+
+    /// Runs the command with no stdin; its stdout, or why not.
+    pub async fn run(&self) -> Result<Output, Error> {
+        let program = self.name();
         let mut command = Command::new(&self.program);
         command
-            .arg("-c")
-            .args(table.map(|table| ["-t", table]).into_iter().flatten())
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -139,7 +128,7 @@ impl SaveCommand {
             group.kill();
             let _ = child.start_kill();
             if let Err(err) = child.wait().await {
-                tracing::warn!(%err, "reaping a killed save command");
+                tracing::warn!(%err, "reaping a killed command");
             }
         }
         result
@@ -152,16 +141,11 @@ impl SaveCommand {
         };
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        let (stdout, stderr) = tokio::try_join!(
-            read_capped(stdout, self.max_save_bytes),
-            read_stderr(stderr)
-        )
-        .map_err(io)?;
+        let (stdout, stderr) =
+            tokio::try_join!(read_capped(stdout, self.max_output), read_stderr(stderr))
+                .map_err(io)?;
         let Some(stdout) = stdout else {
-            return Err(Error::TooLarge {
-                program: program.to_owned(),
-                limit: self.max_save_bytes,
-            });
+            return Err(self.too_large());
         };
         let status = child.wait().await.map_err(io)?;
         if !status.success() {
@@ -184,7 +168,7 @@ impl SaveCommand {
 /// process: commands are started from the async runtime's worker threads,
 /// which live as long as the runtime (the exporter never moves a worker
 /// off its thread with `block_in_place`).
-pub fn die_with_the_exporter(command: &mut Command) {
+fn die_with_the_exporter(command: &mut Command) {
     let exporter = std::process::id();
     let set_death_signal = move || {
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
@@ -272,65 +256,21 @@ pub fn resolve(program: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
+    use crate::sources::tests::script;
 
-    fn script(body: &str) -> tempfile::TempPath {
-        let mut file = tempfile::NamedTempFile::new().expect("temp file");
-        writeln!(file, "#!/bin/sh\n{body}").expect("write script");
-        let path = file.into_temp_path();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        path
-    }
-
-    fn command(path: &Path) -> SaveCommand {
-        SaveCommand {
+    fn command(path: &Path) -> Bounded {
+        Bounded {
             program: path.to_path_buf(),
+            args: vec!["-c".into()],
             // Far above what any of these scripts needs, even on a loaded machine.
             timeout: Duration::from_secs(30),
-            max_save_bytes: 1024,
-            tables: Vec::new(),
+            max_output: 1024,
+            max_output_flag: "--iptables.max-output",
         }
     }
 
     #[tokio::test]
-    async fn tables_run_at_once_and_join_in_the_order_given() {
-        // `nat` answers last (it waits for `filter`'s marker), so the
-        // output order cannot come from the finishing order; and `filter`
-        // waits for nothing, so the runs overlap or the test hangs.
-        let dir = tempfile::tempdir().expect("temp dir");
-        let marker = dir.path().join("filter-ran");
-        let path = script(&format!(
-            r#"if [ "$3" = nat ]; then while [ ! -e '{m}' ]; do sleep 0.01; done; fi
-echo "args: $*"; touch '{m}'"#,
-            m = marker.display()
-        ));
-        let mut cmd = command(&path);
-        cmd.tables = vec!["nat".into(), "filter".into()];
-        let out = cmd.run().await.expect("runs");
-        assert_eq!(out.stdout, b"args: -c -t nat\nargs: -c -t filter\n");
-    }
-
-    #[tokio::test]
-    async fn a_failing_table_fails_the_run_and_is_named() {
-        let path = script(r#"[ "$3" = raw ] && { echo 'no such table' >&2; exit 1; }; echo ok"#);
-        let mut cmd = command(&path);
-        cmd.tables = vec!["filter".into(), "raw".into()];
-        let err = cmd.run().await.expect_err("raw fails");
-        assert!(err.to_string().contains(" -t raw failed"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn the_output_cap_holds_for_all_tables_together() {
-        let path = script("head -c 600 /dev/zero");
-        let mut cmd = command(&path);
-        cmd.tables = vec!["filter".into(), "nat".into()];
-        let err = cmd.run().await.expect_err("1200 bytes > 1024");
-        assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn passes_dash_c_and_returns_stdout() {
+    async fn passes_its_arguments_and_returns_stdout() {
         let path = script(r#"echo "args: $*"; echo warning >&2"#);
         let out = command(&path).run().await.expect("runs");
         assert_eq!(out.stdout, b"args: -c\n");

@@ -10,7 +10,7 @@
 //! tail's. One valid gzip member, as if the whole body had been compressed
 //! at once (the technique pigz uses to compress pieces in parallel).
 
-use crate::flight::{AbortOnDrop, Aborted, Held, Output, Reader};
+use super::output::{AbortOnDrop, Aborted, Held, Output, Reader};
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::DeflateEncoder;

@@ -1,21 +1,18 @@
+// @ts-check
 // The rule list: every rule of the dump, filtered by chain and text,
 // sorted by line, packets or bytes, and virtualised: only the rows in view
 // (and a few either side) exist in the DOM, reused as it scrolls, so 100k
-// rules scroll as smoothly as ten.
+// rules scroll as smoothly as ten. The rules are the state's own array;
+// what only the list needs (the filter text, the sort, the scroll) stays
+// here.
+import { count } from '../model.js';
+
+/** @typedef {import('../state.js').State} State */
 
 /** Row height in pixels; the same as `--row` in analyzer.css. */
 const ROW = 22;
 /** Rows kept above and below the visible ones. */
 const OVERSCAN = 10;
-
-// One formatter for every number: `toLocaleString` builds one per call,
-// which costs more than all the rest of drawing a row.
-const GROUPED = new Intl.NumberFormat('en-US');
-
-/** An exact counter (BigInt) or count, grouped for reading. */
-export function count(value) {
-  return GROUPED.format(value);
-}
 
 export class RuleList {
   #viewport;
@@ -32,6 +29,7 @@ export class RuleList {
   #expected = 0;
   /** `table/chain` of every declared chain: targets that are links. */
   #chains = new Set();
+  /** @type {{table: string, chain: string} | null} */
   #chain = null;
   #query = '';
   #sort = { key: 'line', descending: false };
@@ -70,32 +68,30 @@ export class RuleList {
     });
   }
 
-  /** Empties the list for a new dump. */
-  reset() {
-    this.#rules = [];
-    this.#chain = null;
-    this.#query = '';
-    this.#filter.value = '';
-    this.#highlight = -1;
-    this.#refresh();
-  }
+  /** What the list was last drawn from. */
+  #drawn = '';
 
-  /** How many rules will come, and which chains targets may name. */
-  expect(total, chains) {
-    this.#expected = total;
-    this.#chains = chains;
-    this.#refresh();
-  }
-
-  /** Rules as they arrive from the Worker, in input order. */
-  add(rules) {
-    for (const rule of rules) this.#rules.push(rule);
-    this.#refresh();
-  }
-
-  /** Only `{table, chain}`'s rules, or all for `null`. */
-  setChain(selected) {
-    this.#chain = selected;
+  /**
+   * Follows the state: a new dump empties the list, arriving rules are
+   * added, a selected chain filters.
+   * @param {State} state
+   */
+  render(state) {
+    const run = state.run;
+    if (run === null) return;
+    const selected = run.selected === null ? '' : `${run.selected.table}/${run.selected.chain}`;
+    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected].join('|');
+    if (key === this.#drawn) return;
+    if (!this.#drawn.startsWith(`${run.id}|`)) {
+      this.#query = '';
+      this.#filter.value = '';
+      this.#highlight = -1;
+    }
+    this.#drawn = key;
+    this.#rules = run.rules;
+    this.#expected = run.ruleCount;
+    this.#chains = run.chainKeys;
+    this.#chain = run.selected;
     this.#refresh();
   }
 
@@ -104,9 +100,10 @@ export class RuleList {
     const index = this.#indexOfLine(line);
     if (index === -1) return false;
     if (!this.#view.includes(index)) {
-      this.#chain = null;
       this.#query = '';
       this.#filter.value = '';
+      // The chain shown is the state's: the page clears it and draws again.
+      if (this.#chain !== null) this.#onChain(null, null);
       this.#refresh();
     }
     this.#highlight = index;

@@ -1,6 +1,7 @@
 //! The ruleset analyzer page, served at `/analyzer/` from files embedded at
-//! build time (`web/`, built by build.rs from the component this binary
-//! embeds), and the live rulesets it may load.
+//! build time (`web/dist/analyzer/`, built by npm from the component this
+//! binary embeds; build.rs checks that it was, and embeds a page saying how
+//! to build it otherwise), and the live rulesets it may load.
 
 use exposition::Family;
 
@@ -60,20 +61,36 @@ mod tests {
 
     #[test]
     fn the_page_and_its_component_are_embedded_with_their_types() {
+        if let Some(reason) = NOT_BUILT {
+            panic!(
+                "the analyzer page is not embedded ({reason}): run `cd web && npm ci && npm run build` first (scripts/test.sh does)"
+            );
+        }
         let page = asset("").expect("index.html");
         assert_eq!(page.content_type, "text/html; charset=utf-8");
-        assert!(std::str::from_utf8(page.body).is_ok_and(|html| html.contains("analyzer.js")));
-        let wasm = asset("parser.core.wasm").expect("the component's core module");
+        assert!(std::str::from_utf8(page.body).is_ok_and(|html| html.contains("main.js")));
+        let wasm = asset("package/parser.core.wasm").expect("the component's core module");
         assert_eq!(wasm.content_type, "application/wasm");
         assert!(wasm.body.starts_with(b"\0asm"));
-        for script in ["analyzer.js", "worker.js", "index.js", "parser.js"] {
+        for script in [
+            "main.js",
+            "state.js",
+            "views/tree.js",
+            "worker.js",
+            "package/index.js",
+            "package/parser.js",
+        ] {
             assert_eq!(
                 asset(script).map(|a| a.content_type),
                 Some("text/javascript; charset=utf-8"),
                 "{script}"
             );
         }
-        assert!(asset("index.d.ts").is_none(), "declarations are not served");
+        assert!(
+            asset("package/index.d.ts").is_none(),
+            "declarations are not served"
+        );
+        assert!(asset("package/component.sha256").is_none());
         assert!(asset("nothing.js").is_none());
     }
 

@@ -1,6 +1,6 @@
 //! The landing page at `/`: what this is and where the metrics are.
 
-use crate::build_info::{REVISION, VERSION};
+use crate::process::build_info::{REVISION, VERSION};
 
 pub fn page(telemetry_path: &str) -> String {
     let path = html_escape(telemetry_path);

@@ -1,0 +1,408 @@
+//! Collections: running every family's save command and keeping what
+//! they printed, scrape-driven and single-flight; and which collection
+//! answers a scrape, and whether its samples are stamped.
+//!
+//! A scrape starts a collection only when none is running and the last one
+//! finished at least `--iptables.min-interval` ago (and its counters are
+//! still younger than `--iptables.max-age`); every scrape in between waits
+//! for the running one or is answered from the last.
+//!
+//! Timestamps. A scrape waits for the collection at most until its deadline
+//! (the scraper's timeout less `--web.timeout-offset` and less the time the
+//! last answer took to render); past it, or at once when the last
+//! collection took longer than the time left, it is answered from the last
+//! collection, and the running one goes on to answer later scrapes.
+//! Counters read before a scrape began carry, on every ruleset sample, the
+//! time they were read (the save command's start), so that the scraper
+//! files them under that time and not its own: rates stay exact however
+//! late they are served. Counters read during the scrape (it started the
+//! collection) are served without timestamps, as scrape-time data always
+//! was, unless a scrape that came later waited for the same collection:
+//! then all its waiters get it stamped, so that they share one rendering.
+//! Stamping by that rule keeps each scraper's samples in time order: a
+//! sample served unstamped is filed at the scrape's start, which is before
+//! the read, and any later answer of the same counters is stamped with the
+//! read time itself. Counters read longer ago than `--iptables.max-age` are
+//! never served (see `answers`).
+
+use crate::answers::{self, Answers, How, Response};
+use crate::sandbox::Sandbox;
+use crate::sources::iptables::SaveCommand;
+use bytes::Bytes;
+use exposition::{Family, Format};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+
+/// How fresh answers must be.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// A scrape this soon after the last collection finished is answered
+    /// from it and starts none.
+    pub min_interval: Duration,
+    /// Counters read longer ago are never served.
+    pub max_age: Duration,
+}
+
+pub struct Collector {
+    families: Vec<(Family, SaveCommand)>,
+    freshness: Freshness,
+    answers: Arc<Answers>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The collection running now.
+    running: Option<Running>,
+    /// The last collection that finished.
+    last: Option<Arc<Collection>>,
+    /// Whether a collection has finished since start-up (it is logged).
+    finished_one: bool,
+}
+
+#[derive(Clone)]
+struct Running {
+    started: Instant,
+    /// Set to the collection once it finishes.
+    done: watch::Receiver<Option<Arc<Collection>>>,
+    /// Whether a scrape that arrived after it started waits for it.
+    joined_late: bool,
+}
+
+/// What a request gets its collection from.
+enum Joined {
+    /// The last one, recent enough.
+    Fresh(Arc<Collection>),
+    /// The one running (maybe just started), to wait for.
+    Running(Running),
+}
+
+/// One run of every family's save command.
+pub struct Collection {
+    /// When it was started, on the monotonic clock (its commands start
+    /// after that).
+    started: Instant,
+    /// When it finished, on the monotonic clock.
+    finished: Instant,
+    pub(crate) families: Vec<Saved>,
+    /// Whether a scrape that arrived after it started waited for it: then
+    /// every answer of it is stamped (see `Collector::scrape`).
+    joined_late: bool,
+}
+
+/// What one family's save command gave.
+pub(crate) struct Saved {
+    pub family: Family,
+    /// What it printed; `None` if it failed (logged when it did).
+    pub output: Option<Bytes>,
+    /// When it started: on the wall clock, the samples' timestamp, and on
+    /// the monotonic clock, for their age.
+    pub read_at: SystemTime,
+    pub started: Instant,
+    pub command_time: Duration,
+}
+
+impl Collector {
+    pub fn new(
+        families: Vec<(Family, SaveCommand)>,
+        sandbox: Arc<Sandbox>,
+        freshness: Freshness,
+        answers: answers::Settings,
+    ) -> Self {
+        Self {
+            families,
+            freshness,
+            answers: Arc::new(Answers::new(sandbox, answers)),
+            state: Mutex::default(),
+        }
+    }
+
+    /// The families collected, in order.
+    pub fn families(&self) -> Vec<Family> {
+        self.families.iter().map(|(family, _)| *family).collect()
+    }
+
+    /// Whether a collection has finished since start-up (readiness).
+    pub fn has_collected(&self) -> bool {
+        self.lock().finished_one
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change to the state is a single assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a collection unless one is running: at start-up, so that the
+    /// first scrape has data.
+    pub fn prime(self: &Arc<Self>) {
+        let mut state = self.lock();
+        if running(&state).is_none() {
+            self.start_collection(&mut state);
+        }
+    }
+
+    /// The answer to a scrape that must be answered by `deadline` (none: it
+    /// waits for the collection, which its command timeout bounds), in
+    /// `format`, gzip-compressed if `gzip`.
+    pub async fn scrape(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        format: Format,
+        gzip: bool,
+    ) -> Response {
+        let how = How { format, gzip };
+        let arrived = Instant::now();
+        // The answer has to be rendered and sent by the deadline too: leave
+        // it as long as the last one took to render.
+        let last_render = self.answers.last_render();
+        let deadline = deadline.map(|d| d.checked_sub(last_render).unwrap_or(arrived));
+        let waiting = match self.choose(deadline, arrived) {
+            Choice::Now(collection) => return self.answers.answer(collection, true, how),
+            Choice::Wait(running) => running.done,
+        };
+        let finished = wait_until(waiting, deadline).await;
+        let last = self.lock().last.clone();
+        let Some(collection) = finished.or(last) else {
+            tracing::warn!("no collection has finished yet; answering with every family failed");
+            let nothing = Arc::new(Collection::nothing(&self.families));
+            return self.answers.answer(nothing, true, how);
+        };
+        let stamped = collection.started < arrived || collection.joined_late;
+        self.answers.answer(collection, stamped, how)
+    }
+
+    /// Whether to answer at once, from the last collection, or to wait for
+    /// the running one (started if need be).
+    fn choose(self: &Arc<Self>, deadline: Option<Instant>, arrived: Instant) -> Choice {
+        let mut state = self.lock();
+        let running = match self.join(&mut state) {
+            Joined::Running(running) => running,
+            Joined::Fresh(last) => {
+                tracing::debug!("answering from the last collection (--iptables.min-interval)");
+                return Choice::Now(last);
+            }
+        };
+        // Going by how long the last collection took, this one will not be
+        // done by the deadline: answer from the last one at once rather
+        // than keep the scraper waiting for nothing.
+        if let (Some(deadline), Some(last)) = (deadline, state.last.clone())
+            && running.started + last.took() > deadline
+        {
+            tracing::debug!(
+                last_took_seconds = last.took().as_secs_f64(),
+                "the collection in progress will not be done by the scrape's deadline; answering with the last one"
+            );
+            return Choice::Now(last);
+        }
+        if running.started < arrived
+            && let Some(running) = state.running.as_mut()
+        {
+            running.joined_late = true;
+        }
+        tracing::debug!("waiting for the collection in progress");
+        Choice::Wait(running)
+    }
+
+    /// What each family's save command printed (`None`: it failed), from a
+    /// collection as fresh as a scrape would get: the live rulesets the
+    /// analyzer page loads.
+    pub async fn saved_outputs(self: &Arc<Self>) -> Vec<(Family, Option<Bytes>)> {
+        let mut waiting = match self.join(&mut self.lock()) {
+            Joined::Fresh(last) => return last.outputs(),
+            Joined::Running(running) => running.done,
+        };
+        let finished = waiting.wait_for(Option::is_some).await;
+        match finished.ok().and_then(|collection| collection.clone()) {
+            Some(collection) => collection.outputs(),
+            None => Collection::nothing(&self.families).outputs(),
+        }
+    }
+
+    /// The last collection if it is recent enough to answer from
+    /// (`--iptables.min-interval`), else the running one, started if need be.
+    fn join(self: &Arc<Self>, state: &mut State) -> Joined {
+        if let Some(running) = running(state) {
+            return Joined::Running(running);
+        }
+        let Freshness {
+            min_interval,
+            max_age,
+        } = self.freshness;
+        match state.last.clone() {
+            // Recent enough to spare a collection, and its counters still
+            // young enough to serve: a collection that took longer than
+            // `max_age - min_interval` is past its age before the interval
+            // ends, and answering from it would report every family failed.
+            Some(last)
+                if last.finished.elapsed() < min_interval && last.started.elapsed() < max_age =>
+            {
+                Joined::Fresh(last)
+            }
+            _ => Joined::Running(self.start_collection(state)),
+        }
+    }
+
+    /// Starts a collection; returns what to wait on for it.
+    fn start_collection(self: &Arc<Self>, state: &mut State) -> Running {
+        let (done, waiting) = watch::channel(None);
+        // Taken under the lock: every scrape that arrives later waits for
+        // this collection, and gets it stamped.
+        let started = Instant::now();
+        let running = Running {
+            started,
+            done: waiting,
+            joined_late: false,
+        };
+        state.running = Some(running.clone());
+        let collector = self.clone();
+        tokio::spawn(async move {
+            let mut collection = collector.collect(started).await;
+            let mut state = collector.lock();
+            collection.joined_late = state.running.as_ref().is_some_and(|r| r.joined_late);
+            let collection = Arc::new(collection);
+            let seconds = collection.took().as_secs_f64();
+            if state.finished_one {
+                tracing::debug!(seconds, "collection finished");
+            } else {
+                state.finished_one = true;
+                tracing::info!(seconds, "first collection finished");
+            }
+            state.last = Some(collection.clone());
+            state.running = None;
+            // Sent under the lock, so that a scrape never sees the running
+            // collection gone and the last one not yet the new one.
+            done.send_replace(Some(collection));
+        });
+        running
+    }
+
+    /// Runs every family's save command concurrently.
+    async fn collect(&self, started: Instant) -> Collection {
+        let runs: Vec<_> = self
+            .families
+            .iter()
+            .map(|(family, command)| {
+                let (family, command) = (*family, command.clone());
+                tokio::spawn(async move {
+                    let read_at = SystemTime::now();
+                    let started = Instant::now();
+                    let result = command.run().await;
+                    let command_time = started.elapsed();
+                    let output = match result {
+                        Ok(output) => {
+                            if !output.stderr.is_empty() {
+                                // Debug formatting escapes it: the command's
+                                // text must not start log lines of its own.
+                                tracing::warn!(%family, stderr = ?output.stderr, "save command wrote to stderr");
+                            }
+                            Some(Bytes::from(output.stdout))
+                        }
+                        Err(err) => {
+                            tracing::error!(%family, %err, "collection failed");
+                            None
+                        }
+                    };
+                    Saved {
+                        family,
+                        output,
+                        read_at,
+                        started,
+                        command_time,
+                    }
+                })
+            })
+            .collect();
+        let mut families = Vec::with_capacity(runs.len());
+        for (run, (family, _)) in runs.into_iter().zip(&self.families) {
+            let saved = run.await.unwrap_or_else(|err| {
+                tracing::error!(%family, %err, "save command task failed");
+                Saved::failed(*family)
+            });
+            families.push(saved);
+        }
+        Collection {
+            started,
+            finished: Instant::now(),
+            families,
+            joined_late: false,
+        }
+    }
+}
+
+/// Whether a scrape answers at once or waits.
+enum Choice {
+    /// From this collection, stamped.
+    Now(Arc<Collection>),
+    Wait(Running),
+}
+
+/// The collection `waiting` ends with, unless `deadline` comes first.
+async fn wait_until(
+    mut waiting: watch::Receiver<Option<Arc<Collection>>>,
+    deadline: Option<Instant>,
+) -> Option<Arc<Collection>> {
+    let finished = async {
+        waiting
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|collection| collection.clone())
+    };
+    match deadline {
+        None => finished.await,
+        Some(deadline) => match tokio::time::timeout_at(deadline.into(), finished).await {
+            Ok(finished) => finished,
+            Err(_elapsed) => {
+                tracing::warn!(
+                    "the collection in progress did not finish by the scrape's deadline; answering with the last one"
+                );
+                None
+            }
+        },
+    }
+}
+
+/// The running collection, unless its task is gone without finishing
+/// (it panicked): then a new one may start.
+fn running(state: &State) -> Option<Running> {
+    state
+        .running
+        .clone()
+        .filter(|running| running.done.has_changed().is_ok())
+}
+
+impl Collection {
+    /// How long it took.
+    fn took(&self) -> Duration {
+        self.finished.duration_since(self.started)
+    }
+
+    fn outputs(&self) -> Vec<(Family, Option<Bytes>)> {
+        let saved = self.families.iter();
+        saved.map(|s| (s.family, s.output.clone())).collect()
+    }
+
+    /// A stand-in for the collection not yet finished: every family failed.
+    fn nothing(families: &[(Family, SaveCommand)]) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            finished: now,
+            families: families.iter().map(|(f, _)| Saved::failed(*f)).collect(),
+            joined_late: false,
+        }
+    }
+}
+
+impl Saved {
+    fn failed(family: Family) -> Self {
+        Self {
+            family,
+            output: None,
+            read_at: SystemTime::now(),
+            started: Instant::now(),
+            command_time: Duration::ZERO,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+// @ts-check
+// The analyzer page: takes a dump (dropped, opened, pasted or the
+// exporter's live ones), has the Worker analyse it with the exporter's
+// component, and shows what comes back. Every event and every Worker
+// message goes through a transition of the one state object (state.js),
+// then `render` draws each view from it: data flows one way.
+import { $, element } from './dom.js';
+import { applyMessage, initialState, selectChain, startRun, toggleCode, wantExposition, DIAGNOSTICS_SHOWN } from './state.js';
+import { DiagnosticsView } from './views/diagnostics.js';
+import { ExpositionView } from './views/exposition.js';
+import { RuleList } from './views/rules.js';
+import { SourceView } from './views/source.js';
+import { renderStatus } from './views/status.js';
+import { TreeView } from './views/tree.js';
+
+/** @typedef {import('./state.js').Source} Source */
+/** @typedef {import('./state.js').Pane} Pane */
+
+const state = initialState();
+
+const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
+/** Resolves once the Worker has loaded the component and listens. */
+const workerReady = new Promise((resolve) => {
+  worker.addEventListener('message', ({ data }) => data.kind === 'ready' && resolve(undefined));
+});
+
+/** @param {object} message */
+async function send(message) {
+  await workerReady;
+  worker.postMessage(message);
+}
+
+/**
+ * @param {string} table
+ * @param {string | null} chain
+ */
+function onChain(table, chain) {
+  selectChain(state, chain === null ? null : { table, chain });
+  render();
+}
+
+/**
+ * @param {number} line
+ * @param {number} column
+ */
+function showLine(line, column) {
+  if (state.run === null) return;
+  state.run.source = { line, column };
+  render();
+}
+
+const rules = new RuleList($('rule-viewport'), $('rule-canvas'), {
+  filter: $('filter'),
+  header: document.querySelector('.row.head'),
+  shown: $('shown'),
+  onLine: (/** @type {number} */ line) => showLine(line, 1),
+  onChain,
+});
+const tree = new TreeView({ onChain });
+const diagnostics = new DiagnosticsView({
+  onCode: (code) => { toggleCode(state, code); render(); },
+  onLine: (line, column) => {
+    showLine(line, column);
+    if (rules.reveal(line)) showPane('rules');
+  },
+  onMore: () => {
+    if (state.run) state.run.diagnosticsShown += DIAGNOSTICS_SHOWN;
+    render();
+  },
+});
+const source = new SourceView({
+  onClose: () => {
+    if (state.run) state.run.source = null;
+    render();
+  },
+});
+const exposition = new ExpositionView({
+  onFormat: (format) => {
+    state.format = format === 'openmetrics' ? 'openmetrics' : 'text';
+    render();
+  },
+  onCopied: (note) => {
+    const shown = state.run?.exposition;
+    if (state.run && shown) state.run.exposition = { ...shown, note };
+    render();
+  },
+});
+$('download').onclick = () => exposition.download(state);
+
+/** The one render step: every view, from the state. */
+function render() {
+  // The exposition pane on screen wants the dump's exposition in the
+  // chosen format: ask the Worker for it when it has not been.
+  if (state.pane === 'exposition' && state.run?.outlined) {
+    const format = wantExposition(state);
+    if (format !== null) send({ kind: 'render', id: state.run.id, format });
+  }
+  renderStatus(state);
+  tree.render(state);
+  rules.render(state);
+  diagnostics.render(state);
+  source.render(state);
+  exposition.render(state);
+  if (state.pane === 'rules') rules.paint();
+}
+
+/** @param {Pane} pane */
+function showPane(pane) {
+  state.pane = pane;
+  render();
+}
+
+for (const tab of document.querySelectorAll('[role=tab]')) {
+  if (!(tab instanceof HTMLElement)) continue;
+  const pane = tab.dataset.pane;
+  tab.onclick = () => showPane(pane === 'diagnostics' || pane === 'exposition' ? pane : 'rules');
+}
+
+worker.onmessage = ({ data }) => {
+  if (!applyMessage(state, data)) return;
+  render();
+  if (data.kind === 'tree') {
+    const run = state.run;
+    // Measured after the next frame has been painted.
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (run === null || state.run !== run) return;
+      run.firstTableMs = performance.now() - run.started;
+      render();
+    }));
+  }
+};
+worker.onerror = (event) => {
+  state.phase = 'failed';
+  state.notice = `the analyzer's Worker failed: ${event.message ?? 'could not load'}`;
+  render();
+};
+
+// ---- where dumps come from ----
+
+/**
+ * @param {Source} dump
+ * @param {number} [started] when the user chose it, if before now
+ */
+function load(dump, started = performance.now()) {
+  const family = $('family').value;
+  const run = startRun(state, dump, family === 'ipv4' || family === 'ipv6' ? family : 'auto', started);
+  render();
+  send({ kind: 'analyze', id: run.id, bytes: run.bytes, family: run.family });
+}
+
+/**
+ * @param {Source[]} list
+ * @param {number} [started]
+ */
+function useSources(list, started) {
+  state.sources = list;
+  const select = $('source');
+  select.hidden = list.length < 2;
+  select.replaceChildren(...list.map((s, i) => element('option', { value: String(i), textContent: s.name })));
+  load(list[0], started);
+}
+
+/** @param {File} file */
+async function loadFile(file) {
+  const started = performance.now();
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  useSources([{ name: file.name, bytes }], started);
+}
+
+/** @param {string} text */
+function loadText(text) {
+  useSources([{ name: 'pasted', bytes: new TextEncoder().encode(text) }]);
+}
+
+$('source').onchange = () => load(state.sources[Number($('source').value)]);
+$('family').onchange = () => {
+  if (state.run) load({ name: state.run.name, bytes: state.run.bytes });
+};
+$('file').onchange = () => {
+  const file = $('file').files[0];
+  if (file) loadFile(file);
+};
+$('analyse-paste').onclick = () => loadText($('paste').value);
+document.addEventListener('paste', (event) => {
+  if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
+  const text = event.clipboardData?.getData('text/plain');
+  if (text) loadText(text);
+});
+document.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+document.addEventListener('drop', (event) => {
+  event.preventDefault();
+  document.body.classList.remove('dragging');
+  const file = event.dataTransfer?.files[0];
+  if (file) loadFile(file);
+});
+
+/**
+ * A message about no dump in particular.
+ * @param {string} text
+ * @param {'no-live'} [phase]
+ */
+function notice(text, phase) {
+  state.notice = text;
+  if (phase) state.phase = phase;
+  render();
+}
+
+/** The exporter's rulesets, when it serves them (`--web.enable-ruleset-endpoint`). */
+async function loadLive() {
+  notice('loading the live rulesets…');
+  try {
+    const index = await fetch('rulesets', { cache: 'no-store' });
+    if (!index.ok) {
+      notice(`no live rulesets: ${(await index.text()).trim() || index.statusText}`, 'no-live');
+      return;
+    }
+    const { families } = await index.json();
+    /** @type {Source[]} */
+    const list = [];
+    for (const { family, path } of families) {
+      const response = await fetch(path, { cache: 'no-store' });
+      if (!response.ok) {
+        notice(`${family}: ${(await response.text()).trim()}`);
+        continue;
+      }
+      list.push({ name: `live ${family}`, family, bytes: new Uint8Array(await response.arrayBuffer()) });
+    }
+    if (list.length === 0) {
+      state.phase = 'no-live';
+      render();
+      return;
+    }
+    useSources(list);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    notice(`no live rulesets: ${message} (is this page served by the exporter?)`, 'no-live');
+  }
+}
+
+$('live').onclick = loadLive;
+if (new URLSearchParams(location.search).has('live')) loadLive();

@@ -1,0 +1,253 @@
+// @ts-check
+// The page's one state object and every way it changes. The page's event
+// handlers and the Worker's messages only ever call these transitions,
+// then the page renders once from the result (main.js): no view keeps a
+// copy of what a dump holds, so a new dump cannot leave an old one's
+// diagnostics, chains or exposition on screen. Pure: unit-tested with
+// `node --test` (test/state.test.mjs).
+import { count, familyOf } from './model.js';
+
+/** @typedef {import('./package/index.js').Family} Family */
+/** @typedef {import('./package/index.js').Table} Table */
+/** @typedef {import('./package/index.js').Chain} Chain */
+/** @typedef {import('./package/index.js').Rule} Rule */
+/** @typedef {import('./package/index.js').Edge} Edge */
+/** @typedef {import('./package/index.js').Diagnostic} Diagnostic */
+/** @typedef {{line: number, message: string}} ParseErrorInfo a dump that does not parse */
+/** @typedef {'rules' | 'diagnostics' | 'exposition'} Pane */
+/** @typedef {'text' | 'openmetrics'} Format */
+
+/** Diagnostics listed at first, and added by each "show more". */
+export const DIAGNOSTICS_SHOWN = 1000;
+
+/**
+ * @typedef {object} Source a dump to analyse
+ * @property {string} name
+ * @property {Uint8Array} bytes
+ * @property {Family} [family] known (a live ruleset), else chosen or guessed
+ */
+
+/**
+ * @typedef {object} Exposition what the component rendered, or is rendering
+ * @property {Format} format
+ * @property {string | null} text null while rendering or after an error
+ * @property {ParseErrorInfo | null} error
+ * @property {number | null} renderMs
+ * @property {string | null} note what copying said, until the next render
+ */
+
+/**
+ * @typedef {object} Run one dump and what the Worker has said about it so far
+ * @property {number} id
+ * @property {string} name
+ * @property {Uint8Array} bytes
+ * @property {Family} family
+ * @property {number} started when the dump was chosen (performance.now())
+ * @property {boolean} outlined whether the tree (or the parse error) has come
+ * @property {ParseErrorInfo | null} error
+ * @property {number | null} analyseMs
+ * @property {number | null} firstTableMs
+ * @property {number | null} totalMs
+ * @property {string | null} failure the component's trap, if it failed
+ * @property {Table[]} tables
+ * @property {Set<string>} chainKeys `table/chain` of every declared chain
+ * @property {Map<string, Edge[]>} edgesTo by `table/chain`
+ * @property {Map<string, Edge[]>} edgesFrom by `table/chain`
+ * @property {boolean} treeComplete whether the jumps have come
+ * @property {number} ruleCount
+ * @property {Rule[]} rules as they arrive, in line order
+ * @property {number} diagnosticCount
+ * @property {Diagnostic[]} diagnostics as they arrive
+ * @property {Set<string>} codes the diagnostic codes shown (all when empty)
+ * @property {number} diagnosticsShown
+ * @property {{table: string, chain: string} | null} selected
+ * @property {{line: number, column: number} | null} source the line shown in context
+ * @property {Exposition | null} exposition
+ */
+
+/**
+ * @typedef {object} State
+ * @property {'empty' | 'analysing' | 'ready' | 'error' | 'failed' | 'no-live'} phase
+ * @property {string | null} notice a message about no dump in particular
+ * @property {Source[]} sources dumps to switch between (the live families)
+ * @property {Run | null} run
+ * @property {Pane} pane
+ * @property {Format} format
+ * @property {number} nextId
+ */
+
+/** @returns {State} */
+export function initialState() {
+  return { phase: 'empty', notice: null, sources: [], run: null, pane: 'rules', format: 'text', nextId: 1 };
+}
+
+/**
+ * A new dump to analyse, replacing the one on screen.
+ * @param {State} state
+ * @param {Source} source
+ * @param {'auto' | Family} chosen the family control's value
+ * @param {number} now
+ * @returns {Run}
+ */
+export function startRun(state, source, chosen, now) {
+  state.run = {
+    id: state.nextId++,
+    name: source.name,
+    bytes: source.bytes,
+    family: source.family ?? familyOf(source.bytes, chosen),
+    started: now,
+    outlined: false,
+    error: null,
+    analyseMs: null,
+    firstTableMs: null,
+    totalMs: null,
+    failure: null,
+    tables: [],
+    chainKeys: new Set(),
+    edgesTo: new Map(),
+    edgesFrom: new Map(),
+    treeComplete: false,
+    ruleCount: 0,
+    rules: [],
+    diagnosticCount: 0,
+    diagnostics: [],
+    codes: new Set(),
+    diagnosticsShown: DIAGNOSTICS_SHOWN,
+    selected: null,
+    source: null,
+    exposition: null,
+  };
+  state.phase = 'analysing';
+  state.notice = null;
+  return state.run;
+}
+
+/**
+ * Applies one of the Worker's messages (worker.js says what each holds).
+ * @param {State} state
+ * @param {any} data
+ * @returns {boolean} false when it is for a dump since replaced
+ */
+export function applyMessage(state, data) {
+  const run = state.run;
+  if (run === null || data.id !== run.id) return false;
+  switch (data.kind) {
+    case 'tree':
+      run.outlined = true;
+      run.error = data.error;
+      run.ruleCount = data.ruleCount;
+      run.analyseMs = data.analyseMs;
+      if (data.table) addTable(run, data.table);
+      if (data.error) run.source = { line: data.error.line, column: 1 };
+      return true;
+    case 'table':
+      addTable(run, data.table);
+      return true;
+    case 'edges':
+      for (const edge of data.edges) {
+        push(run.edgesTo, `${edge.table}/${edge.toChain}`, edge);
+        push(run.edgesFrom, `${edge.table}/${edge.fromChain}`, edge);
+      }
+      run.diagnosticCount = data.diagnosticCount;
+      run.treeComplete = true;
+      return true;
+    case 'rules':
+      for (const rule of data.rules) run.rules.push(rule);
+      return true;
+    case 'diagnostics':
+      for (const diagnostic of data.diagnostics) run.diagnostics.push(diagnostic);
+      return true;
+    case 'done':
+      run.totalMs = data.totalMs;
+      state.phase = run.error ? 'error' : 'ready';
+      return true;
+    case 'exposition':
+      if (run.exposition === null || data.format !== run.exposition.format) return false;
+      run.exposition = data.error
+        ? { format: data.format, text: null, error: data.error, renderMs: null, note: null }
+        : { format: data.format, text: data.text, error: null, renderMs: data.renderMs, note: null };
+      return true;
+    case 'failed':
+      run.failure = data.message;
+      state.phase = 'failed';
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Asks for the exposition in the chosen format, unless it is there or on
+ * its way: the format the Worker must render, or null.
+ * @param {State} state
+ * @returns {Format | null}
+ */
+export function wantExposition(state) {
+  const run = state.run;
+  if (run === null || run.exposition?.format === state.format) return null;
+  run.exposition = { format: state.format, text: null, error: null, renderMs: null, note: null };
+  return state.format;
+}
+
+/**
+ * Shows only `table/chain`'s rules (all for `null`) and the rules pane.
+ * @param {State} state
+ * @param {{table: string, chain: string} | null} selected
+ */
+export function selectChain(state, selected) {
+  if (state.run === null) return;
+  state.run.selected = selected;
+  if (selected !== null) state.pane = 'rules';
+}
+
+/**
+ * Shows or hides one diagnostic code.
+ * @param {State} state
+ * @param {string} code
+ */
+export function toggleCode(state, code) {
+  const codes = state.run?.codes;
+  if (codes && !codes.delete(code)) codes.add(code);
+}
+
+/**
+ * What the status line says.
+ * @param {State} state
+ */
+export function statusText(state) {
+  const run = state.run;
+  if (state.notice !== null || run === null) return state.notice ?? '';
+  if (run.failure !== null) return `${run.name}: the component failed: ${run.failure}`;
+  if (!run.outlined) return `${run.name}: analysing ${count(run.bytes.length)} bytes as ${run.family}…`;
+  if (run.error) return `${run.name}: does not parse (line ${run.error.line})`;
+  const timing = [`outlined in ${(run.analyseMs ?? 0).toFixed(0)} ms`];
+  if (run.firstTableMs !== null) timing.push(`first table shown after ${run.firstTableMs.toFixed(0)} ms`);
+  return `${run.name}: ${run.family}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}`;
+}
+
+/** @param {Run} run */
+function summary(run) {
+  const chains = run.tables.reduce((n, t) => n + t.chains.length, 0);
+  return `${run.tables.length} tables, ${count(chains)} chains, ${count(run.ruleCount)} rules`;
+}
+
+/**
+ * @param {Run} run
+ * @param {Table} table
+ */
+function addTable(run, table) {
+  run.tables.push(table);
+  for (const chain of table.chains) run.chainKeys.add(`${table.name}/${chain.name}`);
+}
+
+/**
+ * @template V
+ * @param {Map<string, V[]>} map
+ * @param {string} key
+ * @param {V} value
+ */
+function push(map, key, value) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,134 @@
+// @ts-check
+// The tree of tables and chains, with the selected chain's filter chip and
+// jump links. A kube-proxy nat table has tens of thousands of chains: the
+// tables are drawn as they arrive and never again for the same dump.
+import { $, element } from '../dom.js';
+import { count, plural, policyCounters, unique } from '../model.js';
+
+/** @typedef {import('../state.js').State} State */
+/** @typedef {import('../state.js').Run} Run */
+/** @typedef {import('../state.js').Table} Table */
+/** @typedef {import('../state.js').Chain} Chain */
+
+/** Chains listed per table before a "show all" button. */
+const CHAINS_SHOWN = 300;
+/** Jump links listed each way. */
+const LINKS_SHOWN = 50;
+
+export class TreeView {
+  /** @type {(table: string, chain: string | null) => void} */
+  #onChain;
+  #runId = 0;
+  #tablesDrawn = 0;
+  /** What the chip and links were drawn for. */
+  #linksKey = '';
+
+  /** @param {{onChain: (table: string, chain: string | null) => void}} handlers */
+  constructor({ onChain }) {
+    this.#onChain = onChain;
+  }
+
+  /** @param {State} state */
+  render(state) {
+    const run = state.run;
+    if (run === null) return;
+    if (run.id !== this.#runId) {
+      this.#runId = run.id;
+      this.#tablesDrawn = 0;
+      this.#linksKey = '';
+      $('tree').replaceChildren();
+    }
+    for (const table of run.tables.slice(this.#tablesDrawn)) $('tree').append(this.#table(table));
+    this.#tablesDrawn = run.tables.length;
+    this.#links(run);
+  }
+
+  /** @param {Table} table */
+  #table(table) {
+    const section = element('section', { className: 'table' });
+    section.dataset.table = table.name;
+    const rulesIn = table.chains.reduce((n, c) => n + c.rules, 0);
+    section.append(element('h3', { textContent: `${table.name} ` },
+      element('span', { className: 'meta', textContent: `${plural(table.chains.length, 'chain')}, ${plural(rulesIn, 'rule')}` })));
+    const list = element('ul');
+    /** @param {number} shown */
+    const show = (shown) => list.replaceChildren(...table.chains.slice(0, shown).map((c) => this.#chain(table, c)));
+    show(CHAINS_SHOWN);
+    section.append(list);
+    if (table.chains.length > CHAINS_SHOWN) {
+      const all = element('button', { type: 'button', className: 'link', textContent: `show all ${count(table.chains.length)} chains` });
+      all.onclick = () => { show(table.chains.length); all.remove(); };
+      section.append(all);
+    }
+    return section;
+  }
+
+  /**
+   * @param {Table} table
+   * @param {Chain} chain
+   */
+  #chain(table, chain) {
+    const item = element('li');
+    const counted = policyCounters(chain.policies);
+    const policy = [...new Set(chain.policies.map((p) => p.name))].join(', ') || '-';
+    Object.assign(item.dataset, {
+      table: table.name,
+      chain: chain.name,
+      rules: chain.rules,
+      policy,
+      counters: counted.map((p) => `${p.name}:${p.packets}:${p.bytes}`).join(','),
+    });
+    if (this.#linksKey.startsWith(`${table.name}/${chain.name}|`)) item.classList.add('selected');
+    const name = element('button', { type: 'button', className: 'link', textContent: chain.name });
+    name.onclick = () => this.#onChain(table.name, chain.name);
+    // A user chain's `-` says nothing a reader needs.
+    const counters = counted.map((p) => ` · ${p.name === '-' ? '' : `${p.name} `}${count(p.packets)} packets, ${count(p.bytes)} bytes`);
+    item.append(
+      name,
+      element('span', { className: `policy ${policy}`, textContent: policy }),
+      element('span', { className: 'meta', textContent: `${plural(chain.rules, 'rule')}${counters.join('')}` }),
+    );
+    return item;
+  }
+
+  /**
+   * The selected chain: marked in the tree, its chip, what jumps to it and
+   * what it jumps to (once the jumps have come).
+   * @param {Run} run
+   */
+  #links(run) {
+    const selected = run.selected;
+    const key = selected === null ? '' : `${selected.table}/${selected.chain}|${run.treeComplete}`;
+    if (key === this.#linksKey) return;
+    this.#linksKey = key;
+    for (const item of $('tree').querySelectorAll('li.selected')) item.classList.remove('selected');
+    const chip = $('chain-filter');
+    const links = $('chain-links');
+    chip.hidden = links.hidden = selected === null;
+    if (selected === null) return;
+    const { table, chain } = selected;
+    $('tree').querySelector(`li[data-table="${CSS.escape(table)}"][data-chain="${CSS.escape(chain)}"]`)?.classList.add('selected');
+    const clear = element('button', { type: 'button', className: 'chip', textContent: `chain ${table}/${chain} ×` });
+    clear.onclick = () => this.#onChain(table, null);
+    chip.replaceChildren(clear);
+    const from = run.edgesTo.get(`${table}/${chain}`) ?? [];
+    const to = unique(run.edgesFrom.get(`${table}/${chain}`) ?? [], (e) => e.toChain);
+    links.replaceChildren(
+      element('span', { textContent: from.length ? 'Reached from: ' : 'Nothing jumps here. ' }),
+      ...from.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.fromChain, `${e.fromChain} (line ${e.line}${e.goto ? ', goto' : ''})`)),
+      element('span', { textContent: to.length ? ' Jumps to: ' : '' }),
+      ...to.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.toChain, e.toChain)),
+    );
+  }
+
+  /**
+   * @param {string} table
+   * @param {string} chain
+   * @param {string} text
+   */
+  #jump(table, chain, text) {
+    const link = element('button', { type: 'button', className: 'link', textContent: text });
+    link.onclick = () => this.#onChain(table, chain);
+    return link;
+  }
+}

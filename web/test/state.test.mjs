@@ -1,0 +1,129 @@
+// The page's state and its transitions (analyzer/state.js), fed the
+// messages the Worker sends, without a browser.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DIAGNOSTICS_SHOWN, applyMessage, initialState, selectChain, startRun, statusText, toggleCode, wantExposition,
+} from '../analyzer/state.js';
+
+const dump = (text) => ({ name: 'node.rules', bytes: new TextEncoder().encode(text) });
+const table = { name: 'filter', chains: [{ name: 'INPUT', policies: [], rules: 2 }, { name: 'KUBE', policies: [], rules: 1 }] };
+const diagnostic = (code, line) => ({ code, line, column: 1, severity: 'warning', message: code });
+
+/** A run through every message a dump with diagnostics gets. */
+function analysed(state) {
+  const run = startRun(state, dump('*filter\n'), 'auto', 0);
+  applyMessage(state, { kind: 'tree', id: run.id, error: null, table, ruleCount: 3, analyseMs: 4 });
+  applyMessage(state, { kind: 'edges', id: run.id, edges: [{ table: 'filter', fromChain: 'INPUT', toChain: 'KUBE', line: 3, goto: false }], diagnosticCount: 2 });
+  applyMessage(state, { kind: 'rules', id: run.id, start: 0, rules: [{ line: 3 }, { line: 4 }, { line: 5 }] });
+  applyMessage(state, { kind: 'diagnostics', id: run.id, start: 0, diagnostics: [diagnostic('duplicate-rule', 4), diagnostic('never-matched', 5)] });
+  applyMessage(state, { kind: 'done', id: run.id, totalMs: 9 });
+  return run;
+}
+
+test('a dump goes from analysing to ready, its status saying what it holds', () => {
+  const state = initialState();
+  assert.equal(state.phase, 'empty');
+  const run = startRun(state, dump('*filter\n'), 'auto', 0);
+  assert.equal(state.phase, 'analysing');
+  assert.equal(statusText(state), 'node.rules: analysing 8 bytes as ipv4…');
+  applyMessage(state, { kind: 'tree', id: run.id, error: null, table, ruleCount: 3, analyseMs: 4 });
+  assert.equal(statusText(state), 'node.rules: ipv4, reading…; outlined in 4 ms');
+  applyMessage(state, { kind: 'edges', id: run.id, edges: [], diagnosticCount: 0 });
+  run.firstTableMs = 12;
+  assert.equal(statusText(state), 'node.rules: ipv4, 1 tables, 2 chains, 3 rules; outlined in 4 ms, first table shown after 12 ms');
+  applyMessage(state, { kind: 'done', id: run.id, totalMs: 9 });
+  assert.equal(state.phase, 'ready');
+  assert.equal(run.totalMs, 9);
+});
+
+test('a new dump starts from nothing: no diagnostics, chain, exposition or line of the one before', () => {
+  const state = initialState();
+  const first = analysed(state);
+  selectChain(state, { table: 'filter', chain: 'KUBE' });
+  toggleCode(state, 'duplicate-rule');
+  first.source = { line: 4, column: 1 };
+  state.pane = 'exposition';
+  assert.equal(wantExposition(state), 'text');
+  const second = startRun(state, dump('*filter\nCOMMIT\n'), 'auto', 0);
+  applyMessage(state, { kind: 'tree', id: second.id, error: null, table, ruleCount: 0, analyseMs: 1 });
+  applyMessage(state, { kind: 'edges', id: second.id, edges: [], diagnosticCount: 0 });
+  applyMessage(state, { kind: 'done', id: second.id, totalMs: 2 });
+  assert.equal(state.run, second);
+  assert.deepEqual(second.diagnostics, []);
+  assert.equal(second.codes.size, 0);
+  assert.equal(second.selected, null);
+  assert.equal(second.source, null);
+  assert.equal(second.exposition, null);
+  assert.equal(second.diagnosticsShown, DIAGNOSTICS_SHOWN);
+  assert.notEqual(second.id, first.id);
+});
+
+test("messages for a dump since replaced are dropped", () => {
+  const state = initialState();
+  const first = startRun(state, dump('a'), 'auto', 0);
+  startRun(state, dump('b'), 'auto', 0);
+  assert.equal(applyMessage(state, { kind: 'diagnostics', id: first.id, diagnostics: [diagnostic('x', 1)] }), false);
+  assert.deepEqual(state.run.diagnostics, []);
+  assert.equal(applyMessage(state, { kind: 'unknown', id: state.run.id }), false);
+});
+
+test('jumps are indexed both ways; selecting a chain shows the rules pane', () => {
+  const state = initialState();
+  const run = analysed(state);
+  assert.equal(run.edgesTo.get('filter/KUBE')[0].fromChain, 'INPUT');
+  assert.equal(run.edgesFrom.get('filter/INPUT')[0].toChain, 'KUBE');
+  assert.deepEqual([...run.chainKeys], ['filter/INPUT', 'filter/KUBE']);
+  state.pane = 'diagnostics';
+  selectChain(state, { table: 'filter', chain: 'KUBE' });
+  assert.deepEqual(run.selected, { table: 'filter', chain: 'KUBE' });
+  assert.equal(state.pane, 'rules');
+  selectChain(state, null);
+  assert.equal(run.selected, null);
+});
+
+test('a dump that does not parse: its error, its line in context, the error phase', () => {
+  const state = initialState();
+  const run = startRun(state, dump('*filter\n-A\n'), 'ipv6', 0);
+  assert.equal(run.family, 'ipv6');
+  applyMessage(state, { kind: 'tree', id: run.id, error: { line: 2, message: 'expected a chain' }, table: null, ruleCount: 0, analyseMs: 1 });
+  assert.deepEqual(run.source, { line: 2, column: 1 });
+  assert.equal(statusText(state), 'node.rules: does not parse (line 2)');
+  applyMessage(state, { kind: 'done', id: run.id, totalMs: 1 });
+  assert.equal(state.phase, 'error');
+});
+
+test('the component failing, and notices about no dump', () => {
+  const state = initialState();
+  state.notice = 'loading the live rulesets…';
+  assert.equal(statusText(state), 'loading the live rulesets…');
+  const run = startRun(state, dump('x'), 'auto', 0);
+  assert.equal(state.notice, null, 'a dump replaces the notice');
+  applyMessage(state, { kind: 'failed', id: run.id, message: 'unreachable' });
+  assert.equal(state.phase, 'failed');
+  assert.equal(statusText(state), 'node.rules: the component failed: unreachable');
+});
+
+test('the exposition is asked for once per format, and only its own answer is taken', () => {
+  const state = initialState();
+  const run = analysed(state);
+  assert.equal(wantExposition(state), 'text');
+  assert.equal(wantExposition(state), null, 'on its way');
+  assert.equal(applyMessage(state, { kind: 'exposition', id: run.id, format: 'openmetrics', text: 'x', renderMs: 1 }), false);
+  applyMessage(state, { kind: 'exposition', id: run.id, format: 'text', text: 'a 1\n', renderMs: 3 });
+  assert.equal(run.exposition.text, 'a 1\n');
+  state.format = 'openmetrics';
+  assert.equal(wantExposition(state), 'openmetrics');
+  assert.equal(run.exposition.text, null, 'rendering');
+  applyMessage(state, { kind: 'exposition', id: run.id, format: 'openmetrics', error: { line: 2, message: 'bad' } });
+  assert.deepEqual(run.exposition.error, { line: 2, message: 'bad' });
+});
+
+test('diagnostic codes toggle', () => {
+  const state = initialState();
+  const run = analysed(state);
+  toggleCode(state, 'never-matched');
+  assert.deepEqual([...run.codes], ['never-matched']);
+  toggleCode(state, 'never-matched');
+  assert.equal(run.codes.size, 0);
+});
