@@ -33,12 +33,15 @@
 //!   types; `serve`: the rooms wired together and served (the default
 //!   command); `render`: the `render` subcommand.
 //!
+//! Rooms are `pub` where the binary (`main.rs`), the tests or the benches
+//! reach them; `answers` and `collection` are the server's own.
+//!
 //! The host never parses save output itself: it does not link the parser,
 //! only the small `exposition` crate it shares with the component.
 
-pub mod answers;
+pub(crate) mod answers;
 pub mod cli;
-pub mod collection;
+pub(crate) mod collection;
 pub mod http;
 pub mod process;
 pub mod render;

@@ -108,15 +108,24 @@ fn the_dockerfile_builds_in_one_stage_and_runs_in_a_small_one() {
     let runtime_at = dockerfile.rfind("\nFROM ").expect("runtime stage");
     let (build, runtime) = dockerfile.split_at(runtime_at);
     // The set-up the README's build needs, and a locked release build.
-    assert!(build.contains("rustup target add wasm32-wasip2"), "{build}");
+    assert!(
+        build.contains("rustup target add wasm32-unknown-unknown"),
+        "{build}"
+    );
     // Node and web/'s locked packages: the build makes the analyzer page.
     assert!(
         build.contains("install -y --no-install-recommends nodejs npm"),
         "{build}"
     );
     assert!(build.contains("cd web && npm ci"), "{build}");
+    // Built, the page made from its component, built again to embed it.
+    let cargo_build = "cargo build --release --locked -p iptables-exporter";
+    let page = build
+        .find("(cd web && npm run build)")
+        .expect("the page built");
     assert!(
-        build.contains("cargo build --release --locked -p iptables-exporter"),
+        build.find(cargo_build).is_some_and(|first| first < page)
+            && build.rfind(cargo_build).is_some_and(|last| last > page),
         "{build}"
     );
     assert!(build.contains("IPTABLES_EXPORTER_REVISION="), "{build}");

@@ -21,7 +21,6 @@ pub mod output;
 mod response;
 mod series;
 
-pub use output::Aborted;
 pub use response::Response;
 
 use crate::collection::Collection;
