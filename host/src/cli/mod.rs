@@ -177,16 +177,16 @@ pub struct SelectionArgs {
     /// --comment) or none (chain policies and iptables_rules only).
     #[arg(long = "iptables.rules", value_name = "WHICH", default_value = "all", value_parser = parse_rules, global = true)]
     pub rules: RuleSelection,
-    /// Only tables whose name matches (every series of the others is left out).
+    /// Only tables whose whole name matches (every series of the others is left out).
     #[arg(long = "iptables.table-include", value_name = "REGEX", global = true)]
     pub table_include: Option<String>,
-    /// Leave out tables whose name matches.
+    /// Leave out tables whose whole name matches.
     #[arg(long = "iptables.table-exclude", value_name = "REGEX", global = true)]
     pub table_exclude: Option<String>,
-    /// Only chains whose name matches (every series of the others is left out).
+    /// Only chains whose whole name matches (every series of the others is left out).
     #[arg(long = "iptables.chain-include", value_name = "REGEX", global = true)]
     pub chain_include: Option<String>,
-    /// Leave out chains whose name matches, e.g. `KUBE-SEP-.*`.
+    /// Leave out chains whose whole name matches, e.g. `KUBE-SEP-.*`.
     #[arg(long = "iptables.chain-exclude", value_name = "REGEX", global = true)]
     pub chain_exclude: Option<String>,
     /// Only rules whose text matches somewhere.
@@ -278,10 +278,11 @@ pub fn flag_of(pattern: SelectionPattern) -> &'static str {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// Only log messages with the given severity or above.
+    /// Only log messages with the given severity or above: debug, info,
+    /// warn or error.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", value_parser = ["debug", "info", "warn", "error"], global = true)]
     pub level: String,
-    /// Output format of log messages.
+    /// Output format of log messages: text, or json (one object per line).
     #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub format: LogFormat,
 }
