@@ -135,9 +135,17 @@ fn encode_component(module: &Path, component: &Path) {
 /// page that says how to build the analyzer is embedded instead, with a
 /// warning, and everything else works.
 fn build_analyzer(workspace: &Path, component: &Path) {
-    let page = workspace.join("web").join("dist").join("analyzer");
-    // Cargo scans a directory for changes: a new npm build rebuilds.
-    println!("cargo:rerun-if-changed={}", page.display());
+    let web = workspace.join("web");
+    let page = web.join("dist").join("analyzer");
+    // Cargo scans a watched directory for changes, so a new npm build
+    // rebuilds; but a watched path that does not exist reruns this script
+    // on every build. Watch the page, or the nearest folder there is that
+    // the npm build will change.
+    let watched = [page.clone(), web.join("dist"), web]
+        .into_iter()
+        .find(|path| path.exists())
+        .unwrap_or_else(|| workspace.to_path_buf());
+    println!("cargo:rerun-if-changed={}", watched.display());
     let bytes = std::fs::read(component)
         .unwrap_or_else(|err| panic!("reading {}: {err}", component.display()));
     let want: String = sha2::Sha256::digest(&bytes)
