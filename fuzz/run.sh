@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(parse render chunks)
+[ "${#targets[@]}" -gt 0 ] || targets=(parse render chunks nft)
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz needs nightly flags; the machine image has a nightly toolchain,
@@ -30,7 +30,11 @@ status=0
 for target in "${targets[@]}"; do
   corpus="fuzz/corpus/$target"
   mkdir -p "$corpus" "fuzz/artifacts/$target" "fuzz/regressions/$target"
-  cp fixtures/*.rules fixtures/bad/*.rules fixtures/public/*/*.save "$corpus/"
+  if [ "$target" = nft ]; then
+    cp fixtures/nftables/*.json fixtures/nftables/drift/*.json "$corpus/"
+  else
+    cp fixtures/*.rules fixtures/bad/*.rules fixtures/public/*/*.save "$corpus/"
+  fi
   cp "fuzz/regressions/$target/"* "$corpus/" 2>/dev/null || true
   echo "fuzzing $target for ${seconds}s"
   if ! "${fuzz[@]}" run --release "$target" "$corpus" -- \

@@ -72,15 +72,17 @@ pub fn load_sandbox(
     }
 }
 
-/// Whether the component takes the series selection flags; an error names
-/// the flag and the problem (a regular expression that does not compile).
+/// Whether the component takes a source's series selection flags (`source`:
+/// `iptables`, `nftables`); an error names the flag and the problem (a
+/// regular expression that does not compile).
 pub fn check_selection(
     sandbox: &sandbox::Sandbox,
+    source: &str,
     selection: &sandbox::Selection,
 ) -> anyhow::Result<()> {
     sandbox.check_selection(selection).map_err(|err| match err {
         sandbox::Error::BadOption { pattern, message } => {
-            anyhow::anyhow!("{}: {message}", cli::flag_of(pattern))
+            anyhow::anyhow!("{}: {message}", cli::flag_of(source, pattern))
         }
         other => other.into(),
     })

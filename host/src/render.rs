@@ -61,7 +61,7 @@ fn render(
         _ => read_capped(std::io::stdin().lock(), limit).context("reading stdin")?,
     };
     let sandbox = crate::load_sandbox(sandbox_args.component.as_deref(), sandbox_args.limits())?;
-    crate::check_selection(&sandbox, selection)?;
+    crate::check_selection(&sandbox, "iptables", selection)?;
     let mut stdout = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
     let options = Options {

@@ -8,7 +8,7 @@ use crate::http::{self, App, web_config};
 use crate::process::signals::{self, Stop};
 use crate::process::{build_info, self_metrics::SelfMetrics};
 use crate::sandbox::PIECE_BYTES;
-use crate::sources::iptables;
+use crate::sources::{iptables, nftables};
 use anyhow::Context as _;
 use std::future::Future;
 use std::sync::Arc;
@@ -45,17 +45,33 @@ impl Server {
             humantime::format_duration(args.min_interval)
         );
         let selection = cli.selection.selection();
-        crate::check_selection(&sandbox, &selection)
+        crate::check_selection(&sandbox, "iptables", &selection)
             .context("checking the series selection flags")?;
-        let families = iptables::families(&args.iptables(&cli.input))?;
+        let nft_selection = cli.nft_selection.selection();
+        crate::check_selection(&sandbox, "nftables", &nft_selection)
+            .context("checking the nftables series selection flags")?;
+        let nft_config = cli.nftables.config();
+        let nftables = nftables::command(&nft_config);
+        let families = match iptables::families(&args.iptables(&cli.input)) {
+            Ok(families) => families,
+            // nft alone is something to collect.
+            Err(nothing) if nftables.is_some() => {
+                tracing::warn!(%nothing, "collecting native nftables tables only");
+                Vec::new()
+            }
+            Err(nothing) => return Err(nothing.into()),
+        };
         let collector = Collector::new(
             families,
+            nftables,
             Arc::new(sandbox),
             args.freshness(),
             answers::Settings {
                 piece_bytes: PIECE_BYTES,
                 gzip_level: flate2::Compression::new(answers::GZIP_LEVEL),
                 selection,
+                nft_selection,
+                set_elements: nft_config.set_elements,
                 max_age: args.max_age,
             },
         );

@@ -79,7 +79,7 @@ fn a_save_command_that_warns_but_succeeds_is_logged_and_counts() {
     let log = exporter.log();
     let warning = log
         .lines()
-        .find(|l| l.contains("save command wrote to stderr"))
+        .find(|l| l.contains("command wrote to stderr"))
         .unwrap_or_else(|| panic!("no warning; log:\n{log}"));
     assert!(
         warning.contains(" WARN ") && warning.contains("iptables-legacy tables present"),

@@ -28,6 +28,8 @@ mod http;
 mod lifecycle;
 /// Real iptables in network namespaces (root).
 mod netns;
+/// The nftables source: goldens and the model, bad listings, real nft (root).
+mod nftables;
 /// The format and every selection flag, golden and hand-written.
 mod options;
 /// A real Prometheus ingests both formats (root).

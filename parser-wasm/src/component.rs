@@ -87,6 +87,8 @@ struct Renderer {
     parsed: parsed::ParsedDump,
     /// Rules the options' limit dropped.
     dropped: u64,
+    /// Tables with a `*TABLE` block, before the options left any out.
+    tables_shown: Vec<String>,
     pieces: RefCell<Pieces>,
 }
 
@@ -94,10 +96,12 @@ impl GuestRenderer for Renderer {
     fn new(dump: wit::Dump, options: wit::Options) -> Self {
         let options = options_from_wit(&options);
         let mut dropped = 0;
+        let mut tables_shown = Vec::new();
         let family = family_from_wit(dump.family);
         let parsed = parsed::ParsedDump::new(dump.save_output, |bytes| {
             let options = options.as_ref().map_err(bad_option)?;
             let mut ruleset = crate::parse(bytes)?;
+            tables_shown = ruleset.stats().tables_shown;
             dropped = options.selection.apply(&mut ruleset);
             // Proven to fit before any text is handed out: grown here, the
             // memory for the longest line either exists (and is reused by
@@ -115,6 +119,7 @@ impl GuestRenderer for Renderer {
             options: options.unwrap_or_default(),
             parsed,
             dropped,
+            tables_shown,
             pieces: RefCell::new(Pieces::default()),
         }
     }
@@ -123,6 +128,7 @@ impl GuestRenderer for Renderer {
         let parsed: &Result<Ruleset<'_>, ParseError> = self.parsed.borrow_dependent();
         let stats = parsed.as_ref().map(|ruleset| crate::Stats {
             rule_series_dropped: self.dropped,
+            tables_shown: self.tables_shown.clone(),
             ..ruleset.stats()
         });
         result_to_wit(stats.map_err(Clone::clone))
@@ -140,6 +146,67 @@ impl GuestRenderer for Renderer {
         self.pieces
             .borrow_mut()
             .next(source, metric_from_wit(metric), budget)
+    }
+}
+
+/// The `nftables` interface: a listing in, its series out.
+mod nftables {
+    use super::bindings::exports::iptables_exporter::parser::nftables::{self as wit, Guest};
+    use super::{Component, options_from_wit};
+    use crate::nft::{self, ListingErrorKind};
+
+    impl Guest for Component {
+        fn render(
+            listing: wit::Listing,
+            settings: wit::Settings,
+        ) -> Result<wit::Rendered, wit::ListingError> {
+            let options =
+                options_from_wit(&settings.selection).map_err(|err| wit::ListingError {
+                    kind: wit::ErrorKind::BadOption,
+                    line: 0,
+                    column: 0,
+                    message: err.to_string(),
+                })?;
+            let parsed = nft::parse(&listing.output).map_err(|err| wit::ListingError {
+                message: err.to_string(),
+                kind: match err.kind {
+                    ListingErrorKind::Empty => wit::ErrorKind::Empty,
+                    ListingErrorKind::Truncated => wit::ErrorKind::Truncated,
+                    ListingErrorKind::NotJson => wit::ErrorKind::NotJson,
+                    ListingErrorKind::NotAListing => wit::ErrorKind::NotAListing,
+                },
+                line: err.line,
+                column: err.column,
+            })?;
+            // The bytes are no longer needed: give their memory to the text.
+            drop(listing.output);
+            let options = nft::Options {
+                format: options.format,
+                selection: options.selection,
+                comment_label: options.comment_label,
+                set_elements: settings.set_elements,
+                left_to_iptables: settings
+                    .left_to_iptables
+                    .into_iter()
+                    .map(|t| (t.family, t.name))
+                    .collect(),
+                timestamp_ms: listing.timestamp_ms,
+            };
+            let (exposition, stats) = nft::render::render(&parsed, &options);
+            Ok(wit::Rendered {
+                exposition,
+                stats: wit::Stats {
+                    tables: stats.tables,
+                    chains: stats.chains,
+                    rules: stats.rules,
+                    sets: stats.sets,
+                    left_to_iptables: stats.left_to_iptables,
+                    rule_series_dropped: stats.rule_series_dropped,
+                    findings: stats.findings,
+                    version: parsed.version.clone(),
+                },
+            })
+        }
     }
 }
 
@@ -318,6 +385,7 @@ fn result_to_wit(
             chains: saturate(stats.chains),
             rules: saturate(stats.rules),
             incompatible_tables: stats.incompatible_tables,
+            tables_shown: stats.tables_shown,
             rule_series_dropped: saturate(stats.rule_series_dropped),
         }),
         Err(err) => Err(parse_error_to_wit(&err)),

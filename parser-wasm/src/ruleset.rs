@@ -77,6 +77,9 @@ pub struct Stats {
     pub rules: u64,
     /// Tables left out of the dump as incompatible (see [`Ruleset::incompatible`]).
     pub incompatible_tables: Vec<String>,
+    /// Tables with a `*TABLE` block, in order: those the dump shows (in
+    /// full, unless also incompatible), before any selection.
+    pub tables_shown: Vec<String>,
     /// Distinct rules a selection kept but its limit dropped (see
     /// `select`); 0 for a ruleset as parsed.
     pub rule_series_dropped: u64,
@@ -90,6 +93,7 @@ impl Ruleset<'_> {
             chains: chains().count(),
             rules: chains().map(|c| c.rule_lines).sum(),
             incompatible_tables: self.incompatible.iter().map(|t| t.to_string()).collect(),
+            tables_shown: self.tables.iter().map(|t| t.name.to_string()).collect(),
             rule_series_dropped: 0,
         }
     }
@@ -362,6 +366,7 @@ mod tests {
                 chains: 3,
                 rules: 3,
                 incompatible_tables: Vec::new(),
+                tables_shown: vec!["filter".into()],
                 rule_series_dropped: 0,
             }
         );

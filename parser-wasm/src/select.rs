@@ -123,13 +123,13 @@ impl Filter {
         })
     }
 
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.include.is_some() || self.exclude.is_some()
     }
 
     /// Whether `text` is kept; text that is not there (a rule without a
     /// comment) is kept only when nothing is required to match.
-    fn keeps(&self, text: Option<&str>) -> bool {
+    pub(crate) fn keeps(&self, text: Option<&str>) -> bool {
         let matches = |regex: &Option<Regex>| match (regex, text) {
             (Some(regex), Some(text)) => Some(regex.is_match(text)),
             (Some(_), None) => Some(false),

@@ -18,19 +18,20 @@
 
 mod gzip;
 pub mod output;
+mod ownership;
 mod response;
 mod series;
 
 pub use response::Response;
 
-use crate::collection::Collection;
+use crate::collection::{Collection, Read};
 use crate::sandbox::{self, Failure, Sandbox, Selection};
 use bytes::Bytes;
 use exposition::Format;
 use flate2::Compression;
 use gzip::SharedDeflate;
 use output::{AbortOnDrop, Held, Output};
-use series::{Outcome, unix_millis, write_scrape_series};
+use series::{NftOutcome, Outcome, unix_millis, write_nftables_series, write_scrape_series};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,10 @@ pub struct Settings {
     pub gzip_level: Compression,
     /// Which series the component keeps.
     pub selection: Selection,
+    /// Which nftables series it keeps (`--nftables.*`).
+    pub nft_selection: Selection,
+    /// Whether `nftables_set_elements` is exported.
+    pub set_elements: bool,
     /// Counters read longer ago are never served.
     pub max_age: Duration,
 }
@@ -193,47 +198,155 @@ impl Answers {
             outcomes.push(Outcome {
                 family: saved.family,
                 success: false,
-                duration: saved.command_time,
+                duration: saved.read.command_time,
                 incompatible_tables: None,
                 rule_series_dropped: None,
-                read_at: saved.read_at,
+                read_at: saved.read.read_at,
             });
-            let Some(save_output) = &saved.output else {
+            let Some(save_output) = self.servable(&saved.family.to_string(), &saved.read) else {
                 continue;
             };
-            let age = saved.started.elapsed();
-            if age > self.settings.max_age {
-                tracing::error!(family = %saved.family, age_seconds = age.as_secs_f64(), "the last counters read are older than --iptables.max-age; not served");
-                continue;
-            }
             dumps.push(sandbox::Dump {
                 family: saved.family,
-                save_output: save_output.clone(),
-                timestamp_ms: stamped.then(|| unix_millis(saved.read_at)),
+                save_output,
+                timestamp_ms: stamped.then(|| unix_millis(saved.read.read_at)),
             });
         }
-        if !self.render(dumps, format, &mut outcomes, output).await {
+        let Some(shown) = self.render(dumps, format, &mut outcomes, output).await else {
             return;
-        }
+        };
+        let nftables = match &collection.nftables {
+            Some(read) => {
+                let collected: Vec<_> = collection.families.iter().map(|s| s.family).collect();
+                let left = ownership::left_to_iptables(&collected, &shown);
+                Some(
+                    self.render_nftables(read, stamped, format, &left, output)
+                        .await,
+                )
+            }
+            None => None,
+        };
         let mut tail = String::new();
         let limited = self.settings.selection.max_rule_series.is_some();
         write_scrape_series(&outcomes, format, limited, &mut tail);
+        if let Some(nftables) = &nftables {
+            let limited = self.settings.nft_selection.max_rule_series.is_some();
+            write_nftables_series(nftables, format, limited, &mut tail);
+        }
         output.push(Bytes::from(tail));
         output.finish();
     }
 
+    /// What a source's command printed, if it printed anything and its
+    /// counters are young enough to serve.
+    fn servable(&self, source: &str, read: &Read) -> Option<Bytes> {
+        let output = read.output.clone()?;
+        let age = read.started.elapsed();
+        if age > self.settings.max_age {
+            tracing::error!(
+                source,
+                age_seconds = age.as_secs_f64(),
+                "the last counters read are older than --iptables.max-age; not served"
+            );
+            return None;
+        }
+        Some(output)
+    }
+
+    /// Renders the nft listing into `output`, leaving out the tables the
+    /// iptables source shows; how it fared.
+    async fn render_nftables(
+        &self,
+        read: &Read,
+        stamped: bool,
+        format: exposition::Format,
+        left_to_iptables: &[sandbox::TableId],
+        output: &Arc<Output>,
+    ) -> NftOutcome {
+        let mut outcome = NftOutcome {
+            success: false,
+            duration: read.command_time,
+            rule_series_dropped: None,
+            read_at: read.read_at,
+        };
+        let Some(listing) = self.servable("nftables", read) else {
+            return outcome;
+        };
+        let listing = sandbox::Listing {
+            output: listing,
+            timestamp_ms: stamped.then(|| unix_millis(read.read_at)),
+        };
+        let sandbox = self.sandbox.clone();
+        let selection = self.settings.nft_selection.clone();
+        let set_elements = self.settings.set_elements;
+        let left = left_to_iptables.to_vec();
+        let rendered = tokio::task::spawn_blocking(move || {
+            let options = sandbox::NftOptions {
+                options: sandbox::Options {
+                    format,
+                    selection: &selection,
+                },
+                set_elements,
+                left_to_iptables: &left,
+            };
+            sandbox.render_nftables(&listing, options)
+        })
+        .await;
+        let report = match rendered {
+            Ok(report) => report,
+            Err(err) => {
+                tracing::error!(source = "nftables", %err, "rendering task failed");
+                return outcome;
+            }
+        };
+        outcome.duration += report.guest_time;
+        match report.outcome {
+            Ok((exposition, stats)) => {
+                tracing::debug!(source = "nftables", tables = stats.tables, chains = stats.chains, rules = stats.rules, sets = stats.sets, version = ?stats.version, "parsed");
+                if !stats.left_to_iptables.is_empty() {
+                    tracing::debug!(source = "nftables", tables = ?stats.left_to_iptables, "tables left to the iptables source");
+                }
+                if stats.findings > 0 {
+                    tracing::info!(
+                        source = "nftables",
+                        findings = stats.findings,
+                        "the listing holds items or expressions the exporter does not know; see the analyzer"
+                    );
+                }
+                if stats.rule_series_dropped > 0 {
+                    tracing::warn!(
+                        source = "nftables",
+                        dropped = stats.rule_series_dropped,
+                        "rules past --nftables.max-rule-series have no series"
+                    );
+                }
+                output.push(Bytes::from(exposition));
+                outcome.success = true;
+                outcome.rule_series_dropped = Some(stats.rule_series_dropped);
+            }
+            Err(Failure::Rejected(err)) => {
+                tracing::error!(source = "nftables", %err, "nft listing rejected")
+            }
+            Err(Failure::Sandbox(err)) => {
+                tracing::error!(source = "nftables", %err, "rendering failed")
+            }
+        }
+        outcome
+    }
+
     /// Renders the dumps into `output` and marks the families that parsed as
-    /// successful. Returns false when the output must be aborted: the
-    /// component failed after some of a family's text had been handed out.
+    /// successful; returns the tables each of those showed. `None` when the
+    /// output must be aborted: the component failed after some of a
+    /// family's text had been handed out.
     async fn render(
         &self,
         dumps: Vec<sandbox::Dump>,
         format: Format,
         outcomes: &mut [Outcome],
         output: &Arc<Output>,
-    ) -> bool {
+    ) -> Option<Vec<(exposition::Family, Vec<String>)>> {
         if dumps.is_empty() {
-            return true;
+            return Some(Vec::new());
         }
         let sandbox = self.sandbox.clone();
         let sink = output.clone();
@@ -253,19 +366,23 @@ impl Answers {
             Ok(Ok(reports)) => reports,
             Ok(Err(aborted)) => {
                 tracing::error!(family = %aborted.family, err = %aborted.error, "rendering failed after part of the text was sent; response aborted");
-                return false;
+                return None;
             }
             Err(err) => {
                 tracing::error!(%err, "rendering task failed");
-                return false;
+                return None;
             }
         };
+        let mut shown = Vec::new();
         for report in reports {
+            if let Ok(stats) = &report.outcome {
+                shown.push((report.family, stats.tables_shown.clone()));
+            }
             if let Some(outcome) = outcomes.iter_mut().find(|o| o.family == report.family) {
                 record(outcome, report);
             }
         }
-        true
+        Some(shown)
     }
 }
 
@@ -277,7 +394,7 @@ fn record(outcome: &mut Outcome, report: sandbox::FamilyReport) {
         Ok(stats) => {
             tracing::debug!(%family, tables = stats.tables, chains = stats.chains, rules = stats.rules, "parsed");
             if !stats.incompatible_tables.is_empty() {
-                tracing::warn!(%family, tables = ?stats.incompatible_tables, "iptables-nft-save could not show these tables, or not in full: they hold rules or base chains made with nft, which have no series");
+                tracing::warn!(%family, tables = ?stats.incompatible_tables, "iptables-nft-save could not show these tables, or not in full: they hold rules or base chains made with nft; the nftables source exports them when it is on");
             }
             if stats.rule_series_dropped > 0 {
                 tracing::warn!(%family, dropped = stats.rule_series_dropped, "rules past --iptables.max-rule-series have no series");

@@ -1,6 +1,7 @@
-//! The scrape series each answer ends with: per family, whether it
-//! succeeded, how long it took, what iptables-nft-save could not show,
-//! what a limit dropped, and when its counters were read.
+//! The scrape series each answer ends with: per family, and for the
+//! nftables source, whether it succeeded, how long it took, what
+//! iptables-nft-save could not show, what a limit dropped, and when its
+//! counters were read.
 
 use exposition::{Family, Format, Kind, Metric, MetricWriter};
 use std::time::{Duration, SystemTime};
@@ -91,6 +92,58 @@ pub(super) fn write_scrape_series(
         if o.success {
             collected.sample(&family(o), unix_millis(o.read_at) as f64 / 1e3);
         }
+    }
+}
+
+const NFT_SCRAPE_SUCCESS: Metric = Metric {
+    name: "nftables_scrape_success",
+    help: "1 if nft listed the ruleset and its output parsed, else 0.",
+    kind: Kind::Gauge,
+};
+const NFT_SCRAPE_DURATION: Metric = Metric {
+    name: "nftables_scrape_duration_seconds",
+    help: "Wall time of running nft and parsing its output.",
+    kind: Kind::Gauge,
+};
+const NFT_RULE_SERIES_DROPPED: Metric = Metric {
+    name: "nftables_rule_series_dropped",
+    help: "Distinct nftables rules left without series by --nftables.max-rule-series in this answer.",
+    kind: Kind::Gauge,
+};
+const NFT_COLLECTED_AT: Metric = Metric {
+    name: "nftables_collection_timestamp_seconds",
+    help: "Unix time at which the nftables counters in this answer were read (nft started).",
+    kind: Kind::Gauge,
+};
+
+/// How the nftables source fared in an answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NftOutcome {
+    pub success: bool,
+    pub duration: Duration,
+    /// Rules dropped by the limit, when the listing parsed.
+    pub rule_series_dropped: Option<u32>,
+    /// When its counters were read (nft started).
+    pub read_at: SystemTime,
+}
+
+/// The nftables source's scrape series; `nftables_rule_series_dropped`
+/// when a limit is set (`limited`).
+pub(super) fn write_nftables_series(
+    outcome: &NftOutcome,
+    format: Format,
+    limited: bool,
+    out: &mut String,
+) {
+    MetricWriter::new(out, &NFT_SCRAPE_SUCCESS, format).sample(&[], u64::from(outcome.success));
+    MetricWriter::new(out, &NFT_SCRAPE_DURATION, format)
+        .sample(&[], outcome.duration.as_secs_f64());
+    if limited && let Some(dropped) = outcome.rule_series_dropped {
+        MetricWriter::new(out, &NFT_RULE_SERIES_DROPPED, format).sample(&[], u64::from(dropped));
+    }
+    if outcome.success {
+        MetricWriter::new(out, &NFT_COLLECTED_AT, format)
+            .sample(&[], unix_millis(outcome.read_at) as f64 / 1e3);
     }
 }
 

@@ -36,6 +36,10 @@ pub struct Cli {
     #[command(flatten)]
     pub selection: SelectionArgs,
     #[command(flatten)]
+    pub nftables: NftablesArgs,
+    #[command(flatten)]
+    pub nft_selection: NftSelectionArgs,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 
@@ -167,48 +171,139 @@ pub struct SandboxArgs {
     pub deadline: Duration,
 }
 
-/// Which series to export (cardinality controls), for the server and the
-/// `render` subcommand. Applied inside the parser component: regular
-/// expressions use Rust's `regex` syntax; table and chain patterns match
-/// whole names, rule and comment patterns anywhere in the text.
+/// The cardinality flags of a source, `--SOURCE.rules`, `--SOURCE.table-include`
+/// and the rest: the same flags, the same words, for iptables and for
+/// nftables, each set under its own source's name.
+macro_rules! selection_args {
+    ($(#[$meta:meta])* $name:ident, $source:literal, $what:literal, $dropped:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Args)]
+        pub struct $name {
+            #[arg(id = concat!($source, ".rules"), long = concat!($source, ".rules"), value_name = "WHICH", default_value = "all", value_parser = parse_rules, global = true,
+                help = concat!("Which ", $what, " rules become series: all, commented (only rules with a comment) or none (chain series only)"))]
+            pub rules: RuleSelection,
+            #[arg(id = concat!($source, ".table-include"), long = concat!($source, ".table-include"), value_name = "REGEX", global = true,
+                help = concat!("Only ", $what, " tables whose whole name matches (every series of the others is left out)"))]
+            pub table_include: Option<String>,
+            #[arg(id = concat!($source, ".table-exclude"), long = concat!($source, ".table-exclude"), value_name = "REGEX", global = true,
+                help = concat!("Leave out ", $what, " tables whose whole name matches"))]
+            pub table_exclude: Option<String>,
+            #[arg(id = concat!($source, ".chain-include"), long = concat!($source, ".chain-include"), value_name = "REGEX", global = true,
+                help = concat!("Only ", $what, " chains whose whole name matches (every series of the others is left out)"))]
+            pub chain_include: Option<String>,
+            #[arg(id = concat!($source, ".chain-exclude"), long = concat!($source, ".chain-exclude"), value_name = "REGEX", global = true,
+                help = concat!("Leave out ", $what, " chains whose whole name matches, e.g. `KUBE-SEP-.*`"))]
+            pub chain_exclude: Option<String>,
+            #[arg(id = concat!($source, ".rule-include"), long = concat!($source, ".rule-include"), value_name = "REGEX", global = true,
+                help = concat!("Only ", $what, " rules whose text matches somewhere"))]
+            pub rule_include: Option<String>,
+            #[arg(id = concat!($source, ".rule-exclude"), long = concat!($source, ".rule-exclude"), value_name = "REGEX", global = true,
+                help = concat!("Leave out ", $what, " rules whose text matches somewhere"))]
+            pub rule_exclude: Option<String>,
+            #[arg(id = concat!($source, ".comment-include"), long = concat!($source, ".comment-include"), value_name = "REGEX", global = true,
+                help = concat!("Only ", $what, " rules with a comment that matches somewhere"))]
+            pub comment_include: Option<String>,
+            #[arg(id = concat!($source, ".comment-exclude"), long = concat!($source, ".comment-exclude"), value_name = "REGEX", global = true,
+                help = concat!("Leave out ", $what, " rules with a comment that matches somewhere"))]
+            pub comment_exclude: Option<String>,
+            #[arg(id = concat!($source, ".comment-label"), long = concat!($source, ".comment-label"), global = true,
+                help = concat!("Give ", $what, " rule series the rule's comment as a `comment` label"))]
+            pub comment_label: bool,
+            #[arg(id = concat!($source, ".max-rule-series"), long = concat!($source, ".max-rule-series"), value_name = "N", global = true,
+                help = concat!("Most ", $what, " rules exported per ", $dropped, " and scrape (each is one packets and one bytes series), the first in output order; the rest are counted in ", $source, "_rule_series_dropped [default: no limit]"))]
+            pub max_rule_series: Option<u32>,
+        }
+
+        impl $name {
+            /// The flags' selection.
+            pub fn selection(&self) -> Selection {
+                let filter = |include: &Option<String>, exclude: &Option<String>| Filter {
+                    include: include.clone(),
+                    exclude: exclude.clone(),
+                };
+                Selection {
+                    tables: filter(&self.table_include, &self.table_exclude),
+                    chains: filter(&self.chain_include, &self.chain_exclude),
+                    rules: self.rules,
+                    rule_text: filter(&self.rule_include, &self.rule_exclude),
+                    comment: filter(&self.comment_include, &self.comment_exclude),
+                    comment_label: self.comment_label,
+                    max_rule_series: self.max_rule_series,
+                }
+            }
+        }
+    };
+}
+
+selection_args!(
+    /// Which iptables series to export (cardinality controls), for the
+    /// server and the `render` subcommand. Applied inside the parser
+    /// component: regular expressions use Rust's `regex` syntax; table and
+    /// chain patterns match whole names, rule and comment patterns anywhere
+    /// in the text.
+    SelectionArgs, "iptables", "iptables", "family"
+);
+
+selection_args!(
+    /// Which nftables series to export: the same controls, for the rules of
+    /// the native tables (`rule` is the rule as nft prints it).
+    NftSelectionArgs, "nftables", "nftables", "listing"
+);
+
+/// The native nftables source (`nft -j list ruleset`).
 #[derive(Debug, Args)]
-pub struct SelectionArgs {
-    /// Which rules become series: all, commented (only rules with a
-    /// --comment) or none (chain policies and iptables_rules only).
-    #[arg(long = "iptables.rules", value_name = "WHICH", default_value = "all", value_parser = parse_rules, global = true)]
-    pub rules: RuleSelection,
-    /// Only tables whose whole name matches (every series of the others is left out).
-    #[arg(long = "iptables.table-include", value_name = "REGEX", global = true)]
-    pub table_include: Option<String>,
-    /// Leave out tables whose whole name matches.
-    #[arg(long = "iptables.table-exclude", value_name = "REGEX", global = true)]
-    pub table_exclude: Option<String>,
-    /// Only chains whose whole name matches (every series of the others is left out).
-    #[arg(long = "iptables.chain-include", value_name = "REGEX", global = true)]
-    pub chain_include: Option<String>,
-    /// Leave out chains whose whole name matches, e.g. `KUBE-SEP-.*`.
-    #[arg(long = "iptables.chain-exclude", value_name = "REGEX", global = true)]
-    pub chain_exclude: Option<String>,
-    /// Only rules whose text matches somewhere.
-    #[arg(long = "iptables.rule-include", value_name = "REGEX", global = true)]
-    pub rule_include: Option<String>,
-    /// Leave out rules whose text matches somewhere.
-    #[arg(long = "iptables.rule-exclude", value_name = "REGEX", global = true)]
-    pub rule_exclude: Option<String>,
-    /// Only rules with a comment that matches somewhere.
-    #[arg(long = "iptables.comment-include", value_name = "REGEX", global = true)]
-    pub comment_include: Option<String>,
-    /// Leave out rules with a comment that matches somewhere.
-    #[arg(long = "iptables.comment-exclude", value_name = "REGEX", global = true)]
-    pub comment_exclude: Option<String>,
-    /// Give rule series the rule's comment as a `comment` label.
-    #[arg(long = "iptables.comment-label", global = true)]
-    pub comment_label: bool,
-    /// Most rules exported per family and scrape (each is one packets and
-    /// one bytes series), the first in output order; the rest are counted
-    /// in iptables_rule_series_dropped [default: no limit].
-    #[arg(long = "iptables.max-rule-series", value_name = "N", global = true)]
-    pub max_rule_series: Option<u32>,
+pub struct NftablesArgs {
+    /// Collect native nftables tables with `nft` (on by default when `nft`
+    /// is found; named, a missing `nft` reports nftables_scrape_success 0).
+    #[arg(
+        id = "collector.nftables",
+        long = "collector.nftables",
+        overrides_with = "no-collector.nftables"
+    )]
+    pub collector_nftables: bool,
+    /// Do not collect native nftables tables.
+    #[arg(
+        id = "no-collector.nftables",
+        long = "no-collector.nftables",
+        overrides_with = "collector.nftables"
+    )]
+    pub no_collector_nftables: bool,
+    /// nft command; a name is looked up in PATH.
+    #[arg(
+        id = "nftables.command",
+        long = "nftables.command",
+        value_name = "PATH",
+        default_value = "nft"
+    )]
+    pub command: PathBuf,
+    /// Time `nft` may take before it is killed.
+    #[arg(id = "nftables.timeout", long = "nftables.timeout", value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Largest `nft` output accepted, in bytes; more fails the nftables source.
+    #[arg(id = "nftables.max-output", long = "nftables.max-output", value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub max_output: usize,
+    /// Do not count set elements: nft lists without them (`-t`, far cheaper
+    /// with large sets) and nftables_set_elements is not exported.
+    #[arg(id = "no-nftables.set-elements", long = "no-nftables.set-elements")]
+    pub no_set_elements: bool,
+}
+
+impl NftablesArgs {
+    /// Whether and how `nft` runs.
+    pub fn config(&self) -> crate::sources::nftables::Config {
+        use crate::sources::nftables::Wanted;
+        crate::sources::nftables::Config {
+            wanted: match (self.collector_nftables, self.no_collector_nftables) {
+                (_, true) => Wanted::Off,
+                (true, false) => Wanted::Named,
+                (false, false) => Wanted::IfInstalled,
+            },
+            program: self.command.clone(),
+            timeout: self.timeout,
+            max_output: self.max_output,
+            set_elements: !self.no_set_elements,
+        }
+    }
 }
 
 impl SandboxArgs {
@@ -244,36 +339,20 @@ impl ServeArgs {
     }
 }
 
-impl SelectionArgs {
-    pub fn selection(&self) -> Selection {
-        let filter = |include: &Option<String>, exclude: &Option<String>| Filter {
-            include: include.clone(),
-            exclude: exclude.clone(),
-        };
-        Selection {
-            tables: filter(&self.table_include, &self.table_exclude),
-            chains: filter(&self.chain_include, &self.chain_exclude),
-            rules: self.rules,
-            rule_text: filter(&self.rule_include, &self.rule_exclude),
-            comment: filter(&self.comment_include, &self.comment_exclude),
-            comment_label: self.comment_label,
-            max_rule_series: self.max_rule_series,
-        }
-    }
-}
-
-/// The flag that sets a selection pattern.
-pub fn flag_of(pattern: SelectionPattern) -> &'static str {
-    match pattern {
-        SelectionPattern::TablesInclude => "--iptables.table-include",
-        SelectionPattern::TablesExclude => "--iptables.table-exclude",
-        SelectionPattern::ChainsInclude => "--iptables.chain-include",
-        SelectionPattern::ChainsExclude => "--iptables.chain-exclude",
-        SelectionPattern::RuleTextInclude => "--iptables.rule-include",
-        SelectionPattern::RuleTextExclude => "--iptables.rule-exclude",
-        SelectionPattern::CommentInclude => "--iptables.comment-include",
-        SelectionPattern::CommentExclude => "--iptables.comment-exclude",
-    }
+/// The flag that sets a selection pattern of a source (`iptables`,
+/// `nftables`).
+pub fn flag_of(source: &str, pattern: SelectionPattern) -> String {
+    let flag = match pattern {
+        SelectionPattern::TablesInclude => "table-include",
+        SelectionPattern::TablesExclude => "table-exclude",
+        SelectionPattern::ChainsInclude => "chain-include",
+        SelectionPattern::ChainsExclude => "chain-exclude",
+        SelectionPattern::RuleTextInclude => "rule-include",
+        SelectionPattern::RuleTextExclude => "rule-exclude",
+        SelectionPattern::CommentInclude => "comment-include",
+        SelectionPattern::CommentExclude => "comment-exclude",
+    };
+    format!("--{source}.{flag}")
 }
 
 #[derive(Debug, Args)]
@@ -359,7 +438,7 @@ mod tests {
     #[test]
     fn every_selection_pattern_has_a_flag_this_parser_knows() {
         for pattern in SelectionPattern::ALL {
-            let arg = format!("{}=x", flag_of(pattern));
+            let arg = format!("{}=x", flag_of("iptables", pattern));
             let cli = Cli::try_parse_from(["iptables-exporter", arg.as_str()])
                 .unwrap_or_else(|err| panic!("{pattern:?}: {err}"));
             let selection = cli.selection.selection();

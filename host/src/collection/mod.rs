@@ -27,7 +27,9 @@
 
 use crate::answers::{self, Answers, How, Response};
 use crate::sandbox::Sandbox;
+use crate::sources::command;
 use crate::sources::iptables::SaveCommand;
+use crate::sources::nftables::ListCommand;
 use bytes::Bytes;
 use exposition::{Family, Format};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -46,6 +48,8 @@ pub struct Freshness {
 
 pub struct Collector {
     families: Vec<(Family, SaveCommand)>,
+    /// `nft`'s listing, when the nftables source is on.
+    nftables: Option<ListCommand>,
     freshness: Freshness,
     answers: Arc<Answers>,
     state: Mutex<State>,
@@ -78,7 +82,7 @@ enum Joined {
     Running(Running),
 }
 
-/// One run of every family's save command.
+/// One run of every source's commands.
 pub struct Collection {
     /// When it was started, on the monotonic clock (its commands start
     /// after that).
@@ -86,6 +90,8 @@ pub struct Collection {
     /// When it finished, on the monotonic clock.
     finished: Instant,
     pub(crate) families: Vec<Saved>,
+    /// What `nft` listed, when the nftables source is on.
+    pub(crate) nftables: Option<Read>,
     /// Whether a scrape that arrived after it started waited for it: then
     /// every answer of it is stamped (see `Collector::scrape`).
     joined_late: bool,
@@ -94,6 +100,11 @@ pub struct Collection {
 /// What one family's save command gave.
 pub(crate) struct Saved {
     pub family: Family,
+    pub read: Read,
+}
+
+/// What one command of a collection gave.
+pub(crate) struct Read {
     /// What it printed; `None` if it failed (logged when it did).
     pub output: Option<Bytes>,
     /// When it started: on the wall clock, the samples' timestamp, and on
@@ -106,12 +117,14 @@ pub(crate) struct Saved {
 impl Collector {
     pub fn new(
         families: Vec<(Family, SaveCommand)>,
+        nftables: Option<ListCommand>,
         sandbox: Arc<Sandbox>,
         freshness: Freshness,
         answers: answers::Settings,
     ) -> Self {
         Self {
             families,
+            nftables,
             freshness,
             answers: Arc::new(Answers::new(sandbox, answers)),
             state: Mutex::default(),
@@ -165,7 +178,7 @@ impl Collector {
         let last = self.lock().last.clone();
         let Some(collection) = finished.or(last) else {
             tracing::warn!("no collection has finished yet; answering with every family failed");
-            let nothing = Arc::new(Collection::nothing(&self.families));
+            let nothing = Arc::new(self.nothing());
             return self.answers.answer(nothing, true, how);
         };
         let stamped = collection.started < arrived || collection.joined_late;
@@ -215,7 +228,7 @@ impl Collector {
         let finished = waiting.wait_for(Option::is_some).await;
         match finished.ok().and_then(|collection| collection.clone()) {
             Some(collection) => collection.outputs(),
-            None => Collection::nothing(&self.families).outputs(),
+            None => self.nothing().outputs(),
         }
     }
 
@@ -277,56 +290,96 @@ impl Collector {
         running
     }
 
-    /// Runs every family's save command concurrently.
+    /// Runs every family's save command, and `nft`, concurrently.
     async fn collect(&self, started: Instant) -> Collection {
         let runs: Vec<_> = self
             .families
             .iter()
             .map(|(family, command)| {
                 let (family, command) = (*family, command.clone());
-                tokio::spawn(async move {
-                    let read_at = SystemTime::now();
-                    let started = Instant::now();
-                    let result = command.run().await;
-                    let command_time = started.elapsed();
-                    let output = match result {
-                        Ok(output) => {
-                            if !output.stderr.is_empty() {
-                                // Debug formatting escapes it: the command's
-                                // text must not start log lines of its own.
-                                tracing::warn!(%family, stderr = ?output.stderr, "save command wrote to stderr");
-                            }
-                            Some(Bytes::from(output.stdout))
-                        }
-                        Err(err) => {
-                            tracing::error!(%family, %err, "collection failed");
-                            None
-                        }
-                    };
-                    Saved {
-                        family,
-                        output,
-                        read_at,
-                        started,
-                        command_time,
-                    }
-                })
+                tokio::spawn(async move { read(&family.to_string(), command.run()).await })
             })
             .collect();
+        let listing = self
+            .nftables
+            .clone()
+            .map(|command| tokio::spawn(async move { read("nftables", command.run()).await }));
         let mut families = Vec::with_capacity(runs.len());
         for (run, (family, _)) in runs.into_iter().zip(&self.families) {
-            let saved = run.await.unwrap_or_else(|err| {
-                tracing::error!(%family, %err, "save command task failed");
-                Saved::failed(*family)
+            let read = run.await.unwrap_or_else(|err| {
+                tracing::error!(source = %family, %err, "command task failed");
+                Read::failed()
             });
-            families.push(saved);
+            families.push(Saved {
+                family: *family,
+                read,
+            });
         }
+        let nftables = match listing {
+            Some(run) => Some(run.await.unwrap_or_else(|err| {
+                tracing::error!(source = "nftables", %err, "command task failed");
+                Read::failed()
+            })),
+            None => None,
+        };
         Collection {
             started,
             finished: Instant::now(),
             families,
+            nftables,
             joined_late: false,
         }
+    }
+
+    /// A stand-in for the collection not yet finished: every source failed.
+    fn nothing(&self) -> Collection {
+        let now = Instant::now();
+        Collection {
+            started: now,
+            finished: now,
+            families: self
+                .families
+                .iter()
+                .map(|(family, _)| Saved {
+                    family: *family,
+                    read: Read::failed(),
+                })
+                .collect(),
+            nftables: self.nftables.as_ref().map(|_| Read::failed()),
+            joined_late: false,
+        }
+    }
+}
+
+/// Runs one source's command (`source`: the family, or `nftables`) and
+/// keeps what it printed, logging why when it failed.
+async fn read(
+    source: &str,
+    run: impl std::future::Future<Output = Result<command::Output, command::Error>>,
+) -> Read {
+    let read_at = SystemTime::now();
+    let started = Instant::now();
+    let result = run.await;
+    let command_time = started.elapsed();
+    let output = match result {
+        Ok(output) => {
+            if !output.stderr.is_empty() {
+                // Debug formatting escapes it: the command's text must not
+                // start log lines of its own.
+                tracing::warn!(source, stderr = ?output.stderr, "command wrote to stderr");
+            }
+            Some(Bytes::from(output.stdout))
+        }
+        Err(err) => {
+            tracing::error!(source, %err, "collection failed");
+            None
+        }
+    };
+    Read {
+        output,
+        read_at,
+        started,
+        command_time,
     }
 }
 
@@ -380,25 +433,13 @@ impl Collection {
 
     fn outputs(&self) -> Vec<(Family, Option<Bytes>)> {
         let saved = self.families.iter();
-        saved.map(|s| (s.family, s.output.clone())).collect()
-    }
-
-    /// A stand-in for the collection not yet finished: every family failed.
-    fn nothing(families: &[(Family, SaveCommand)]) -> Self {
-        let now = Instant::now();
-        Self {
-            started: now,
-            finished: now,
-            families: families.iter().map(|(f, _)| Saved::failed(*f)).collect(),
-            joined_late: false,
-        }
+        saved.map(|s| (s.family, s.read.output.clone())).collect()
     }
 }
 
-impl Saved {
-    fn failed(family: Family) -> Self {
+impl Read {
+    fn failed() -> Self {
         Self {
-            family,
             output: None,
             read_at: SystemTime::now(),
             started: Instant::now(),

@@ -19,9 +19,11 @@
 
 mod engine;
 mod families;
+mod nftables;
 mod selection;
 mod wit;
 
+pub use nftables::{Listing, NftOptions, NftReport, NftStats, TableId};
 pub use selection::{Filter, Options, RuleSelection, Selection, SelectionPattern};
 
 use bytes::Bytes;

@@ -18,11 +18,16 @@ mod bindings {
 }
 
 pub(super) use bindings::exports::iptables_exporter::parser::metrics;
+pub(super) use bindings::exports::iptables_exporter::parser::nftables;
 pub(super) use bindings::{Parser, ParserPre};
 
 impl Parser {
     pub(super) fn metrics(&self) -> &metrics::Guest {
         self.iptables_exporter_parser_metrics()
+    }
+
+    pub(super) fn nftables(&self) -> &nftables::Guest {
+        self.iptables_exporter_parser_nftables()
     }
 }
 

@@ -7,11 +7,14 @@
 //! - `iptables`: iptables' and ip6tables' save commands, and which
 //!   families to collect.
 //!
-//! A new source (nftables' `nft -j list ruleset`, `ipset list -t`) is a
-//! module beside `iptables`, running its commands through `command`.
+//! - `nftables`: `nft -j list ruleset`, the native tables.
+//!
+//! A new source (`ipset list -t`) is a module beside these, running its
+//! commands through `command`.
 
 pub mod command;
 pub mod iptables;
+pub mod nftables;
 
 pub use command::resolve;
 

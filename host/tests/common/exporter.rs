@@ -40,6 +40,7 @@ impl Exporter {
     fn command(args: &[&str]) -> Command {
         let mut command = exporter_command();
         command.args(args).arg("--web.listen-address=127.0.0.1:0");
+        without_nftables_unless_named(&mut command, args);
         if !args
             .iter()
             .any(|a| a.starts_with("--iptables.min-interval"))
@@ -171,11 +172,22 @@ impl Exporter {
     }
 }
 
+/// Turns the nftables source off unless `args` name it: it is on by default
+/// wherever `nft` is installed, and a test about iptables must not depend
+/// on the machine's own nftables ruleset.
+fn without_nftables_unless_named(command: &mut Command, args: &[&str]) {
+    if !args.iter().any(|a| a.contains("nftables")) {
+        command.arg("--no-collector.nftables");
+    }
+}
+
 /// Runs the exporter with `args`, expecting it to refuse to start: its exit
 /// status and what it printed (stderr), within a bounded wait.
 pub fn start_failure(args: &[&str]) -> (ExitStatus, String) {
+    let mut command = exporter_command();
+    without_nftables_unless_named(&mut command, args);
     let mut child = Guarded(
-        exporter_command()
+        command
             .args(args)
             .arg("--web.listen-address=127.0.0.1:0")
             .stdout(Stdio::null())

@@ -248,6 +248,7 @@ pub fn promtool_problems(exposition: &str) -> String {
 pub mod exporter;
 pub mod http;
 pub mod netns;
+pub mod nft;
 pub mod processes;
 pub mod prometheus;
 pub mod save;

@@ -211,3 +211,58 @@ pub fn chunks_case(data: &[u8]) {
     };
     assert_pieces_join_to_whole(&[plain, stamped], usize::from(size) * 16);
 }
+
+/// An nft listing (any bytes): an error points inside the input, or the
+/// listing renders the same text twice, every sample line of a known
+/// metric with a value, each rule series' counts no more than the sum of
+/// its chain's inline counters could give, and a table left to iptables
+/// loses every series.
+pub fn nft_case(input: &[u8]) {
+    use crate::nft;
+    let listing = match nft::parse(input) {
+        Err(err) => {
+            assert!(err.line >= 1 && err.column >= 1, "{err:?}");
+            let lines = input.iter().filter(|b| **b == b'\n').count() + 1;
+            assert!(err.line as usize <= lines, "{err:?} past {lines} lines");
+            return;
+        }
+        Ok(listing) => listing,
+    };
+    let options = nft::Options {
+        set_elements: true,
+        ..nft::Options::default()
+    };
+    let (text, stats) = nft::render::render(&listing, &options);
+    assert_eq!(nft::render::render(&listing, &options).0, text);
+    assert_eq!(stats.tables as usize, listing.tables.len());
+    let names: Vec<&str> = nft::render::METRICS.iter().map(|m| m.name).collect();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap_or_default();
+        assert!(names.contains(&name), "unknown metric in {line:?}");
+        assert!(
+            line.rsplit(' ')
+                .next()
+                .is_some_and(|v| v.parse::<u128>().is_ok()),
+            "{line:?}"
+        );
+    }
+    let Some(first) = listing.tables.first() else {
+        return;
+    };
+    let left = nft::Options {
+        left_to_iptables: vec![(first.family.clone(), first.name.clone())],
+        ..options
+    };
+    let (without, stats) = nft::render::render(&listing, &left);
+    assert_eq!(stats.left_to_iptables.len(), 1);
+    let label = format!("family=\"{}\",table=\"", first.family);
+    let ours = format!("{label}{}\"", first.name);
+    let escaped_name =
+        !first.name.contains(['"', '\\', '\n']) && !first.family.contains(['"', '\\', '\n']);
+    if escaped_name {
+        assert!(
+            !without.contains(&ours),
+            "{ours} left to iptables but rendered"
+        );
+    }
+}

@@ -15,7 +15,7 @@ wit_bindgen::generate!({
     inline: "
         package hostile:guest;
         world smuggler {
-            include iptables-exporter:parser/parser@0.6.0;
+            include iptables-exporter:parser/parser@0.7.0;
             import smuggled: func() -> u64;
         }
     ",
@@ -87,7 +87,36 @@ fn stats() -> Stats {
         chains: 1,
         rules: 1,
         incompatible_tables: Vec::new(),
+        tables_shown: vec!["filter".into()],
         rule_series_dropped: 0,
+    }
+}
+
+/// An nft listing misbehaves as its first line says, as a dump does.
+impl exports::iptables_exporter::parser::nftables::Guest for Hostile {
+    fn render(
+        listing: exports::iptables_exporter::parser::nftables::Listing,
+        _settings: exports::iptables_exporter::parser::nftables::Settings,
+    ) -> Result<
+        exports::iptables_exporter::parser::nftables::Rendered,
+        exports::iptables_exporter::parser::nftables::ListingError,
+    > {
+        use exports::iptables_exporter::parser::nftables as nft;
+        let line = listing.output.split(|&b| b == b'\n').next().unwrap_or_default();
+        act(&String::from_utf8_lossy(line));
+        Ok(nft::Rendered {
+            exposition: String::new(),
+            stats: nft::Stats {
+                tables: 0,
+                chains: 0,
+                rules: 0,
+                sets: 0,
+                left_to_iptables: Vec::new(),
+                rule_series_dropped: 0,
+                findings: 0,
+                version: None,
+            },
+        })
     }
 }
 

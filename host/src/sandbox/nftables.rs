@@ -1,0 +1,105 @@
+//! A native nftables listing (`nft -j list ruleset`) parsed and rendered
+//! in an instance of its own, under the same bounds as a family: its
+//! memory cap, the collection's deadline, the output limit.
+
+use super::engine::{Deadline, HOSTCALL_SLACK_BYTES};
+use super::wit::{nftables, options_to_wit};
+use super::{Error, Failure, Options, ParseFailure, Sandbox};
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+
+/// One listing going into the component.
+pub struct Listing {
+    pub output: Bytes,
+    /// When given, every sample carries it (ms since the Unix epoch).
+    pub timestamp_ms: Option<i64>,
+}
+
+/// A table as nft names it: `ip filter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableId {
+    pub family: String,
+    pub name: String,
+}
+
+/// How to render a listing.
+#[derive(Debug, Clone, Copy)]
+pub struct NftOptions<'a> {
+    /// The format and the cardinality controls (`--nftables.*`).
+    pub options: Options<'a>,
+    pub set_elements: bool,
+    /// Tables the iptables source shows: no series here.
+    pub left_to_iptables: &'a [TableId],
+}
+
+/// Sizes of a listing that parsed.
+pub type NftStats = nftables::Stats;
+
+/// How a listing fared.
+#[derive(Debug)]
+pub struct NftReport {
+    pub outcome: Result<(String, NftStats), Failure>,
+    /// Wall time of the call into the component.
+    pub guest_time: Duration,
+}
+
+impl Sandbox {
+    /// Parses and renders one listing in a fresh instance. Blocking: call
+    /// it off the async runtime's worker threads.
+    pub fn render_nftables(&self, listing: &Listing, options: NftOptions<'_>) -> NftReport {
+        let started = Instant::now();
+        let outcome = self.render_listing(listing, options);
+        NftReport {
+            outcome,
+            guest_time: started.elapsed(),
+        }
+    }
+
+    fn render_listing(
+        &self,
+        listing: &Listing,
+        options: NftOptions<'_>,
+    ) -> Result<(String, NftStats), Failure> {
+        let _slot = self.slots.acquire(1);
+        let deadline = Deadline::after(self.limits.deadline);
+        let fuel = self
+            .limits
+            .max_exposition_bytes
+            .saturating_add(HOSTCALL_SLACK_BYTES);
+        let mut instance = self.instantiate(deadline, fuel).map_err(Failure::Sandbox)?;
+        let tables: Vec<nftables::TableId<'_>> = options
+            .left_to_iptables
+            .iter()
+            .map(|t| nftables::TableId {
+                family: &t.family,
+                name: &t.name,
+            })
+            .collect();
+        let rendered = instance
+            .call(|store, parser| {
+                let wit_listing = nftables::Listing {
+                    output: &listing.output,
+                    timestamp_ms: listing.timestamp_ms,
+                };
+                let settings = nftables::Settings {
+                    selection: options_to_wit(&options.options),
+                    set_elements: options.set_elements,
+                    left_to_iptables: &tables,
+                };
+                parser.nftables().call_render(store, wit_listing, settings)
+            })
+            .map_err(Failure::Sandbox)?;
+        let rendered = rendered.map_err(|err| {
+            Failure::Rejected(ParseFailure {
+                line: err.line,
+                message: format!("column {}: {}", err.column, err.message),
+            })
+        })?;
+        if rendered.exposition.len() > self.limits.max_exposition_bytes {
+            return Err(Failure::Sandbox(Error::OutputTooLarge(
+                self.limits.max_exposition_bytes,
+            )));
+        }
+        Ok((rendered.exposition, rendered.stats))
+    }
+}

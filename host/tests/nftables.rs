@@ -1,0 +1,417 @@
+//! The nftables source: listings captured from real nft and the drift
+//! cases rendered through the component, byte for byte against their
+//! expected exposition (`NAME.prom`) and against the independent model
+//! (`common/nft.rs`); a listing that is not one fails only this source;
+//! and, as root, real nft in a network namespace beside iptables-nft,
+//! scraped by the exporter and a real Prometheus while traffic flows.
+//!
+//! `UPDATE_GOLDEN=1` (exactly) rewrites the expected files; review the diff.
+
+use crate::common;
+
+use common::exporter::{Exporter, script};
+use common::http;
+use common::netns::Netns;
+use common::nft::{expected, nftables_part, series_of, served};
+use common::prometheus::{self, Prometheus};
+use common::{fixtures, promtool_problems, sandbox};
+use iptables_exporter::sandbox::{Listing, NftOptions, Options, Selection};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn nft_fixtures() -> PathBuf {
+    fixtures().join("nftables")
+}
+
+/// The captured listings and the drift cases, each a `.json` file.
+fn listings() -> Vec<PathBuf> {
+    let mut files = common::files_ending(&nft_fixtures(), ".json");
+    assert_eq!(files.len(), 4, "the captured listings (capture.sh)");
+    let drift = common::files_ending(&nft_fixtures().join("drift"), ".json");
+    assert_eq!(drift.len(), 4, "the drift cases drift/README.md lists");
+    files.extend(drift);
+    files
+}
+
+/// Renders a listing through the embedded component, every series kept.
+fn render(listing: &[u8]) -> Result<String, String> {
+    let report = sandbox().render_nftables(
+        &Listing {
+            output: listing.to_vec().into(),
+            timestamp_ms: None,
+        },
+        NftOptions {
+            options: Options::TEXT,
+            set_elements: true,
+            left_to_iptables: &[],
+        },
+    );
+    report
+        .outcome
+        .map(|(text, _)| text)
+        .map_err(|err| err.to_string())
+}
+
+#[test]
+fn listings_match_their_expositions_and_the_model() {
+    let mut failures = Vec::new();
+    for input in listings() {
+        let name = input.display().to_string();
+        let listing = std::fs::read(&input).expect("fixture");
+        let got = match render(&listing) {
+            Ok(text) => text,
+            Err(err) => {
+                failures.push(format!("{name}: rejected: {err}"));
+                continue;
+            }
+        };
+        let golden_path = input.with_extension("prom");
+        if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+            std::fs::write(&golden_path, &got).expect("writing golden file");
+        }
+        let want = std::fs::read_to_string(&golden_path)
+            .unwrap_or_else(|err| panic!("{}: {err} (UPDATE_GOLDEN=1)", golden_path.display()));
+        if got != want {
+            failures.push(format!("{name}: differs from {}", golden_path.display()));
+        }
+        let model = expected(&listing);
+        let rendered = served(&want);
+        if model != rendered {
+            let missing: Vec<_> = model
+                .iter()
+                .filter(|(k, v)| rendered.get(*k) != Some(v))
+                .collect();
+            let extra: Vec<_> = rendered
+                .iter()
+                .filter(|(k, v)| model.get(*k) != Some(v))
+                .collect();
+            failures.push(format!(
+                "{name}: the model disagrees\n  model has, served not: {missing:?}\n  served has, model not: {extra:?}"
+            ));
+        }
+        // The contract names named counters' series
+        // `nftables_counter_{packets,bytes}_total` (the issue's, and the
+        // peers' names); promtool's lint against `counter` in a counter's
+        // name is the one thing it may say.
+        let said = promtool_problems(&want);
+        let problems = said
+            .lines()
+            .filter(|l| {
+                !(l.starts_with("nftables_counter_")
+                    && l.ends_with("should not include type 'counter'"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !problems.is_empty() {
+            failures.push(format!("{name}: promtool says:\n{problems}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn unknown_expressions_keep_a_stable_readable_label() {
+    let listing = std::fs::read(nft_fixtures().join("drift/unknown-kinds.json")).expect("fixture");
+    let text = render(&listing).expect("an unknown expression costs no scrape");
+    let rules = series_of(&text, "nftables_rule_packets_total");
+    let labels: Vec<&str> = rules.keys().map(|l| l["rule"].as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "meta protocol ip last counter",
+            r#"quantum {"axis":"z","key":"spin"} 1 synproxy {"flags":["timestamp","sack-perm"],"mss":1460,"wscale":7} counter"#,
+        ]
+    );
+}
+
+/// A listing that is not one — not JSON, cut short, an nft that fails —
+/// costs the nftables source its series for the scrape, and nothing else.
+#[test]
+fn a_bad_listing_fails_only_the_nftables_source() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = common::exporter::cat_fixture(dir.path(), "save", "docker-nft.ipv4.rules");
+    let cut = script(
+        dir.path(),
+        "nft-cut",
+        r#"printf '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"fam'"#,
+    );
+    let failing = script(
+        dir.path(),
+        "nft-fails",
+        "echo 'netlink: Error: cache initialization failed: Operation not permitted' >&2; exit 1",
+    );
+    let prose = script(
+        dir.path(),
+        "nft-prose",
+        "echo 'Error: syntax error, unexpected junk'",
+    );
+    for (nft, logged) in [
+        (&cut, "truncated JSON"),
+        (&failing, "Operation not permitted"),
+        (&prose, "not JSON"),
+    ] {
+        let command = format!("--nftables.command={}", nft.display());
+        let exporter = Exporter::ipv4(&save, &["--collector.nftables", &command]);
+        let body = exporter.scrape();
+        assert_eq!(
+            common::exporter::scrape_success(&body, "ipv4").as_deref(),
+            Some("1"),
+            "{body}"
+        );
+        assert!(body.contains("\nnftables_scrape_success 0\n"), "{body}");
+        assert_eq!(
+            nftables_part(&body),
+            "",
+            "no nftables series from a bad listing"
+        );
+        assert!(body.contains("iptables_rule_packets_total{"), "{body}");
+        let log = exporter.log();
+        assert!(
+            log.contains(logged),
+            "{nft:?}: the log names the problem:\n{log}"
+        );
+    }
+}
+
+/// `--collector.nftables` with no nft installed reports the source failing
+/// rather than leaving it out, as a named family does.
+#[test]
+fn a_named_nftables_source_without_nft_reports_failure() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = common::exporter::cat_fixture(dir.path(), "save", "docker-nft.ipv4.rules");
+    let exporter = Exporter::ipv4(
+        &save,
+        &[
+            "--collector.nftables",
+            "--nftables.command=/nonexistent/nft",
+        ],
+    );
+    let body = exporter.scrape();
+    assert!(body.contains("\nnftables_scrape_success 0\n"), "{body}");
+    let off = Exporter::ipv4(&save, &["--no-collector.nftables"]);
+    assert!(!off.scrape().contains("nftables_scrape_success"));
+}
+
+const EXPORTER: &str = "127.0.0.1:9455";
+
+/// The nft sources of the fixtures, all in one namespace beside an
+/// iptables-nft table: firewalld's and kube-proxy's shapes, the objects
+/// table, and the native tables of the mixed host.
+fn load_everything(ns: &Netns) {
+    let sources = nft_fixtures().join("sources");
+    ns.run(
+        "iptables-nft-restore",
+        &[],
+        &std::fs::read(sources.join("mixed.rules")).expect("rules"),
+    );
+    for name in ["firewalld", "kube-proxy", "objects", "mixed"] {
+        let file = sources.join(format!("{name}.nft"));
+        ns.run("nft", &["-f", &file.display().to_string()], b"");
+    }
+}
+
+/// Connections to `address`, each sending a little data; the listener is
+/// on 127.0.0.1 at the port (kube-proxy's service addresses DNAT there).
+fn connect(address: &str, port: u16, count: usize) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    let server = std::thread::spawn(move || {
+        for _ in 0..count {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 100];
+            let _ = std::io::Read::read(&mut conn, &mut buf);
+        }
+    });
+    for _ in 0..count {
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        std::io::Write::write_all(&mut stream, &[b'x'; 100]).expect("send");
+    }
+    server.join().expect("server");
+}
+
+/// What nft itself lists now, read by the model.
+fn nft_now(ns: &Netns) -> common::nft::Expected {
+    expected(&ns.run("nft", &["-j", "list", "ruleset"], b""))
+}
+
+fn model_value(model: &common::nft::Expected, metric: &str, labels: &[(&str, &str)]) -> u128 {
+    let key = (
+        metric.to_owned(),
+        labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
+    *model
+        .get(&key)
+        .unwrap_or_else(|| panic!("nft lists no {key:?}"))
+}
+
+#[test]
+fn real_nft_beside_iptables_is_scraped_once_and_prometheus_sees_it_move() {
+    common::require_tool("nft", "nftables");
+    let ns = Netns::new("nft");
+    load_everything(&ns);
+    let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    command.args([
+        "--iptables.save-path=iptables-nft-save",
+        "--ip6tables.save-path=ip6tables-nft-save",
+        "--collector.nftables",
+        "--iptables.min-interval=0s",
+        &format!("--web.listen-address={EXPORTER}"),
+    ]);
+    let _exporter = Exporter::spawn(command);
+    let _prometheus = Prometheus::start(
+        &ns,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: firewall\n    static_configs:\n      - targets: ['{EXPORTER}']\n"
+        ),
+    );
+    ns.enter(|| {
+        http::wait_for_listener(EXPORTER, Duration::from_secs(60));
+        let body = String::from_utf8(http::get(EXPORTER, "/metrics").expect("scrape").body)
+            .expect("utf-8");
+        assert!(body.contains("\nnftables_scrape_success 1\n"), "{body}");
+
+        // Never twice: the table iptables-nft-save shows is iptables'; the
+        // one it calls incompatible, the non-standard one and every inet
+        // table are nft's.
+        let nft_tables: std::collections::BTreeSet<(String, String)> =
+            series_of(&body, "nftables_chain_rules")
+                .keys()
+                .map(|l| (l["family"].clone(), l["table"].clone()))
+                .collect();
+        let want: std::collections::BTreeSet<(String, String)> = [
+            ("inet", "firewalld"),
+            ("ip", "kube-proxy"),
+            ("inet", "objects"),
+            ("inet", "native"),
+            ("ip", "custom"),
+            ("ip", "mangle"),
+        ]
+        .iter()
+        .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+        .collect();
+        assert_eq!(nft_tables, want, "{body}");
+        let iptables_tables: Vec<String> = series_of(&body, "iptables_rules")
+            .keys()
+            .map(|l| l["table"].clone())
+            .collect();
+        assert!(iptables_tables.iter().all(|t| t == "filter") && !iptables_tables.is_empty());
+        assert!(body.contains("iptables_incompatible_tables{family=\"ipv4\"} 1"), "{body}");
+
+        // Traffic through the kube-proxy service address (DNAT to the
+        // endpoint), to an invalid port of it (the named counter), and to
+        // port 8080 (the objects table's rules and its named counter).
+        let rule = r#"tcp dport 8080 counter"#;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let increase = |expr: &str| prometheus::query_value(expr).filter(|v| *v > 0.0);
+        loop {
+            connect("127.0.0.1:8080", 8080, 3);
+            connect("127.0.0.10:8080", 8080, 1);
+            let _ = std::net::TcpStream::connect("127.0.0.10:9999");
+            let moved = [
+                format!("increase(nftables_rule_packets_total{{table=\"objects\",rule=\"{rule}\"}}[20s])"),
+                "increase(nftables_counter_packets_total{table=\"objects\",counter=\"cnt_http\"}[20s])".to_owned(),
+                "increase(nftables_counter_packets_total{table=\"kube-proxy\",counter=\"traffic-to-invalid-ports\"}[20s])".to_owned(),
+                "increase(nftables_rule_packets_total{table=\"kube-proxy\",chain=\"endpoint-5OJB2KTY-ns1/svc1/tcp/p80__127.0.0.1/8080\"}[20s])".to_owned(),
+            ]
+            .iter()
+            .all(|expr| increase(expr).is_some());
+            if moved {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus never saw the rule, the named counters and the endpoint move; log:\n{}",
+                _prometheus.log()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+
+        // Traffic stopped: Prometheus ends with exactly what nft lists.
+        let now = nft_now(&ns);
+        let cnt_http = model_value(
+            &now,
+            "nftables_counter_packets_total",
+            &[("family", "inet"), ("table", "objects"), ("counter", "cnt_http")],
+        );
+        prometheus::wait_for(
+            &_prometheus,
+            Duration::from_secs(60),
+            &format!("Prometheus has cnt_http at nft's {cnt_http}"),
+            || {
+                prometheus::query_value(
+                    "nftables_counter_packets_total{table=\"objects\",counter=\"cnt_http\"}",
+                )
+                .filter(|v| *v as u128 == cnt_http)
+            },
+        );
+
+        // A set grows: Prometheus follows nft's count.
+        ns.run("nft", &["add", "element", "inet", "objects", "seen", "{ 10.1.1.1, 10.1.1.2 }"], b"");
+        let seen = model_value(
+            &nft_now(&ns),
+            "nftables_set_elements",
+            &[("family", "inet"), ("table", "objects"), ("set", "seen")],
+        );
+        assert!(seen >= 3, "the dynamic set holds 127.0.0.1 and the two added");
+        prometheus::wait_for(
+            &_prometheus,
+            Duration::from_secs(60),
+            &format!("Prometheus has set seen at nft's {seen} elements"),
+            || {
+                prometheus::query_value("nftables_set_elements{table=\"objects\",set=\"seen\"}")
+                    .filter(|v| *v as u128 == seen)
+            },
+        );
+
+        // A reload gives every rule a new handle and the same label.
+        let labels = |body: &str| -> Vec<String> {
+            series_of(body, "nftables_rule_packets_total")
+                .keys()
+                .filter(|l| l["table"] == "objects")
+                .map(|l| format!("{}/{}", l["chain"], l["rule"]))
+                .collect()
+        };
+        let before = labels(&body);
+        let objects = nft_fixtures().join("sources/objects.nft");
+        ns.run("nft", &["delete", "table", "inet", "objects"], b"");
+        ns.run("nft", &["-f", &objects.display().to_string()], b"");
+        let after = String::from_utf8(http::get(EXPORTER, "/metrics").expect("scrape").body)
+            .expect("utf-8");
+        assert_eq!(labels(&after), before, "labels changed across a reload");
+    });
+}
+
+/// Every series the component renders with the nftables selection flags
+/// kept by the same rules as iptables': a chain excluded loses its series.
+#[test]
+fn selection_applies_to_nft_rules() {
+    let listing = std::fs::read(nft_fixtures().join("kube-proxy.json")).expect("fixture");
+    let selection = Selection {
+        chains: iptables_exporter::sandbox::Filter {
+            include: None,
+            exclude: Some("endpoint-.*".into()),
+        },
+        ..Selection::ALL
+    };
+    let report = sandbox().render_nftables(
+        &Listing {
+            output: listing.into(),
+            timestamp_ms: None,
+        },
+        NftOptions {
+            options: Options {
+                format: exposition::Format::Text,
+                selection: &selection,
+            },
+            set_elements: true,
+            left_to_iptables: &[],
+        },
+    );
+    let (text, _) = report.outcome.expect("renders");
+    assert!(!text.contains("chain=\"endpoint-"), "{text}");
+    assert!(text.contains("chain=\"services\""), "{text}");
+}

@@ -1,0 +1,585 @@
+//! `nft -j list ruleset` output → tables, chains, rules, named counters,
+//! quotas and sets.
+//!
+//! The listing is read an item at a time: a set's elements are counted,
+//! never kept (a 1M-element set costs its count, not its elements), and a
+//! rule is printed as soon as it is read. What any nft version prints is
+//! taken as it comes (see `docs/metrics.md`): unknown fields are ignored,
+//! unknown item kinds and expressions are skipped or printed as JSON with a
+//! finding, integers are exact (u64, negative counters read back as u64).
+//! Only output that is not a listing at all — not JSON, truncated, not
+//! `{"nftables": [...]}` — is an error.
+
+use super::print::{self, Counters, Jump};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::fmt;
+
+/// A listing that parsed.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// `metainfo.version`, when given.
+    pub version: Option<String>,
+    pub tables: Vec<Table>,
+    /// Items in the listing, the metainfo included.
+    pub items: u32,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Default)]
+pub struct Table {
+    /// nft's family name: ip, ip6, inet, arp, bridge, netdev.
+    pub family: String,
+    pub name: String,
+    pub chains: Vec<Chain>,
+    pub counters: Vec<NamedCounter>,
+    pub quotas: Vec<Quota>,
+    pub sets: Vec<Set>,
+    chain_index: FxHashMap<String, usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Chain {
+    pub name: String,
+    /// `None` for a regular chain.
+    pub base: Option<BaseChain>,
+    pub rules: Vec<Rule>,
+}
+
+/// A base chain's settings, as strings for labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseChain {
+    pub kind: String,
+    pub hook: String,
+    /// The number nft prints (`filter - 10` is `-10`).
+    pub priority: String,
+    pub policy: String,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule as nft prints it, without counter values and handle.
+    pub text: String,
+    pub comment: Option<String>,
+    /// Its inline counter; `None` for a rule without one.
+    pub counters: Option<Counters>,
+    /// Named counters it counts through: it has no series of its own.
+    pub named_counters: Vec<String>,
+    /// Counts through a counter map of a named set.
+    pub counter_map: bool,
+    pub jumps: Vec<Jump>,
+    /// 1-based position of the item in the listing.
+    pub item: u32,
+}
+
+impl Rule {
+    /// Whether its counts belong to a named counter rather than to it.
+    pub fn counts_elsewhere(&self) -> bool {
+        !self.named_counters.is_empty() || self.counter_map
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedCounter {
+    pub name: String,
+    pub counters: Counters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub name: String,
+    /// Its limit, in bytes.
+    pub limit: u64,
+    /// Bytes used so far.
+    pub used: u64,
+    /// `over`: it matches once the limit is passed.
+    pub over: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set {
+    pub name: String,
+    pub kind: SetKind,
+    /// Elements listed, or the count nft gave (1.1.7); `None` when the
+    /// listing has neither (`nft -t`).
+    pub elements: Option<u64>,
+    /// The size declared.
+    pub max_elements: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetKind {
+    Set,
+    Map,
+    Meter,
+}
+
+impl SetKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SetKind::Set => "set",
+            SetKind::Map => "map",
+            SetKind::Meter => "meter",
+        }
+    }
+}
+
+/// Something worth saying about a listing that parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// 1-based item of the listing it is about.
+    pub item: u32,
+    pub kind: FindingKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    /// An item kind the exporter does not read (flowtable, ct helper, …).
+    UnknownItem,
+    /// A statement or expression printed as JSON in the rule's label.
+    UnknownExpression,
+    /// An item without the fields that place it (family, table, name).
+    Unplaced,
+}
+
+/// Why a listing was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct ListingError {
+    pub kind: ListingErrorKind,
+    /// Where, as `line L column C` of the output (nft prints one line).
+    pub message: String,
+    /// 1-based line and column of the problem.
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingErrorKind {
+    /// Empty output.
+    Empty,
+    /// The output ends in the middle of the JSON.
+    Truncated,
+    /// Not JSON.
+    NotJson,
+    /// JSON, but not `{"nftables": [...]}`.
+    NotAListing,
+}
+
+impl fmt::Display for ListingErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListingErrorKind::Empty => "empty output",
+            ListingErrorKind::Truncated => "truncated JSON",
+            ListingErrorKind::NotJson => "not JSON",
+            ListingErrorKind::NotAListing => "not an nft listing",
+        })
+    }
+}
+
+/// Reads a whole `nft -j list …` output.
+pub fn parse(bytes: &[u8]) -> Result<Listing, ListingError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ListingError {
+            kind: ListingErrorKind::Empty,
+            message: "nft printed nothing".into(),
+            line: 1,
+            column: 1,
+        });
+    }
+    let mut builder = Builder::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let read = TopSeed(&mut builder)
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    match read {
+        Ok(()) => Ok(builder.finish()),
+        Err(err) => Err(listing_error(&err)),
+    }
+}
+
+fn listing_error(err: &serde_json::Error) -> ListingError {
+    use serde_json::error::Category;
+    let kind = match err.classify() {
+        Category::Eof => ListingErrorKind::Truncated,
+        Category::Syntax | Category::Io => ListingErrorKind::NotJson,
+        Category::Data => ListingErrorKind::NotAListing,
+    };
+    let line = u32::try_from(err.line()).unwrap_or(u32::MAX).max(1);
+    let column = u32::try_from(err.column()).unwrap_or(u32::MAX).max(1);
+    ListingError {
+        kind,
+        message: err.to_string(),
+        line,
+        column,
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    listing: Listing,
+    table_index: FxHashMap<(String, String), usize>,
+}
+
+impl Builder {
+    fn finish(self) -> Listing {
+        self.listing
+    }
+
+    fn finding(&mut self, kind: FindingKind, message: String) {
+        let item = self.listing.items;
+        self.listing.findings.push(Finding {
+            item,
+            kind,
+            message,
+        });
+    }
+
+    fn table(&mut self, family: &str, name: &str) -> &mut Table {
+        let tables = &mut self.listing.tables;
+        let index = *self
+            .table_index
+            .entry((family.to_owned(), name.to_owned()))
+            .or_insert_with(|| {
+                tables.push(Table {
+                    family: family.to_owned(),
+                    name: name.to_owned(),
+                    ..Table::default()
+                });
+                tables.len() - 1
+            });
+        &mut tables[index]
+    }
+
+    /// The family and table an item belongs to, or a finding.
+    fn place<'v>(&mut self, kind: &str, item: &'v Value, key: &str) -> Option<(&'v str, &'v str)> {
+        let family = item.get("family").and_then(Value::as_str);
+        let table = item.get(key).and_then(Value::as_str);
+        match (family, table) {
+            (Some(family), Some(table)) => Some((family, table)),
+            _ => {
+                self.finding(
+                    FindingKind::Unplaced,
+                    format!("a {kind} without its family or table: skipped"),
+                );
+                None
+            }
+        }
+    }
+
+    fn item(&mut self, kind: &str, value: Value) {
+        match kind {
+            "metainfo" => {
+                self.listing.version = value
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+            "table" => {
+                if let Some((family, name)) = self.place(kind, &value, "name") {
+                    self.table(family, name);
+                }
+            }
+            "chain" => self.chain(&value),
+            "rule" => self.rule(&value),
+            "counter" => {
+                let Some((family, table, name)) = self.named(kind, &value) else {
+                    return;
+                };
+                let get = |k: &str| value.get(k).and_then(print::counter_value).unwrap_or(0);
+                let counters = Counters {
+                    packets: get("packets"),
+                    bytes: get("bytes"),
+                };
+                self.table(&family, &table)
+                    .counters
+                    .push(NamedCounter { name, counters });
+            }
+            "quota" => {
+                let Some((family, table, name)) = self.named(kind, &value) else {
+                    return;
+                };
+                let get = |k: &str| value.get(k).and_then(print::counter_value).unwrap_or(0);
+                let quota = Quota {
+                    name,
+                    limit: get("bytes"),
+                    used: get("used"),
+                    over: value.get("inv").and_then(Value::as_bool) == Some(true),
+                };
+                self.table(&family, &table).quotas.push(quota);
+            }
+            other => self.finding(
+                FindingKind::UnknownItem,
+                format!("an item of kind {other:?}, which the exporter does not read: skipped"),
+            ),
+        }
+    }
+
+    /// Family, table and name of a named object.
+    fn named(&mut self, kind: &str, value: &Value) -> Option<(String, String, String)> {
+        let (family, table) = self.place(kind, value, "table")?;
+        let name = value.get("name").and_then(Value::as_str);
+        let Some(name) = name else {
+            self.finding(
+                FindingKind::Unplaced,
+                format!("a {kind} without a name: skipped"),
+            );
+            return None;
+        };
+        Some((family.to_owned(), table.to_owned(), name.to_owned()))
+    }
+
+    fn chain(&mut self, value: &Value) {
+        let Some((family, table, name)) = self.named("chain", value) else {
+            return;
+        };
+        let label = |k: &str| match value.get(k) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let base = label("hook").map(|hook| BaseChain {
+            kind: label("type").unwrap_or_default(),
+            hook,
+            priority: label("prio").unwrap_or_default(),
+            policy: label("policy").unwrap_or_default(),
+        });
+        let chain = chain_mut(self.table(&family, &table), &name);
+        chain.base = base;
+    }
+
+    fn rule(&mut self, value: &Value) {
+        let Some((family, table)) = self.place("rule", value, "table") else {
+            return;
+        };
+        let Some(chain) = value.get("chain").and_then(Value::as_str) else {
+            self.finding(
+                FindingKind::Unplaced,
+                "a rule without its chain: skipped".into(),
+            );
+            return;
+        };
+        let (family, table, chain) = (family.to_owned(), table.to_owned(), chain.to_owned());
+        let comment = value.get("comment").and_then(Value::as_str);
+        // A rule without `expr` (nft 1.0.2 prints some) is a rule of nothing.
+        let exprs = match value.get("expr") {
+            Some(Value::Array(exprs)) => exprs.as_slice(),
+            _ => &[],
+        };
+        let printed = print::rule(exprs, comment);
+        for unknown in &printed.unknown {
+            self.finding(
+                FindingKind::UnknownExpression,
+                format!(
+                    "rule in {family} {table} {chain}: {unknown:?} is not known to the printer; its label shows it as JSON"
+                ),
+            );
+        }
+        let item = self.listing.items;
+        let rule = Rule {
+            text: printed.text,
+            comment: comment.map(str::to_owned),
+            counters: printed.counters,
+            named_counters: printed.named_counters,
+            counter_map: printed.counter_map,
+            jumps: printed.jumps,
+            item,
+        };
+        chain_mut(self.table(&family, &table), &chain)
+            .rules
+            .push(rule);
+    }
+
+    fn set(&mut self, kind: SetKind, set: SetItem) {
+        let text = |v: Option<Value>| match v {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let (Some(family), Some(table), Some(name)) =
+            (text(set.family), text(set.table), text(set.name))
+        else {
+            self.finding(
+                FindingKind::Unplaced,
+                format!(
+                    "a {} without its family, table or name: skipped",
+                    kind.name()
+                ),
+            );
+            return;
+        };
+        let max_elements = set.size.as_ref().and_then(Value::as_u64);
+        let count = set.count.as_ref().and_then(Value::as_u64);
+        let entry = Set {
+            name,
+            kind,
+            elements: set.elem.or(count),
+            max_elements,
+        };
+        self.table(&family, &table).sets.push(entry);
+    }
+}
+
+fn chain_mut<'t>(table: &'t mut Table, name: &str) -> &'t mut Chain {
+    let chains = &mut table.chains;
+    let index = *table.chain_index.entry(name.to_owned()).or_insert_with(|| {
+        chains.push(Chain {
+            name: name.to_owned(),
+            ..Chain::default()
+        });
+        chains.len() - 1
+    });
+    &mut chains[index]
+}
+
+/// A set, map or meter, with its elements counted, not kept.
+#[derive(Deserialize)]
+struct SetItem {
+    family: Option<Value>,
+    table: Option<Value>,
+    name: Option<Value>,
+    size: Option<Value>,
+    count: Option<Value>,
+    #[serde(default, deserialize_with = "count_elements")]
+    elem: Option<u64>,
+}
+
+fn count_elements<'de, D: de::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+    struct Count;
+    impl<'de> Visitor<'de> for Count {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of elements")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut n = 0u64;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            Ok(Some(n))
+        }
+        // Anything else is not a count: ignored, not an error.
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    de.deserialize_any(Count)
+}
+
+/// `{"nftables": [item, …]}`; other top-level keys are ignored.
+struct TopSeed<'b>(&'b mut Builder);
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object {\"nftables\": [...]}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "nftables" {
+                map.next_value_seed(ItemsSeed(&mut *self.0))?;
+                seen = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if seen {
+            Ok(())
+        } else {
+            Err(de::Error::custom("no \"nftables\" list at the top level"))
+        }
+    }
+}
+
+struct ItemsSeed<'b>(&'b mut Builder);
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of items")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            self.0.listing.items += 1;
+            if seq.next_element_seed(ItemSeed(&mut *self.0))?.is_none() {
+                self.0.listing.items -= 1;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One item: `{"kind": {...}}`. Sets, maps and meters are counted as they
+/// are read; everything else is read whole (rules are small).
+struct ItemSeed<'b>(&'b mut Builder);
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an item {\"kind\": {...}}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(kind) = map.next_key::<String>()? {
+            let set_kind = match kind.as_str() {
+                "set" => Some(SetKind::Set),
+                "map" => Some(SetKind::Map),
+                "meter" => Some(SetKind::Meter),
+                _ => None,
+            };
+            match set_kind {
+                Some(set_kind) => {
+                    let set = map.next_value::<SetItem>()?;
+                    self.0.set(set_kind, set);
+                }
+                None => {
+                    let value = map.next_value::<Value>()?;
+                    self.0.item(&kind, value);
+                }
+            }
+        }
+        Ok(())
+    }
+}
