@@ -208,25 +208,38 @@ impl Sandbox {
             })
     }
 
-    /// Renders `dumps` in one call of one fresh instance (the component's
-    /// `render`). Blocking: call it off the async runtime's worker threads.
-    pub fn render(&self, dumps: Vec<Dump>, options: Options<'_>) -> Result<Rendering, Error> {
-        let dumps: Vec<metrics::Dump<'_>> = dumps.iter().map(dump_to_wit).collect();
-        let _slot = self.slots.acquire(1);
+    /// A pool slot and a fresh instance for one call that returns a whole
+    /// exposition at once, under one deadline, allowed the whole output
+    /// limit (the one-call `render`, the nft listing).
+    fn whole_output_instance(&self) -> Result<(engine::SlotGuard<'_>, engine::Instance), Error> {
+        let slot = self.slots.acquire(1);
         let deadline = Deadline::after(self.limits.deadline);
         let fuel = self
             .limits
             .max_exposition_bytes
             .saturating_add(HOSTCALL_SLACK_BYTES);
-        let mut instance = self.instantiate(deadline, fuel)?;
+        Ok((slot, self.instantiate(deadline, fuel)?))
+    }
+
+    /// Whether an exposition returned whole is within the output limit.
+    fn check_output(&self, exposition: &str) -> Result<(), Error> {
+        if exposition.len() > self.limits.max_exposition_bytes {
+            return Err(Error::OutputTooLarge(self.limits.max_exposition_bytes));
+        }
+        Ok(())
+    }
+
+    /// Renders `dumps` in one call of one fresh instance (the component's
+    /// `render`). Blocking: call it off the async runtime's worker threads.
+    pub fn render(&self, dumps: Vec<Dump>, options: Options<'_>) -> Result<Rendering, Error> {
+        let dumps: Vec<metrics::Dump<'_>> = dumps.iter().map(dump_to_wit).collect();
+        let (_slot, mut instance) = self.whole_output_instance()?;
         let rendering = instance.call(|store, parser| {
             parser
                 .metrics()
                 .call_render(store, &dumps, options_to_wit(&options))
         })?;
-        if rendering.exposition.len() > self.limits.max_exposition_bytes {
-            return Err(Error::OutputTooLarge(self.limits.max_exposition_bytes));
-        }
+        self.check_output(&rendering.exposition)?;
         Ok(Rendering {
             exposition: rendering.exposition,
             results: rendering

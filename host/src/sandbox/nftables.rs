@@ -2,9 +2,8 @@
 //! in an instance of its own, under the same bounds as a family: its
 //! memory cap, the collection's deadline, the output limit.
 
-use super::engine::{Deadline, HOSTCALL_SLACK_BYTES};
 use super::wit::{nftables, options_to_wit};
-use super::{Error, Failure, Options, ParseFailure, Sandbox};
+use super::{Failure, Options, ParseFailure, Sandbox};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -60,13 +59,7 @@ impl Sandbox {
         listing: &Listing,
         options: NftOptions<'_>,
     ) -> Result<(String, NftStats), Failure> {
-        let _slot = self.slots.acquire(1);
-        let deadline = Deadline::after(self.limits.deadline);
-        let fuel = self
-            .limits
-            .max_exposition_bytes
-            .saturating_add(HOSTCALL_SLACK_BYTES);
-        let mut instance = self.instantiate(deadline, fuel).map_err(Failure::Sandbox)?;
+        let (_slot, mut instance) = self.whole_output_instance().map_err(Failure::Sandbox)?;
         let tables: Vec<nftables::TableId<'_>> = options
             .left_to_iptables
             .iter()
@@ -95,11 +88,8 @@ impl Sandbox {
                 message: format!("column {}: {}", err.column, err.message),
             })
         })?;
-        if rendered.exposition.len() > self.limits.max_exposition_bytes {
-            return Err(Failure::Sandbox(Error::OutputTooLarge(
-                self.limits.max_exposition_bytes,
-            )));
-        }
+        self.check_output(&rendered.exposition)
+            .map_err(Failure::Sandbox)?;
         Ok((rendered.exposition, rendered.stats))
     }
 }
