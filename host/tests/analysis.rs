@@ -8,6 +8,7 @@ use crate::common;
 
 use common::*;
 use parser_wasm::analyze::{self, Analysis};
+use parser_wasm::nft::analyze::NftAnalysis;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
@@ -41,16 +42,68 @@ impl Analyzer {
     /// The component's analysis of `dump` in the shape of
     /// [`analysis_json`], rules and diagnostics read in pages of [`PAGE`].
     fn analyse(&mut self, dump: &[u8]) -> serde_json::Value {
-        use serde_json::json;
         let api = self.bindings.iptables_exporter_parser_analysis().ruleset();
         let store = &mut self.store;
         let ruleset = api
             .call_constructor(&mut *store, dump)
             .expect("constructor");
-        let counters = |c: Option<wit::Counters>| {
-            c.map(|c| json!({"packets": c.packets.to_string(), "bytes": c.bytes.to_string()}))
-        };
         let error = api.call_error(&mut *store, ruleset).expect("error");
+        let error = error.map(|e| serde_json::json!({"line": e.line, "message": e.message}));
+        let json = read_ruleset!(api, store, ruleset, error);
+        ruleset.resource_drop(&mut *store).expect("drop");
+        json
+    }
+
+    /// The component's analysis of an nft listing, in the shape of
+    /// [`nft_analysis_json`].
+    fn analyse_nft(&mut self, listing: &[u8]) -> serde_json::Value {
+        use serde_json::json;
+        let api = self
+            .bindings
+            .iptables_exporter_parser_analysis()
+            .nft_ruleset();
+        let store = &mut self.store;
+        let ruleset = api
+            .call_constructor(&mut *store, listing)
+            .expect("constructor");
+        let error = api.call_error(&mut *store, ruleset).expect("error");
+        let error = error.map(|e| json!({"line": e.line, "message": e.message}));
+        let mut json = read_ruleset!(api, store, ruleset, error);
+        let objects = api.call_objects(&mut *store, ruleset).expect("objects");
+        json["objects"] = objects
+            .iter()
+            .map(|o| {
+                json!({
+                    "table": o.table,
+                    "kind": match o.kind {
+                        wit::ObjectKind::Set => "set",
+                        wit::ObjectKind::Map => "map",
+                        wit::ObjectKind::Meter => "meter",
+                        wit::ObjectKind::Counter => "counter",
+                        wit::ObjectKind::Quota => "quota",
+                    },
+                    "name": o.name,
+                    "line": o.line,
+                    "elements": o.elements.map(|n| n.to_string()),
+                    "maxElements": o.max_elements.map(|n| n.to_string()),
+                    "counters": wit_counters(o.counters),
+                    "quotaUsed": o.quota_used.map(|n| n.to_string()),
+                    "quotaLimit": o.quota_limit.map(|n| n.to_string()),
+                })
+            })
+            .collect();
+        ruleset.resource_drop(&mut *store).expect("drop");
+        json
+    }
+}
+
+/// Reads everything but the error and objects of a `ruleset` or
+/// `nft-ruleset` resource (the bindings give each its own type) into the
+/// shape of [`analysis_json`].
+macro_rules! read_ruleset {
+    ($api:expr, $store:expr, $ruleset:expr, $error:expr) => {{
+        use serde_json::json;
+        let (api, store, ruleset) = (&$api, &mut *$store, $ruleset);
         let tables = api.call_tables(&mut *store, ruleset).expect("tables");
         let rule_count = api.call_rule_count(&mut *store, ruleset).expect("count");
         let rules = paged(rule_count, |start| {
@@ -65,9 +118,8 @@ impl Analyzer {
             api.call_diagnostics(&mut *store, ruleset, start, PAGE)
                 .expect("diagnostics")
         });
-        ruleset.resource_drop(&mut *store).expect("drop");
         json!({
-            "error": error.map(|e| json!({"line": e.line, "message": e.message})),
+            "error": $error,
             "tables": tables.iter().map(|t| json!({
                 "name": t.name,
                 "line": t.line,
@@ -76,9 +128,10 @@ impl Analyzer {
                     "line": c.line,
                     "builtin": c.builtin,
                     "policies": c.policies.iter().map(|p| json!({
-                        "line": p.line, "name": p.name, "counters": counters(p.counters),
+                        "line": p.line, "name": p.name, "counters": wit_counters(p.counters),
                     })).collect::<Vec<_>>(),
                     "rules": c.rules,
+                    "base": c.base,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "rules": rules.iter().map(|r| json!({
@@ -89,7 +142,7 @@ impl Analyzer {
                 "text": r.text,
                 "target": r.target,
                 "goto": r.goto,
-                "counters": counters(r.counters),
+                "counters": wit_counters(r.counters),
             })).collect::<Vec<_>>(),
             "edges": edges.iter().map(|e| json!({
                 "table": e.table,
@@ -110,7 +163,16 @@ impl Analyzer {
                 "message": d.message,
             })).collect::<Vec<_>>(),
         })
-    }
+    }};
+}
+use read_ruleset;
+
+/// 64-bit counters as strings, as the JS tests write them.
+fn wit_counters(c: Option<wit::Counters>) -> serde_json::Value {
+    c.map_or(
+        serde_json::Value::Null,
+        |c| serde_json::json!({"packets": c.packets.to_string(), "bytes": c.bytes.to_string()}),
+    )
 }
 
 /// A diagnostic code as the library names it.
@@ -124,6 +186,10 @@ fn code_name(code: wit::DiagnosticCode) -> &'static str {
         C::DuplicateRule => "duplicate-rule",
         C::NeverMatched => "never-matched",
         C::InvalidUtf8 => "invalid-utf8",
+        C::UnknownItem => "unknown-item",
+        C::UnknownExpression => "unknown-expression",
+        C::UnplacedItem => "unplaced-item",
+        C::CountedByName => "counted-by-name",
     }
 }
 
@@ -187,20 +253,121 @@ fn the_embedded_component_analyses_every_dump_as_the_library_does() {
     ] {
         assert!(kinds.contains(kind), "no `{kind}` in any dump: {kinds:?}");
     }
+    let mut listings: Vec<Vec<u8>> = nft_listings()
+        .iter()
+        .map(|path| std::fs::read(path).expect("listing"))
+        .collect();
+    // One that does not read: its error, both ways.
+    listings.push(br#"{"nftables": [{"metainfo": {}}, {"table": "#.to_vec());
+    let mut kinds = std::collections::BTreeSet::new();
+    for listing in &listings {
+        let native = parser_wasm::nft::analyze::analyze(listing);
+        kinds.extend(native.details.diagnostics.iter().map(|d| d.code.as_str()));
+        assert_eq!(
+            analyzer.analyse_nft(listing),
+            nft_analysis_json(&native),
+            "{}: the component differs from the library",
+            String::from_utf8_lossy(&listing[..listing.len().min(200)])
+        );
+    }
+    for kind in [
+        "parse-error",
+        "counted-by-name",
+        "unknown-item",
+        "unknown-expression",
+        "duplicate-rule",
+    ] {
+        assert!(
+            kinds.contains(kind),
+            "no `{kind}` in any listing: {kinds:?}"
+        );
+    }
+}
+
+/// The nft listings among the fixtures: captured, then the drift cases.
+fn nft_listings() -> Vec<std::path::PathBuf> {
+    let dir = fixtures().join("nftables");
+    let mut listings = files_ending(&dir, ".json");
+    listings.extend(files_ending(&dir.join("drift"), ".json"));
+    assert_eq!(listings.len(), 4 + 4, "captured listings, drift cases");
+    listings
 }
 
 /// The analysis as JSON, the shape the JS package's tests build from its
 /// API (`web/test/package.test.mjs`) and [`Analyzer::analyse`] from the
 /// component's: 64-bit counters as strings.
 fn analysis_json(analysis: &Analysis) -> serde_json::Value {
-    use serde_json::{Value, json};
-    let counters = |c: Option<parser_wasm::counters::Counters>| match c {
-        Some(c) => json!({"packets": c.packets.to_string(), "bytes": c.bytes.to_string()}),
-        None => Value::Null,
-    };
+    let error = analysis
+        .error
+        .as_ref()
+        .map(|e| serde_json::json!({"line": e.line, "message": e.kind.to_string()}));
+    shapes_json(
+        error,
+        &analysis.tables,
+        &analysis.rules,
+        &analysis.edges,
+        &analysis.diagnostics,
+    )
+}
+
+/// An nft listing's analysis as JSON: the shapes of [`analysis_json`],
+/// plus its named objects (64-bit numbers as strings).
+fn nft_analysis_json(analysis: &NftAnalysis) -> serde_json::Value {
+    use serde_json::json;
+    let error = analysis
+        .error
+        .as_ref()
+        .map(|e| json!({"line": e.line, "message": e.to_string()}));
+    let details = &analysis.details;
+    let mut json = shapes_json(
+        error,
+        &analysis.tables,
+        &details.rules,
+        &details.edges,
+        &details.diagnostics,
+    );
+    let string = |n: Option<u64>| n.map(|n| n.to_string());
+    json["objects"] = analysis
+        .objects
+        .iter()
+        .map(|o| {
+            json!({
+                "table": analysis.tables[o.table].name,
+                "kind": format!("{:?}", o.kind).to_lowercase(),
+                "name": o.name,
+                "line": o.line,
+                "elements": string(o.elements),
+                "maxElements": string(o.max_elements),
+                "counters": counters_json(o.counters),
+                "quotaUsed": string(o.quota.map(|(used, _)| used)),
+                "quotaLimit": string(o.quota.map(|(_, limit)| limit)),
+            })
+        })
+        .collect();
+    json
+}
+
+fn counters_json(c: Option<parser_wasm::counters::Counters>) -> serde_json::Value {
+    match c {
+        Some(c) => {
+            serde_json::json!({"packets": c.packets.to_string(), "bytes": c.bytes.to_string()})
+        }
+        None => serde_json::Value::Null,
+    }
+}
+
+fn shapes_json(
+    error: Option<serde_json::Value>,
+    tables: &[analyze::Table],
+    rules: &[analyze::Rule],
+    edges: &[analyze::Edge],
+    diagnostics: &[analyze::Diagnostic],
+) -> serde_json::Value {
+    use serde_json::json;
+    let counters = counters_json;
     json!({
-        "error": analysis.error.as_ref().map(|e| json!({"line": e.line, "message": e.kind.to_string()})),
-        "tables": analysis.tables.iter().map(|t| json!({
+        "error": error,
+        "tables": tables.iter().map(|t| json!({
             "name": t.name,
             "line": t.line,
             "chains": t.chains.iter().map(|c| json!({
@@ -211,10 +378,11 @@ fn analysis_json(analysis: &Analysis) -> serde_json::Value {
                     "line": p.line, "name": p.name, "counters": counters(p.counters),
                 })).collect::<Vec<_>>(),
                 "rules": c.rules,
+                "base": c.base,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "rules": analysis.rules.iter().map(|r| {
-            let table = &analysis.tables[r.table];
+        "rules": rules.iter().map(|r| {
+            let table = &tables[r.table];
             json!({
                 "line": r.line,
                 "table": table.name,
@@ -226,8 +394,8 @@ fn analysis_json(analysis: &Analysis) -> serde_json::Value {
                 "counters": counters(r.counters),
             })
         }).collect::<Vec<_>>(),
-        "edges": analysis.edges.iter().map(|e| {
-            let table = &analysis.tables[e.table];
+        "edges": edges.iter().map(|e| {
+            let table = &tables[e.table];
             json!({
                 "table": table.name,
                 "fromChain": table.chains[e.from].name,
@@ -236,7 +404,7 @@ fn analysis_json(analysis: &Analysis) -> serde_json::Value {
                 "goto": e.goto,
             })
         }).collect::<Vec<_>>(),
-        "diagnostics": analysis.diagnostics.iter().map(|d| json!({
+        "diagnostics": diagnostics.iter().map(|d| json!({
             "line": d.line,
             "column": d.column,
             "severity": format!("{:?}", d.code.severity()).to_lowercase(),
@@ -255,6 +423,7 @@ fn expected_analyses_for_the_js_package_match_the_library() {
     let update = std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1");
     let mut dumps = files_ending(&fixtures(), ".rules");
     dumps.extend(files_ending(&fixtures().join("bad"), ".rules"));
+    dumps.extend(nft_listings());
     let mut names = Vec::new();
     for path in dumps {
         let relative = path
@@ -262,8 +431,15 @@ fn expected_analyses_for_the_js_package_match_the_library() {
             .expect("inside fixtures")
             .to_string_lossy()
             .replace('/', "--");
-        let name = format!("{}.json", relative.trim_end_matches(".rules"));
-        let got = analysis_json(&analyze::analyze(&std::fs::read(&path).expect("dump")));
+        let bytes = std::fs::read(&path).expect("dump");
+        let (name, got) = match relative.strip_suffix(".rules") {
+            Some(stem) => (stem.to_owned(), analysis_json(&analyze::analyze(&bytes))),
+            None => (
+                relative.trim_end_matches(".json").to_owned(),
+                nft_analysis_json(&parser_wasm::nft::analyze::analyze(&bytes)),
+            ),
+        };
+        let name = format!("{name}.json");
         let file = dir.join(&name);
         if update {
             std::fs::create_dir_all(&dir).expect("dir");

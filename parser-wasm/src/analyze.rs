@@ -19,6 +19,11 @@
 //!   chain; the exporter sums both into one series.
 //! - `never-matched` (info): counters present and 0 packets.
 //! - `invalid-utf8` (warning): bytes that are not UTF-8 (shown as U+FFFD).
+//!
+//! A native nftables listing is analysed into the same shapes by
+//! [`crate::nft::analyze`], with codes of its own for what only a listing
+//! has (`unknown-item`, `unknown-expression`, `unplaced-item`,
+//! `counted-by-name`).
 
 use crate::counters::Counters;
 use crate::error::ParseError;
@@ -45,6 +50,10 @@ pub enum Code {
     DuplicateRule,
     NeverMatched,
     InvalidUtf8,
+    UnknownItem,
+    UnknownExpression,
+    UnplacedItem,
+    CountedByName,
 }
 
 impl Code {
@@ -57,14 +66,23 @@ impl Code {
             Code::DuplicateRule => "duplicate-rule",
             Code::NeverMatched => "never-matched",
             Code::InvalidUtf8 => "invalid-utf8",
+            Code::UnknownItem => "unknown-item",
+            Code::UnknownExpression => "unknown-expression",
+            Code::UnplacedItem => "unplaced-item",
+            Code::CountedByName => "counted-by-name",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
             Code::ParseError | Code::JumpToUndeclaredChain => Severity::Error,
-            Code::UnreachableRule | Code::DuplicateRule | Code::InvalidUtf8 => Severity::Warning,
-            Code::UnreferencedChain | Code::NeverMatched => Severity::Info,
+            Code::UnreachableRule
+            | Code::DuplicateRule
+            | Code::InvalidUtf8
+            | Code::UnknownItem
+            | Code::UnknownExpression
+            | Code::UnplacedItem => Severity::Warning,
+            Code::UnreferencedChain | Code::NeverMatched | Code::CountedByName => Severity::Info,
         }
     }
 }
@@ -96,6 +114,9 @@ pub struct Chain {
     pub policies: Vec<Policy>,
     /// Rule lines of the chain.
     pub rules: usize,
+    /// An nft base chain's `type T hook H priority P`; `None` for
+    /// iptables, whose built-in chains say theirs by name.
+    pub base: Option<String>,
 }
 
 impl Chain {
@@ -353,6 +374,7 @@ impl Outline {
             line,
             policies: Vec::new(),
             rules: 0,
+            base: None,
         });
         chains.len() - 1
     }
@@ -406,7 +428,7 @@ impl Outline {
         }
         self.jumps(&mut details);
         self.unreferenced_chains(&mut details);
-        rule_findings(&mut details);
+        rule_findings(&mut details, catches_all);
         // Line order; a stable sort keeps each line's own order.
         details.diagnostics.sort_by_key(|d| d.line);
         details
@@ -470,8 +492,10 @@ impl Outline {
     }
 }
 
-/// Unreachable, duplicate and never-matched rules, chain by chain.
-fn rule_findings(details: &mut Details) {
+/// Unreachable, duplicate and never-matched rules, chain by chain;
+/// `catches_all` says whether a rule's text matches every packet and ends
+/// the chain's traversal.
+pub(crate) fn rule_findings(details: &mut Details, catches_all: fn(&str) -> bool) {
     // Per (table, chain): the line of a rule that ends every traversal,
     // and the first line of each text.
     let mut ended: HashMap<(usize, usize), usize> = HashMap::default();

@@ -155,6 +155,21 @@ mod nftables {
     use super::{Component, options_from_wit};
     use crate::nft::{self, ListingErrorKind};
 
+    /// A listing's error as the contract has it.
+    pub(super) fn listing_error_to_wit(err: &nft::ListingError) -> wit::ListingError {
+        wit::ListingError {
+            message: err.to_string(),
+            kind: match err.kind {
+                ListingErrorKind::Empty => wit::ErrorKind::Empty,
+                ListingErrorKind::Truncated => wit::ErrorKind::Truncated,
+                ListingErrorKind::NotJson => wit::ErrorKind::NotJson,
+                ListingErrorKind::NotAListing => wit::ErrorKind::NotAListing,
+            },
+            line: err.line,
+            column: err.column,
+        }
+    }
+
     impl Guest for Component {
         fn render(
             listing: wit::Listing,
@@ -167,17 +182,7 @@ mod nftables {
                     column: 0,
                     message: err.to_string(),
                 })?;
-            let parsed = nft::parse(&listing.output).map_err(|err| wit::ListingError {
-                message: err.to_string(),
-                kind: match err.kind {
-                    ListingErrorKind::Empty => wit::ErrorKind::Empty,
-                    ListingErrorKind::Truncated => wit::ErrorKind::Truncated,
-                    ListingErrorKind::NotJson => wit::ErrorKind::NotJson,
-                    ListingErrorKind::NotAListing => wit::ErrorKind::NotAListing,
-                },
-                line: err.line,
-                column: err.column,
-            })?;
+            let parsed = nft::parse(&listing.output).map_err(|err| listing_error_to_wit(&err))?;
             // The bytes are no longer needed: give their memory to the text.
             drop(listing.output);
             let options = nft::Options {
@@ -212,16 +217,20 @@ mod nftables {
 
 mod analysis {
     use super::bindings::exports::iptables_exporter::parser::analysis::{
-        self as wit, GuestRuleset,
+        self as wit, GuestNftRuleset, GuestRuleset,
     };
     use super::bindings::exports::iptables_exporter::parser::metrics::ParseError;
+    use super::bindings::exports::iptables_exporter::parser::nftables::ListingError;
+    use super::nftables::listing_error_to_wit;
     use super::{Component, parse_error_to_wit, saturate};
     use crate::analyze::{self, Code, Details, Outline, Severity};
     use crate::counters::Counters;
+    use crate::nft::analyze::{NftAnalysis, ObjectKind};
     use std::cell::OnceCell;
 
     impl wit::Guest for Component {
         type Ruleset = Ruleset;
+        type NftRuleset = NftRuleset;
     }
 
     /// The outline at once; the rest when first asked for, so that an
@@ -253,33 +262,7 @@ mod analysis {
         }
 
         fn tables(&self) -> Vec<wit::Table> {
-            self.outline
-                .tables
-                .iter()
-                .map(|table| wit::Table {
-                    name: table.name.clone(),
-                    line: saturate(table.line),
-                    chains: table
-                        .chains
-                        .iter()
-                        .map(|chain| wit::Chain {
-                            name: chain.name.clone(),
-                            line: saturate(chain.line),
-                            builtin: chain.builtin(),
-                            policies: chain
-                                .policies
-                                .iter()
-                                .map(|p| wit::Policy {
-                                    line: saturate(p.line),
-                                    name: p.name.clone(),
-                                    counters: p.counters.map(counters),
-                                })
-                                .collect(),
-                            rules: saturate(chain.rules),
-                        })
-                        .collect(),
-                })
-                .collect()
+            tables(&self.outline.tables)
         }
 
         fn rule_count(&self) -> u32 {
@@ -287,39 +270,11 @@ mod analysis {
         }
 
         fn rules(&self, start: u32, count: u32) -> Vec<wit::Rule> {
-            page(&self.details().rules, start, count)
-                .iter()
-                .map(|rule| {
-                    let table = &self.outline.tables[rule.table];
-                    wit::Rule {
-                        line: saturate(rule.line),
-                        table: table.name.clone(),
-                        chain: table.chains[rule.chain].name.clone(),
-                        position: saturate(rule.position),
-                        text: rule.text.clone(),
-                        target: rule.target.as_ref().map(|t| t.name.clone()),
-                        goto: rule.target.as_ref().is_some_and(|t| t.goto),
-                        counters: rule.counters.map(counters),
-                    }
-                })
-                .collect()
+            rules(&self.outline.tables, self.details(), start, count)
         }
 
         fn edges(&self) -> Vec<wit::Edge> {
-            self.details()
-                .edges
-                .iter()
-                .map(|edge| {
-                    let table = &self.outline.tables[edge.table];
-                    wit::Edge {
-                        table: table.name.clone(),
-                        from_chain: table.chains[edge.from].name.clone(),
-                        to_chain: table.chains[edge.to].name.clone(),
-                        line: saturate(edge.line),
-                        goto: edge.goto,
-                    }
-                })
-                .collect()
+            edges(&self.outline.tables, self.details())
         }
 
         fn diagnostic_count(&self) -> u32 {
@@ -327,21 +282,158 @@ mod analysis {
         }
 
         fn diagnostics(&self, start: u32, count: u32) -> Vec<wit::Diagnostic> {
-            page(&self.details().diagnostics, start, count)
+            diagnostics(self.details(), start, count)
+        }
+    }
+
+    /// A listing is read whole at once: it is one JSON document, and its
+    /// tree needs every item anyway.
+    pub struct NftRuleset(NftAnalysis);
+
+    impl GuestNftRuleset for NftRuleset {
+        fn new(listing: Vec<u8>) -> Self {
+            Self(crate::nft::analyze::analyze(&listing))
+        }
+
+        fn error(&self) -> Option<ListingError> {
+            self.0.error.as_ref().map(listing_error_to_wit)
+        }
+
+        fn tables(&self) -> Vec<wit::Table> {
+            tables(&self.0.tables)
+        }
+
+        fn rule_count(&self) -> u32 {
+            saturate(self.0.details.rules.len())
+        }
+
+        fn rules(&self, start: u32, count: u32) -> Vec<wit::Rule> {
+            rules(&self.0.tables, &self.0.details, start, count)
+        }
+
+        fn edges(&self) -> Vec<wit::Edge> {
+            edges(&self.0.tables, &self.0.details)
+        }
+
+        fn objects(&self) -> Vec<wit::Object> {
+            self.0
+                .objects
                 .iter()
-                .map(|d| wit::Diagnostic {
-                    line: saturate(d.line),
-                    column: saturate(d.column),
-                    severity: match d.code.severity() {
-                        Severity::Error => wit::Severity::Error,
-                        Severity::Warning => wit::Severity::Warning,
-                        Severity::Info => wit::Severity::Info,
+                .map(|object| wit::Object {
+                    table: self.0.tables[object.table].name.clone(),
+                    kind: match object.kind {
+                        ObjectKind::Set => wit::ObjectKind::Set,
+                        ObjectKind::Map => wit::ObjectKind::Map,
+                        ObjectKind::Meter => wit::ObjectKind::Meter,
+                        ObjectKind::Counter => wit::ObjectKind::Counter,
+                        ObjectKind::Quota => wit::ObjectKind::Quota,
                     },
-                    code: code_to_wit(d.code),
-                    message: d.message.clone(),
+                    name: object.name.clone(),
+                    line: saturate(object.line),
+                    elements: object.elements,
+                    max_elements: object.max_elements,
+                    counters: object.counters.map(counters),
+                    quota_used: object.quota.map(|(used, _)| used),
+                    quota_limit: object.quota.map(|(_, limit)| limit),
                 })
                 .collect()
         }
+
+        fn diagnostic_count(&self) -> u32 {
+            saturate(self.0.details.diagnostics.len())
+        }
+
+        fn diagnostics(&self, start: u32, count: u32) -> Vec<wit::Diagnostic> {
+            diagnostics(&self.0.details, start, count)
+        }
+    }
+
+    fn tables(tables: &[analyze::Table]) -> Vec<wit::Table> {
+        tables
+            .iter()
+            .map(|table| wit::Table {
+                name: table.name.clone(),
+                line: saturate(table.line),
+                chains: table
+                    .chains
+                    .iter()
+                    .map(|chain| wit::Chain {
+                        name: chain.name.clone(),
+                        line: saturate(chain.line),
+                        builtin: chain.builtin(),
+                        policies: chain
+                            .policies
+                            .iter()
+                            .map(|p| wit::Policy {
+                                line: saturate(p.line),
+                                name: p.name.clone(),
+                                counters: p.counters.map(counters),
+                            })
+                            .collect(),
+                        rules: saturate(chain.rules),
+                        base: chain.base.clone(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn rules(
+        tables: &[analyze::Table],
+        details: &Details,
+        start: u32,
+        count: u32,
+    ) -> Vec<wit::Rule> {
+        page(&details.rules, start, count)
+            .iter()
+            .map(|rule| {
+                let table = &tables[rule.table];
+                wit::Rule {
+                    line: saturate(rule.line),
+                    table: table.name.clone(),
+                    chain: table.chains[rule.chain].name.clone(),
+                    position: saturate(rule.position),
+                    text: rule.text.clone(),
+                    target: rule.target.as_ref().map(|t| t.name.clone()),
+                    goto: rule.target.as_ref().is_some_and(|t| t.goto),
+                    counters: rule.counters.map(counters),
+                }
+            })
+            .collect()
+    }
+
+    fn edges(tables: &[analyze::Table], details: &Details) -> Vec<wit::Edge> {
+        details
+            .edges
+            .iter()
+            .map(|edge| {
+                let table = &tables[edge.table];
+                wit::Edge {
+                    table: table.name.clone(),
+                    from_chain: table.chains[edge.from].name.clone(),
+                    to_chain: table.chains[edge.to].name.clone(),
+                    line: saturate(edge.line),
+                    goto: edge.goto,
+                }
+            })
+            .collect()
+    }
+
+    fn diagnostics(details: &Details, start: u32, count: u32) -> Vec<wit::Diagnostic> {
+        page(&details.diagnostics, start, count)
+            .iter()
+            .map(|d| wit::Diagnostic {
+                line: saturate(d.line),
+                column: saturate(d.column),
+                severity: match d.code.severity() {
+                    Severity::Error => wit::Severity::Error,
+                    Severity::Warning => wit::Severity::Warning,
+                    Severity::Info => wit::Severity::Info,
+                },
+                code: code_to_wit(d.code),
+                message: d.message.clone(),
+            })
+            .collect()
     }
 
     fn code_to_wit(code: Code) -> wit::DiagnosticCode {
@@ -354,6 +446,10 @@ mod analysis {
             Code::DuplicateRule => W::DuplicateRule,
             Code::NeverMatched => W::NeverMatched,
             Code::InvalidUtf8 => W::InvalidUtf8,
+            Code::UnknownItem => W::UnknownItem,
+            Code::UnknownExpression => W::UnknownExpression,
+            Code::UnplacedItem => W::UnplacedItem,
+            Code::CountedByName => W::CountedByName,
         }
     }
 

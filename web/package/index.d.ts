@@ -8,8 +8,16 @@ export type Rule = analysis.Rule;
 export type Severity = analysis.Severity;
 export type Table = analysis.Table;
 export type Chain = analysis.Chain;
+/** A named object of an nft table: set, map, meter, counter or quota. */
+export type NamedObject = analysis.Object;
+export type ObjectKind = analysis.ObjectKind;
 
 export type Family = 'ipv4' | 'ipv6';
+/** What some bytes are: an iptables-save dump or an `nft -j` listing. */
+export type Kind = 'iptables' | 'nftables';
+
+/** `nftables` when the bytes start (after white space) with `{`. */
+export declare function kindOf(bytes: Uint8Array): Kind;
 
 /** A dump that does not parse: the line and what was expected there. */
 export declare class ParseError extends Error {
@@ -18,8 +26,10 @@ export declare class ParseError extends Error {
 }
 
 /**
- * The exporter's ruleset series for one dump; throws `ParseError` when it
- * does not parse, `TypeError` when it is not bytes or an option is unknown.
+ * The exporter's ruleset series for one dump, or its `nftables_*` series
+ * for an nft listing (told by its content; `family` is then unused);
+ * throws `ParseError` when it does not parse, `TypeError` when it is not
+ * bytes or an option is unknown.
  */
 export declare function render(
   bytes: Uint8Array | ArrayBuffer,
@@ -27,10 +37,14 @@ export declare function render(
 ): string;
 
 export interface Analysis extends Disposable {
+  kind: Kind;
+  /** For a listing, `line` is the JSON's line (nft prints one). */
   error?: { line: number; message: string };
   tables: Table[];
   /** Read on first use, with the rules (the tree above is there before). */
   readonly edges: Edge[];
+  /** An nft listing's named objects; none for an iptables dump. */
+  readonly objects: NamedObject[];
   ruleCount: number;
   /** Rules `start` to `start + count` (fewer at the end), in input order. */
   rules(start: number, count: number): Rule[];
@@ -41,7 +55,9 @@ export interface Analysis extends Disposable {
 }
 
 /**
- * Tables, chains, every rule as written, jumps and diagnostics; throws
- * `TypeError` when the dump is not bytes.
+ * Tables, chains, every rule as written, jumps and diagnostics of a dump
+ * or an nft listing (told by its content; a listing's `line`s are its
+ * items, its tables `family name`); throws `TypeError` when the dump is
+ * not bytes.
  */
 export declare function analyze(bytes: Uint8Array | ArrayBuffer): Analysis;

@@ -1,7 +1,7 @@
 // The iptables-exporter parser component, for JavaScript: the same
 // WebAssembly component the exporter runs, transpiled by jco into dist/
 // (built next to this file by build.mjs).
-import { metrics, analysis } from './parser.js';
+import { metrics, analysis, nftables } from './parser.js';
 
 /** A dump that does not parse: the line and what was expected there. */
 export class ParseError extends Error {
@@ -16,6 +16,35 @@ export class ParseError extends Error {
 const EVERYTHING = { include: undefined, exclude: undefined };
 const FAMILIES = ['ipv4', 'ipv6'];
 const FORMATS = { text: 'text', openmetrics: 'open-metrics' };
+
+/** Every rule, as the exporter's defaults export them. */
+function selection(format) {
+  return {
+    format: FORMATS[format],
+    tables: EVERYTHING,
+    chains: EVERYTHING,
+    rules: 'all',
+    ruleText: EVERYTHING,
+    comment: EVERYTHING,
+    commentLabel: false,
+    maxRuleSeries: undefined,
+  };
+}
+
+/**
+ * What the bytes are, by their content: `nft -j list ruleset` output is a
+ * JSON object, and no iptables-save dump starts with `{`.
+ * @param {Uint8Array} bytes
+ * @returns {'nftables' | 'iptables'}
+ */
+export function kindOf(bytes) {
+  for (const byte of bytes) {
+    // Space, tab, CR, LF.
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a) continue;
+    return byte === 0x7b ? 'nftables' : 'iptables';
+  }
+  return 'iptables';
+}
 
 /**
  * The dump's bytes, or a TypeError: the component reads bytes, and a
@@ -44,56 +73,79 @@ function oneOf(value, allowed, option) {
 const DISPOSE = Symbol.dispose ?? Symbol.for('dispose');
 
 /**
- * Renders one dump as the exporter serves its ruleset series.
- * @param {Uint8Array | ArrayBuffer} bytes what iptables-save printed
- * @param {{family?: 'ipv4'|'ipv6', format?: 'text'|'openmetrics'}} [options]
+ * Renders one dump as the exporter serves its ruleset series, or an nft
+ * listing (told by its content) as it serves its `nftables_*` series.
+ * @param {Uint8Array | ArrayBuffer} bytes what iptables-save or `nft -j list ruleset` printed
+ * @param {{family?: 'ipv4'|'ipv6', format?: 'text'|'openmetrics'}} [options] (`family` is for dumps only)
  * @returns {string}
- * @throws {ParseError} the dump does not parse
+ * @throws {ParseError} the dump or listing does not parse
  * @throws {TypeError} the dump is not bytes, or an option is unknown
  */
 export function render(bytes, { family = 'ipv4', format = 'text' } = {}) {
-  const saveOutput = dumpBytes(bytes, 'render');
+  const output = dumpBytes(bytes, 'render');
   oneOf(family, FAMILIES, 'family');
   oneOf(format, Object.keys(FORMATS), 'format');
+  const exposition = kindOf(output) === 'nftables'
+    ? renderListing(output, format)
+    : renderDump(output, family, format);
+  return format === 'openmetrics' ? `${exposition}# EOF\n` : exposition;
+}
+
+function renderDump(saveOutput, family, format) {
   const { exposition, results } = metrics.render(
     [{ family, saveOutput, timestampMs: undefined }],
-    {
-      format: FORMATS[format],
-      tables: EVERYTHING,
-      chains: EVERYTHING,
-      rules: 'all',
-      ruleText: EVERYTHING,
-      comment: EVERYTHING,
-      commentLabel: false,
-      maxRuleSeries: undefined,
-    },
+    selection(format),
   );
   const [result] = results;
   if (result.tag === 'err') {
     throw new ParseError(result.val.line, result.val.message);
   }
-  return format === 'openmetrics' ? `${exposition}# EOF\n` : exposition;
+  return exposition;
+}
+
+function renderListing(output, format) {
+  try {
+    const { exposition } = nftables.render(
+      { output, timestampMs: undefined },
+      { selection: selection(format), setElements: true, leftToIptables: [] },
+    );
+    return exposition;
+  } catch (err) {
+    // jco throws a result's error value as the `payload` of its error.
+    const payload = err?.payload;
+    if (payload && typeof payload.message === 'string') throw new ParseError(payload.line, payload.message);
+    throw err;
+  }
 }
 
 /**
- * Analyses one dump: its tables and chains, every rule as written, the
- * jumps between chains and diagnostics. Rules and diagnostics are read in
- * pages. Call `dispose()` (or use `using`) when done.
- * @param {Uint8Array | ArrayBuffer} bytes what iptables-save printed
+ * Analyses one dump or nft listing (told by its content): its tables and
+ * chains, every rule as written, the jumps between chains, diagnostics
+ * and, for a listing, its named objects. Rules and diagnostics are read
+ * in pages. Call `dispose()` (or use `using`) when done.
+ * @param {Uint8Array | ArrayBuffer} bytes what iptables-save or `nft -j list ruleset` printed
  * @throws {TypeError} the dump is not bytes
  */
 export function analyze(bytes) {
-  const ruleset = new analysis.Ruleset(dumpBytes(bytes, 'analyze'));
+  const input = dumpBytes(bytes, 'analyze');
+  const kind = kindOf(input);
+  const ruleset = kind === 'nftables' ? new analysis.NftRuleset(input) : new analysis.Ruleset(input);
   let edges;
   let diagnosticCount;
+  let objects;
+  const error = ruleset.error();
   return {
-    error: ruleset.error(),
+    kind,
+    error: error === undefined ? undefined : { line: error.line, message: error.message },
     tables: ruleset.tables(),
     ruleCount: ruleset.ruleCount(),
     // The component reads the rules themselves when first asked for
     // something that needs them: the tree above is there before.
     get edges() {
       return (edges ??= ruleset.edges());
+    },
+    get objects() {
+      return (objects ??= kind === 'nftables' ? ruleset.objects() : []);
     },
     rules: (start, count) => ruleset.rules(start, count),
     get diagnosticCount() {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyze, render, ParseError } from '@iptables-exporter/parser';
+import { analyze, kindOf, render, ParseError } from '@iptables-exporter/parser';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 const family = (name) => (name.endsWith('.ipv6.rules') ? 'ipv6' : 'ipv4');
@@ -95,6 +95,7 @@ function asJson(result, page) {
         builtin: c.builtin,
         policies: c.policies.map((p) => ({ line: p.line, name: p.name, counters: counters(p.counters) })),
         rules: c.rules,
+        base: c.base ?? null,
       })),
     })),
     rules: paged(result.ruleCount, result.rules).map((r) => ({
@@ -109,8 +110,66 @@ function asJson(result, page) {
     })),
     edges: result.edges.map((e) => ({ ...e })),
     diagnostics: paged(result.diagnosticCount, result.diagnostics).map((d) => ({ ...d })),
+    ...(result.kind === 'nftables' ? { objects: result.objects.map(objectJson) } : {}),
   };
 }
+
+/** A named object in the shape of fixtures/analysis/nftables--*.json. */
+function objectJson(o) {
+  const string = (n) => (n === undefined ? null : String(n));
+  return {
+    table: o.table,
+    kind: o.kind,
+    name: o.name,
+    line: o.line,
+    elements: string(o.elements),
+    maxElements: string(o.maxElements),
+    counters: o.counters === undefined ? null : { packets: String(o.counters.packets), bytes: String(o.counters.bytes) },
+    quotaUsed: string(o.quotaUsed),
+    quotaLimit: string(o.quotaLimit),
+  };
+}
+
+/** The nft listings among the fixtures, named as fixtures/analysis names them. */
+const listings = () => ['nftables', 'nftables/drift'].flatMap((dir) => readdirSync(join(fixtures, dir))
+  .filter((name) => name.endsWith('.json'))
+  .map((name) => ({ path: join(fixtures, dir, name), json: `${dir.replace('/', '--')}--${name}` })));
+
+test('an nft listing, told by its content, renders as its golden file and analyses as the library does', () => {
+  const all = listings();
+  assert.equal(all.length, 8, 'captured listings and drift cases');
+  for (const { path, json } of all) {
+    const bytes = readFileSync(path);
+    assert.equal(kindOf(bytes), 'nftables', json);
+    assert.equal(render(bytes), readFileSync(path.replace(/\.json$/, '.prom'), 'utf8'), json);
+    const want = JSON.parse(readFileSync(join(fixtures, 'analysis', json), 'utf8'));
+    const result = analyze(bytes);
+    try {
+      assert.equal(result.kind, 'nftables');
+      assert.deepEqual(asJson(result, 3), want, json);
+    } finally {
+      result.dispose();
+    }
+  }
+  assert.equal(kindOf(new TextEncoder().encode(' \n\t{"nftables": []}')), 'nftables');
+  assert.equal(kindOf(readFileSync(join(fixtures, 'spec-example.ipv4.rules'))), 'iptables');
+});
+
+test('a listing that does not read throws the exporter\'s message; its analysis is that error', () => {
+  const cut = new TextEncoder().encode('{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": ');
+  assert.throws(() => render(cut), (err) => {
+    assert.ok(err instanceof ParseError);
+    assert.equal(err.line, 1);
+    assert.match(err.reason, /^truncated JSON: EOF while parsing/);
+    return true;
+  });
+  const result = analyze(cut);
+  assert.equal(result.error?.line, 1);
+  assert.match(result.error?.message ?? '', /^truncated JSON/);
+  assert.equal(result.tables.length, 0);
+  assert.deepEqual(result.diagnostics(0, 10).map((d) => [d.line, d.code]), [[0, 'parse-error']]);
+  result.dispose();
+});
 
 test('the analysis of every fixture equals the native library\'s', () => {
   const all = [...dumps('.').map((d) => ({ ...d, json: d.name })),

@@ -37,6 +37,9 @@ pub struct Table {
     pub counters: Vec<NamedCounter>,
     pub quotas: Vec<Quota>,
     pub sets: Vec<Set>,
+    /// 1-based item of the listing that declared it (of its first
+    /// object when no `table` item came first).
+    pub item: u32,
     chain_index: FxHashMap<String, usize>,
 }
 
@@ -46,6 +49,8 @@ pub struct Chain {
     /// `None` for a regular chain.
     pub base: Option<BaseChain>,
     pub rules: Vec<Rule>,
+    /// 1-based item that declared it, or of its first rule.
+    pub item: u32,
 }
 
 /// A base chain's settings, as strings for labels.
@@ -70,6 +75,8 @@ pub struct Rule {
     /// Counts through a counter map of a named set.
     pub counter_map: bool,
     pub jumps: Vec<Jump>,
+    /// Named maps it uses as verdict maps.
+    pub verdict_maps: Vec<String>,
     /// 1-based position of the item in the listing.
     pub item: u32,
 }
@@ -85,6 +92,7 @@ impl Rule {
 pub struct NamedCounter {
     pub name: String,
     pub counters: Counters,
+    pub item: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +104,7 @@ pub struct Quota {
     pub used: u64,
     /// `over`: it matches once the limit is passed.
     pub over: bool,
+    pub item: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +116,9 @@ pub struct Set {
     pub elements: Option<u64>,
     /// The size declared.
     pub max_elements: Option<u64>,
+    /// The jumps and gotos among a verdict map's elements, in order.
+    pub verdicts: Vec<Jump>,
+    pub item: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +251,7 @@ impl Builder {
     }
 
     fn table(&mut self, family: &str, name: &str) -> &mut Table {
+        let item = self.listing.items;
         let tables = &mut self.listing.tables;
         let index = *self
             .table_index
@@ -247,6 +260,7 @@ impl Builder {
                 tables.push(Table {
                     family: family.to_owned(),
                     name: name.to_owned(),
+                    item,
                     ..Table::default()
                 });
                 tables.len() - 1
@@ -294,9 +308,12 @@ impl Builder {
                     packets: get("packets"),
                     bytes: get("bytes"),
                 };
-                self.table(&family, &table)
-                    .counters
-                    .push(NamedCounter { name, counters });
+                let item = self.listing.items;
+                self.table(&family, &table).counters.push(NamedCounter {
+                    name,
+                    counters,
+                    item,
+                });
             }
             "quota" => {
                 let Some((family, table, name)) = self.named(kind, &value) else {
@@ -308,6 +325,7 @@ impl Builder {
                     limit: get("bytes"),
                     used: get("used"),
                     over: value.get("inv").and_then(Value::as_bool) == Some(true),
+                    item: self.listing.items,
                 };
                 self.table(&family, &table).quotas.push(quota);
             }
@@ -347,7 +365,8 @@ impl Builder {
             priority: label("prio").unwrap_or_default(),
             policy: label("policy").unwrap_or_default(),
         });
-        let chain = chain_mut(self.table(&family, &table), &name);
+        let item = self.listing.items;
+        let chain = chain_mut(self.table(&family, &table), &name, item);
         chain.base = base;
     }
 
@@ -386,9 +405,10 @@ impl Builder {
             named_counters: printed.named_counters,
             counter_map: printed.counter_map,
             jumps: printed.jumps,
+            verdict_maps: printed.verdict_maps,
             item,
         };
-        chain_mut(self.table(&family, &table), &chain)
+        chain_mut(self.table(&family, &table), &chain, item)
             .rules
             .push(rule);
     }
@@ -412,26 +432,57 @@ impl Builder {
         };
         let max_elements = set.size.as_ref().and_then(Value::as_u64);
         let count = set.count.as_ref().and_then(Value::as_u64);
+        let (elements, verdicts) = match set.elem {
+            Some(Elements { count, verdicts }) => (Some(count), verdicts),
+            None => (count, Vec::new()),
+        };
         let entry = Set {
             name,
             kind,
-            elements: set.elem.or(count),
+            elements,
             max_elements,
+            verdicts,
+            item: self.listing.items,
         };
         self.table(&family, &table).sets.push(entry);
     }
 }
 
-fn chain_mut<'t>(table: &'t mut Table, name: &str) -> &'t mut Chain {
+fn chain_mut<'t>(table: &'t mut Table, name: &str, item: u32) -> &'t mut Chain {
     let chains = &mut table.chains;
     let index = *table.chain_index.entry(name.to_owned()).or_insert_with(|| {
         chains.push(Chain {
             name: name.to_owned(),
+            item,
             ..Chain::default()
         });
         chains.len() - 1
     });
     &mut chains[index]
+}
+
+/// The scalar visits of a visitor for which any scalar means `$value`.
+macro_rules! scalars_are {
+    ($value:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
 }
 
 /// A set, map or meter, with its elements counted, not kept.
@@ -442,49 +493,113 @@ struct SetItem {
     name: Option<Value>,
     size: Option<Value>,
     count: Option<Value>,
-    #[serde(default, deserialize_with = "count_elements")]
-    elem: Option<u64>,
+    #[serde(default, deserialize_with = "elements")]
+    elem: Option<Elements>,
 }
 
-fn count_elements<'de, D: de::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
-    struct Count;
-    impl<'de> Visitor<'de> for Count {
-        type Value = Option<u64>;
+/// A set's elements: how many, and the jumps a verdict map's hold.
+struct Elements {
+    count: u64,
+    verdicts: Vec<Jump>,
+}
+
+/// Counts the elements of `elem` and keeps only their verdicts' targets;
+/// anything but a list is no count (ignored, not an error).
+fn elements<'de, D: de::Deserializer<'de>>(de: D) -> Result<Option<Elements>, D::Error> {
+    struct List;
+    impl<'de> Visitor<'de> for List {
+        type Value = Option<Elements>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a list of elements")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut n = 0u64;
-            while seq.next_element::<IgnoredAny>()?.is_some() {
-                n += 1;
+            let mut found = Elements {
+                count: 0,
+                verdicts: Vec::new(),
+            };
+            while let Some(verdict) = seq.next_element_seed(Element)? {
+                found.count += 1;
+                found.verdicts.extend(verdict);
             }
-            Ok(Some(n))
+            Ok(Some(found))
         }
-        // Anything else is not a count: ignored, not an error.
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             Ok(None)
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+        scalars_are!(None);
     }
-    de.deserialize_any(Count)
+    de.deserialize_any(List)
+}
+
+/// One element: a map's `[key, value]` pair gives the value's jump, if it
+/// is one; anything else gives nothing.
+struct Element;
+
+impl<'de> DeserializeSeed<'de> for Element {
+    type Value = Option<Jump>;
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Element {
+    type Value = Option<Jump>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an element")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let _key = seq.next_element::<IgnoredAny>()?;
+        let verdict = seq.next_element_seed(Verdict)?.flatten();
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(verdict)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    scalars_are!(None);
+}
+
+/// `{"jump": {"target": "x"}}` or `{"goto": …}`; anything else is no jump.
+struct Verdict;
+
+impl<'de> DeserializeSeed<'de> for Verdict {
+    type Value = Option<Jump>;
+    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Verdict {
+    type Value = Option<Jump>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a verdict")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        #[derive(Deserialize)]
+        struct Target {
+            target: Option<String>,
+        }
+        let mut jump = None;
+        while let Some(kind) = map.next_key::<String>()? {
+            if kind == "jump" || kind == "goto" {
+                let target = map.next_value::<Option<Target>>()?;
+                jump = target.and_then(|t| t.target).map(|target| Jump {
+                    target,
+                    goto: kind == "goto",
+                });
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(jump)
+    }
+    scalars_are!(None);
 }
 
 /// `{"nftables": [item, …]}`; other top-level keys are ignored.

@@ -7,6 +7,7 @@
 //! source, so that no counter is exported twice; the caller names them in
 //! [`render::Options::left_to_iptables`].
 
+pub mod analyze;
 pub mod listing;
 pub mod print;
 pub mod render;

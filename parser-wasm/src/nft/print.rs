@@ -9,15 +9,9 @@
 //! sorted, so the same rule always prints the same) and reported, so that
 //! a newer nft costs a less pretty label, never a scrape.
 
+pub use crate::counters::Counters;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
-
-/// Packets and bytes of a counter.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub packets: u64,
-    pub bytes: u64,
-}
 
 /// A verdict that moves to another chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +35,9 @@ pub struct Printed {
     /// names are only known at run time (a named set).
     pub counter_map: bool,
     pub jumps: Vec<Jump>,
+    /// Named maps it uses as verdict maps (`vmap @name`): their elements'
+    /// jumps are its jumps too.
+    pub verdict_maps: Vec<String>,
     /// Statements or expressions printed as JSON, by kind.
     pub unknown: Vec<String>,
 }
@@ -312,7 +309,12 @@ impl Printer {
                     other => p.expr(other),
                 });
             }
-            _ => self.expr(data),
+            _ => {
+                if verdicts && let Some(name) = data.as_str().and_then(|d| d.strip_prefix('@')) {
+                    self.out.verdict_maps.push(name.to_owned());
+                }
+                self.expr(data);
+            }
         }
     }
 

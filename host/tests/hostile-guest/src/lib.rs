@@ -15,7 +15,7 @@ wit_bindgen::generate!({
     inline: "
         package hostile:guest;
         world smuggler {
-            include iptables-exporter:parser/parser@0.7.0;
+            include iptables-exporter:parser/parser@0.8.0;
             import smuggled: func() -> u64;
         }
     ",
