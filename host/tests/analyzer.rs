@@ -115,7 +115,7 @@ fn the_page_is_served_from_the_embedded_component() {
     let index: Value = serde_json::from_slice(&index.body).expect("JSON index");
     assert_eq!(
         index,
-        json!({"families": [{"family": "ipv4", "path": "rulesets/ipv4"}]})
+        json!({"rulesets": [{"name": "ipv4", "path": "rulesets/ipv4"}]})
     );
     let dump = http::get(&on.address, "/analyzer/rulesets/ipv4").expect("dump");
     assert_eq!(dump.status, 200);
@@ -201,6 +201,8 @@ fn the_page_in_a_real_browser() {
     let ns = Netns::new("analyzer");
     ns.run("iptables-restore", &["-c"], LIVE_IPV4.as_bytes());
     ns.run("ip6tables-restore", &["-c"], LIVE_IPV6.as_bytes());
+    require_tool("nft", "nftables");
+    ns.run("nft", &["-f", "-"], LIVE_NFT.as_bytes());
     let save4 = script(
         dir.path(),
         "save4",
@@ -211,16 +213,31 @@ fn the_page_in_a_real_browser() {
         "save6",
         &format!("exec ip netns exec {} ip6tables-save -c", ns.name),
     );
+    let nft = script(
+        dir.path(),
+        "nft",
+        &format!("exec ip netns exec {} nft \"$@\"", ns.name),
+    );
     let live = Exporter::start(&[
         &format!("--iptables.save-path={}", save4.display()),
         &format!("--ip6tables.save-path={}", save6.display()),
+        &format!("--nftables.command={}", nft.display()),
         "--web.enable-ruleset-endpoint",
     ]);
     let scraped = live.scrape();
-    let live_trees: Vec<Value> = Family::ALL
+    let mut live_trees: Vec<Value> = Family::ALL
         .iter()
         .map(|family| json!({"family": family.label(), "tree": tree(&scraped, family.label())}))
         .collect();
+    // nft's listing, as nft gives it now: the tables and chains do not
+    // change with the counters.
+    let listing = ns.run("nft", &["-j", "list", "ruleset"], b"");
+    let listed = parser_wasm::nft::analyze::analyze(&listing);
+    assert!(
+        listed.tables.iter().any(|t| t.name == "inet live"),
+        "the native table is listed"
+    );
+    live_trees.push(json!({"family": "nftables", "tree": nft_tree(&listed)}));
 
     let big = dir.path().join("kube-proxy-100k.ipv4.rules");
     let big_dump = ruleset_generator::generate(100_000, 7, Family::Ipv4);
@@ -250,6 +267,8 @@ fn the_page_in_a_real_browser() {
             malformed_plan("trailing-space-commit"),
         ],
         "interaction": interaction_plan(&fixtures().join("kube-proxy-nft.ipv4.rules")),
+        "nftables": nft_plan("kube-proxy"),
+        "nftMalformed": nft_malformed_plan(dir.path()),
         "big": {
             "path": big,
             "ruleLines": big_analysis.rules.len(),
@@ -279,7 +298,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 12, "every check ran: {result}");
+    assert_eq!(checks, 15, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -289,6 +308,7 @@ fn the_page_in_a_real_browser() {
         "jump",
         "big",
         "live",
+        "nftables",
     ] {
         assert!(
             screenshots.join(format!("{shot}.png")).is_file(),
@@ -315,6 +335,22 @@ COMMIT
 COMMIT
 ";
 
+/// A native table beside the iptables-nft ones, with a named counter and
+/// a set: what only the nftables source shows.
+const LIVE_NFT: &str = "table inet live {
+\tcounter seen { }
+\tset allowed { type ipv4_addr; elements = { 127.0.0.1, 127.0.0.2 } }
+\tchain input {
+\t\ttype filter hook input priority 10; policy accept;
+\t\tip saddr @allowed counter name \"seen\"
+\t\tjump audit
+\t}
+\tchain audit {
+\t\tcounter
+\t}
+}
+";
+
 const LIVE_IPV6: &str = "*filter
 :INPUT DROP [4:320]
 :FORWARD DROP [0:0]
@@ -338,6 +374,120 @@ fn fixture_plan(name: &str, screenshot: Option<&str>) -> Value {
         "exposition": exposition,
         "screenshot": screenshot,
     })
+}
+
+/// What the page must show for a captured nft listing: the native
+/// analysis's tree and named objects, its golden exposition, a chain
+/// reached through a named verdict map, and a diagnostic's item.
+fn nft_plan(name: &str) -> Value {
+    let path = fixtures().join("nftables").join(format!("{name}.json"));
+    let listing = std::fs::read(&path).expect("listing");
+    let analysis = parser_wasm::nft::analyze::analyze(&listing);
+    let chain = |table: usize, chain: usize| &analysis.tables[table].chains[chain];
+    // An edge that only a named verdict map's elements give: several
+    // edges from one rule.
+    let details = &analysis.details;
+    let mapped = details
+        .edges
+        .iter()
+        .find(|e| details.edges.iter().filter(|o| o.line == e.line).count() > 1)
+        .expect("a rule with a verdict map of several chains");
+    let counted = details
+        .diagnostics
+        .iter()
+        .find(|d| d.code.as_str() == "counted-by-name")
+        .expect("a rule counting through a named counter");
+    let objects: Vec<Value> = analysis
+        .objects
+        .iter()
+        .map(|o| {
+            json!({
+                "table": analysis.tables[o.table].name,
+                "kind": format!("{:?}", o.kind).to_lowercase(),
+                "name": o.name,
+                "elements": o.elements.map_or(String::new(), |n| n.to_string()),
+            })
+        })
+        .collect();
+    json!({
+        "name": name,
+        "path": path,
+        "tree": nft_tree(&analysis),
+        "ruleCount": details.rules.len(),
+        "objects": objects,
+        "exposition": std::fs::read_to_string(path.with_extension("prom")).expect("golden"),
+        "mapped": {
+            "table": analysis.tables[mapped.table].name,
+            "from": chain(mapped.table, mapped.from).name,
+            "to": chain(mapped.table, mapped.to).name,
+            "item": mapped.line,
+        },
+        "counted": {"item": counted.line, "text": item_text(&listing, counted.line)},
+    })
+}
+
+/// A listing cut short: the error, and the item it is in.
+fn nft_malformed_plan(dir: &Path) -> Value {
+    let listing = std::fs::read(fixtures().join("nftables/objects.json")).expect("listing");
+    let cut = &listing[..listing.len() / 2];
+    let path = dir.join("cut.json");
+    std::fs::write(&path, cut).expect("write");
+    let error = parser_wasm::nft::parse(cut).expect_err("a listing cut in half does not read");
+    let items = item_spans(cut);
+    json!({
+        "path": path,
+        "message": format!("line {}: {error}", error.line),
+        "item": items.len(),
+    })
+}
+
+/// The byte spans of a listing's items, found by serde_json (not the
+/// page's scanner): each item re-serialised is found in the listing.
+fn item_spans(listing: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut at = listing
+        .windows(2)
+        .position(|w| w == b"[{")
+        .expect("an item list")
+        + 1;
+    while at < listing.len() && listing[at] == b'{' {
+        let mut stream =
+            serde_json::Deserializer::from_slice(&listing[at..]).into_iter::<serde_json::Value>();
+        match stream.next() {
+            Some(Ok(_)) => {
+                let end = at + stream.byte_offset();
+                spans.push((at, end));
+                // `, ` between items.
+                at = end + 2;
+            }
+            // The item cut short runs to the end.
+            _ => {
+                spans.push((at, listing.len()));
+                break;
+            }
+        }
+    }
+    spans
+}
+
+/// The text of a listing's 1-based item.
+fn item_text(listing: &[u8], item: usize) -> String {
+    let (start, end) = item_spans(listing)[item - 1];
+    String::from_utf8_lossy(&listing[start..end]).into_owned()
+}
+
+/// An nft analysis's chains as the page's tree lists them (no policy
+/// counters: nft chains have none).
+fn nft_tree(analysis: &parser_wasm::nft::analyze::NftAnalysis) -> Vec<Value> {
+    analysis
+        .tables
+        .iter()
+        .flat_map(|table| {
+            table.chains.iter().map(move |chain| {
+                json!({"table": table.name, "chain": chain.name, "rules": chain.rules, "counters": ""})
+            })
+        })
+        .collect()
 }
 
 /// Every chain of `family` in an exposition, as the page's tree lists it:

@@ -1,6 +1,6 @@
 // @ts-check
-// The analyzer page: takes a dump (dropped, opened, pasted or the
-// exporter's live ones), has the Worker analyse it with the exporter's
+// The analyzer page: takes an iptables-save dump or an `nft -j list
+// ruleset` listing (dropped, opened, pasted or the exporter's live ones), has the Worker analyse it with the exporter's
 // component, and shows what comes back. Every event and every Worker
 // message goes through a transition of the one state object (state.js),
 // then `render` draws each view from it: data flows one way.
@@ -209,7 +209,7 @@ function notice(text, phase) {
   render();
 }
 
-/** The exporter's rulesets, when it serves them (`--web.enable-ruleset-endpoint`). */
+/** The exporter's rulesets (each family's, nft's), when it serves them (`--web.enable-ruleset-endpoint`). */
 async function loadLive() {
   notice('loading the live rulesets…');
   try {
@@ -218,16 +218,18 @@ async function loadLive() {
       notice(`no live rulesets: ${(await index.text()).trim() || index.statusText}`, 'no-live');
       return;
     }
-    const { families } = await index.json();
+    const { rulesets } = await index.json();
     /** @type {Source[]} */
     const list = [];
-    for (const { family, path } of families) {
+    for (const { name, path } of rulesets) {
       const response = await fetch(path, { cache: 'no-store' });
       if (!response.ok) {
-        notice(`${family}: ${(await response.text()).trim()}`);
+        notice(`${name}: ${(await response.text()).trim()}`);
         continue;
       }
-      list.push({ name: `live ${family}`, family, bytes: new Uint8Array(await response.arrayBuffer()) });
+      // A family's dump says its family; nft's listing is told by its content.
+      const family = name === 'ipv4' || name === 'ipv6' ? name : undefined;
+      list.push({ name: `live ${name}`, family, bytes: new Uint8Array(await response.arrayBuffer()) });
     }
     if (list.length === 0) {
       state.phase = 'no-live';

@@ -77,6 +77,63 @@ export function lineStarts(bytes) {
 }
 
 /**
+ * Where each item of an `nft -j` listing's `nftables` array starts and
+ * ends (byte offsets, end exclusive): a listing's "lines" are its items,
+ * nft printing them all on one line. Strings are skipped, so a `{` or `]`
+ * in a comment is no structure.
+ * @param {Uint8Array} bytes
+ * @returns {{starts: Uint32Array, ends: Uint32Array}}
+ */
+export function itemSpans(bytes) {
+  const starts = [];
+  const ends = [];
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // a backslash escapes the next byte
+      else if (byte === 0x22) inString = false;
+      continue;
+    }
+    if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      // `{"nftables": [` is depth 2: an item opens the third level.
+      if (depth === 2) starts.push(i);
+      depth++;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+      if (depth === 2) ends.push(i + 1);
+    }
+  }
+  // An item cut short (a truncated listing) runs to the end.
+  if (ends.length < starts.length) ends.push(bytes.length);
+  return { starts: Uint32Array.from(starts), ends: Uint32Array.from(ends) };
+}
+
+/**
+ * The 1-based item holding the byte at `offset` (0 before the first).
+ * @param {{starts: Uint32Array}} spans
+ * @param {number} offset
+ */
+export function itemAt({ starts }, offset) {
+  let item = 0;
+  while (item < starts.length && starts[item] <= offset) item++;
+  return item;
+}
+
+/**
+ * The byte offset of a 1-based line and column.
+ * @param {Uint32Array} starts the bytes' `lineStarts`
+ * @param {number} line
+ * @param {number} column
+ */
+export function offsetOf(starts, line, column) {
+  return (starts[Math.min(line, starts.length) - 1] ?? 0) + Math.max(column, 1) - 1;
+}
+
+/**
  * @typedef {object} ContextLine
  * @property {string} text the line as shown, numbered, with its newline
  * @property {boolean} here whether it is the line asked for
@@ -87,21 +144,23 @@ export function lineStarts(bytes) {
  * The lines around `line` (1-based) of a dump, numbered, the one asked
  * for marked with a caret under `column` (a byte count: close enough for
  * text). A line past the end (an error at the end of the input, a table
- * never committed) is shown as `(end of input)`.
+ * never committed) is shown as `(end of input)`. With `ends`, the "lines"
+ * are a listing's items (`itemSpans`).
  * @param {Uint8Array} bytes
- * @param {Uint32Array} starts the dump's `lineStarts`
+ * @param {Uint32Array} starts the dump's `lineStarts`, or its items' starts
  * @param {number} line
  * @param {number} column
  * @param {number} around lines shown either side
+ * @param {Uint32Array} [ends] the items' ends
  * @returns {ContextLine[]}
  */
-export function linesAround(bytes, starts, line, column, around) {
+export function linesAround(bytes, starts, line, column, around, ends) {
   const first = Math.max(1, line - around);
   const last = Math.min(starts.length, line + around);
   const decoder = new TextDecoder();
   /** @param {number} n */
   const text = (n) => {
-    const end = n < starts.length ? starts[n] - 1 : bytes.length;
+    const end = ends ? ends[n - 1] : n < starts.length ? starts[n] - 1 : bytes.length;
     // The last line runs to the end of the input, its newline included.
     return decoder.decode(bytes.subarray(starts[n - 1], end)).replace(/\r?\n?$/, '');
   };

@@ -5,9 +5,12 @@
 // copy of what a dump holds, so a new dump cannot leave an old one's
 // diagnostics, chains or exposition on screen. Pure: unit-tested with
 // `node --test` (test/state.test.mjs).
-import { count, familyOf } from './model.js';
+import { kindOf } from './package/kind.js';
+import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf } from './model.js';
 
 /** @typedef {import('./package/index.js').Family} Family */
+/** @typedef {import('./package/index.js').Kind} Kind */
+/** @typedef {import('./package/index.js').NamedObject} NamedObject */
 /** @typedef {import('./package/index.js').Table} Table */
 /** @typedef {import('./package/index.js').Chain} Chain */
 /** @typedef {import('./package/index.js').Rule} Rule */
@@ -24,7 +27,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @typedef {object} Source a dump to analyse
  * @property {string} name
  * @property {Uint8Array} bytes
- * @property {Family} [family] known (a live ruleset), else chosen or guessed
+ * @property {Family} [family] known (a live family's dump), else chosen or guessed
  */
 
 /**
@@ -41,7 +44,9 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {number} id
  * @property {string} name
  * @property {Uint8Array} bytes
+ * @property {Kind} kind an iptables-save dump or an nft listing, by its content
  * @property {Family} family
+ * @property {'line' | 'item'} unit what `line` numbers count: a listing's are its items
  * @property {number} started when the dump was chosen (performance.now())
  * @property {boolean} outlined whether the tree (or the parse error) has come
  * @property {ParseErrorInfo | null} error
@@ -54,6 +59,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {Map<string, Edge[]>} edgesTo by `table/chain`
  * @property {Map<string, Edge[]>} edgesFrom by `table/chain`
  * @property {boolean} treeComplete whether the jumps have come
+ * @property {NamedObject[]} objects a listing's named objects (with the jumps)
  * @property {number} ruleCount
  * @property {Rule[]} rules as they arrive, in line order
  * @property {number} diagnosticCount
@@ -90,11 +96,14 @@ export function initialState() {
  * @returns {Run}
  */
 export function startRun(state, source, chosen, now) {
+  const kind = kindOf(source.bytes);
   state.run = {
     id: state.nextId++,
     name: source.name,
     bytes: source.bytes,
+    kind,
     family: source.family ?? familyOf(source.bytes, chosen),
+    unit: kind === 'nftables' ? 'item' : 'line',
     started: now,
     outlined: false,
     error: null,
@@ -107,6 +116,7 @@ export function startRun(state, source, chosen, now) {
     edgesTo: new Map(),
     edgesFrom: new Map(),
     treeComplete: false,
+    objects: [],
     ruleCount: 0,
     rules: [],
     diagnosticCount: 0,
@@ -138,7 +148,7 @@ export function applyMessage(state, data) {
       run.ruleCount = data.ruleCount;
       run.analyseMs = data.analyseMs;
       if (data.table) addTable(run, data.table);
-      if (data.error) run.source = { line: data.error.line, column: 1 };
+      if (data.error) run.source = errorSource(run, data.error);
       return true;
     case 'table':
       addTable(run, data.table);
@@ -149,6 +159,7 @@ export function applyMessage(state, data) {
         push(run.edgesFrom, `${edge.table}/${edge.fromChain}`, edge);
       }
       run.diagnosticCount = data.diagnosticCount;
+      run.objects = data.objects ?? [];
       run.treeComplete = true;
       return true;
     case 'rules':
@@ -218,11 +229,25 @@ export function statusText(state) {
   const run = state.run;
   if (state.notice !== null || run === null) return state.notice ?? '';
   if (run.failure !== null) return `${run.name}: the component failed: ${run.failure}`;
-  if (!run.outlined) return `${run.name}: analysing ${count(run.bytes.length)} bytes as ${run.family}…`;
+  const what = run.kind === 'nftables' ? 'an nft listing' : run.family;
+  if (!run.outlined) return `${run.name}: analysing ${count(run.bytes.length)} bytes as ${what}…`;
   if (run.error) return `${run.name}: does not parse (line ${run.error.line})`;
   const timing = [`outlined in ${(run.analyseMs ?? 0).toFixed(0)} ms`];
   if (run.firstTableMs !== null) timing.push(`first table shown after ${run.firstTableMs.toFixed(0)} ms`);
-  return `${run.name}: ${run.family}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}`;
+  return `${run.name}: ${what}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}`;
+}
+
+/**
+ * Where a parse error is shown in context: its line, or for a listing
+ * (whose error names the JSON's line and column) the item it is in.
+ * @param {Run} run
+ * @param {ParseErrorInfo & {column?: number}} error
+ * @returns {{line: number, column: number}}
+ */
+function errorSource(run, error) {
+  if (run.kind !== 'nftables') return { line: error.line, column: 1 };
+  const offset = offsetOf(lineStarts(run.bytes), error.line, error.column ?? 1);
+  return { line: Math.max(1, itemAt(itemSpans(run.bytes), offset)), column: 1 };
 }
 
 /** @param {Run} run */

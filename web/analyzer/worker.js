@@ -1,6 +1,7 @@
 // @ts-check
 // The analyzer's parsing, off the page's thread: the component analyses a
-// dump and renders its exposition here, and the results go to the page in
+// dump or an nft listing (the package tells which by its content) and
+// renders its exposition here, and the results go to the page in
 // pieces (the tree first, then the jumps, then rules and diagnostics in
 // pages) so that a 100k-rule dump shows its first table before the
 // component has even read its rules.
@@ -50,7 +51,7 @@ function analyzeCurrent() {
       analyseMs: performance.now() - started,
     });
     for (const table of rest) self.postMessage({ kind: 'table', id, table });
-    self.postMessage({ kind: 'edges', id, edges: result.edges, diagnosticCount: result.diagnosticCount });
+    self.postMessage({ kind: 'edges', id, edges: result.edges, objects: result.objects, diagnosticCount: result.diagnosticCount });
     for (let start = 0; start < result.ruleCount; start += PAGE) {
       self.postMessage({ kind: 'rules', id, start, rules: result.rules(start, PAGE) });
     }

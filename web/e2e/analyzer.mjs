@@ -46,6 +46,8 @@ try {
   await malformed();
   await sortFilterJump();
   await big();
+  await nftables();
+  await nftMalformed();
   await live();
   await endpointOff();
   await staticFiles();
@@ -192,6 +194,58 @@ async function big() {
   await done(page);
 }
 
+/**
+ * An nft listing, told by its content: the tree with base chains and named
+ * objects, the exposition, a chain reached through a named verdict map, a
+ * diagnostic's item in context.
+ */
+async function nftables() {
+  const page = await open(plan.exporter);
+  const fixture = plan.nftables;
+  await load(page, fixture.path, 'ready');
+  assert.match(await page.textContent('#status'), /an nft listing/);
+  assert.deepEqual(await tree(page), sorted(fixture.tree), 'nft: tables and chains');
+  assert.equal(await page.textContent('#rules-count'), `(${fixture.ruleCount.toLocaleString('en-US')})`);
+  const objects = await page.$$eval('#tree section.table', (sections) => sections.flatMap((section) => [...section.querySelectorAll('ul.objects li')]
+    .map((li) => ({ table: section.dataset.table, kind: li.dataset.kind, name: li.dataset.name, elements: li.dataset.elements }))));
+  assert.deepEqual(objects, fixture.objects, 'nft: named objects with their elements');
+  // A base chain says where it hooks in.
+  assert.match(await page.textContent('#tree li[data-chain="nat-output"] .meta'), /type nat hook output priority -100/);
+
+  const { table, from, to, item } = fixture.mapped;
+  await page.click(`#tree li[data-table="${table}"][data-chain="${to}"] button`);
+  await page.waitForFunction((text) => document.querySelector('#chain-links').textContent.includes(text), `${from} (item ${item}, goto)`);
+  results.checks.push('nftables: tree, objects, verdict-map edge');
+
+  await page.click('[data-pane=diagnostics]');
+  await page.click(`#diagnostics li[data-code="counted-by-name"][data-line="${fixture.counted.item}"] button`);
+  assert.equal(await page.getAttribute('#source-view', 'data-line'), String(fixture.counted.item));
+  assert.equal(await page.textContent('#source-title'), `kube-proxy.json, item ${fixture.counted.item}`);
+  const here = await page.textContent('#source-lines .here');
+  assert.ok(here.endsWith(`${fixture.counted.item} | ${fixture.counted.text}\n`), `the item in context: ${here}`);
+
+  await page.click('[data-pane=exposition]');
+  await page.selectOption('#format', 'text');
+  await page.waitForFunction(() => /rendered/.test(document.querySelector('#exposition-status').textContent)
+    && !document.querySelector('#exposition').textContent.endsWith('# EOF\n'));
+  assert.equal(await page.textContent('#exposition'), fixture.exposition, 'nft: exposition');
+  await page.click('[data-pane=rules]');
+  await shot(page, 'nftables');
+  results.checks.push('nftables: diagnostics, exposition');
+  await done(page);
+}
+
+/** A listing cut short: the exporter's message, the item it ends in. */
+async function nftMalformed() {
+  const page = await open(plan.exporter);
+  const { path, message, item } = plan.nftMalformed;
+  await load(page, path, 'error');
+  assert.equal(await page.textContent('#error-message'), message);
+  assert.equal(await page.getAttribute('#source-view', 'data-line'), String(item));
+  results.checks.push('nftables: malformed');
+  await done(page);
+}
+
 /** Runs in the page: 120 frames of scrolling; how long frames took. */
 async function scrollThrough() {
   const viewport = document.querySelector('#rule-viewport');
@@ -303,7 +357,7 @@ async function load(page, path, state) {
 
 /** The tree as shown: every chain of every table, sorted. */
 async function tree(page) {
-  const chains = await page.$$eval('#tree li', (items) => items.map((li) => ({
+  const chains = await page.$$eval('#tree li[data-chain]', (items) => items.map((li) => ({
     table: li.dataset.table,
     chain: li.dataset.chain,
     rules: Number(li.dataset.rules),

@@ -38,8 +38,8 @@ export declare function render(
 
 export interface Analysis extends Disposable {
   kind: Kind;
-  /** For a listing, `line` is the JSON's line (nft prints one). */
-  error?: { line: number; message: string };
+  /** For a listing, `line` and `column` are the JSON's (nft prints one line). */
+  error?: { line: number; message: string; column?: number };
   tables: Table[];
   /** Read on first use, with the rules (the tree above is there before). */
   readonly edges: Edge[];

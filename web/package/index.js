@@ -2,6 +2,9 @@
 // WebAssembly component the exporter runs, transpiled by jco into dist/
 // (built next to this file by build.mjs).
 import { metrics, analysis, nftables } from './parser.js';
+import { kindOf } from './kind.js';
+
+export { kindOf };
 
 /** A dump that does not parse: the line and what was expected there. */
 export class ParseError extends Error {
@@ -29,21 +32,6 @@ function selection(format) {
     commentLabel: false,
     maxRuleSeries: undefined,
   };
-}
-
-/**
- * What the bytes are, by their content: `nft -j list ruleset` output is a
- * JSON object, and no iptables-save dump starts with `{`.
- * @param {Uint8Array} bytes
- * @returns {'nftables' | 'iptables'}
- */
-export function kindOf(bytes) {
-  for (const byte of bytes) {
-    // Space, tab, CR, LF.
-    if (byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a) continue;
-    return byte === 0x7b ? 'nftables' : 'iptables';
-  }
-  return 'iptables';
 }
 
 /**
@@ -136,7 +124,8 @@ export function analyze(bytes) {
   const error = ruleset.error();
   return {
     kind,
-    error: error === undefined ? undefined : { line: error.line, message: error.message },
+    // A listing's error also has the JSON's column.
+    error: error === undefined ? undefined : { line: error.line, message: error.message, ...('column' in error ? { column: error.column } : {}) },
     tables: ruleset.tables(),
     ruleCount: ruleset.ruleCount(),
     // The component reads the rules themselves when first asked for

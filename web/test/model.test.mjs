@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  codeCounts, count, expositionFileName, familyOf, firstLines, lineStarts, linesAround, plural,
-  policyCounters, unique, withCodes,
-} from '../analyzer/model.js';
+  codeCounts, count, expositionFileName, familyOf, firstLines, itemAt, itemSpans, lineStarts, linesAround,
+  offsetOf, plural, policyCounters, unique, withCodes,
+} from '../dist/analyzer/model.js';
 
 const bytes = (text) => new TextEncoder().encode(text);
 
@@ -75,4 +75,24 @@ test('download names and unique items', () => {
   assert.equal(expositionFileName('node.ipv4.rules', 'text'), 'node.ipv4.prom');
   assert.equal(expositionFileName('pasted', 'openmetrics'), 'pasted.om');
   assert.deepEqual(unique([{ k: 1 }, { k: 2 }, { k: 1 }], (x) => String(x.k)), [{ k: 1 }, { k: 2 }]);
+});
+
+test('a listing\'s items: their spans, strings skipped, one cut short, shown in context', () => {
+  const listing = '{"nftables": [{"metainfo": {"v": 1}}, {"rule": {"comment": "a } ] { \\" b", "expr": [{"x": [1]}]}}, {"table": {}}]}\n';
+  const spans = itemSpans(bytes(listing));
+  const items = [...spans.starts].map((start, i) => listing.slice(start, spans.ends[i]));
+  assert.deepEqual(items, ['{"metainfo": {"v": 1}}', '{"rule": {"comment": "a } ] { \\" b", "expr": [{"x": [1]}]}}', '{"table": {}}']);
+  const cut = itemSpans(bytes('{"nftables": [{"table": {}}, {"chain": {"na'));
+  assert.deepEqual([...cut.starts], [14, 29]);
+  assert.deepEqual([...cut.ends], [27, 43], 'the item cut short runs to the end');
+  assert.equal(itemAt(spans, 0), 0, 'before the first item');
+  assert.equal(itemAt(spans, spans.starts[1]), 2);
+  assert.equal(itemAt(spans, listing.length), 3);
+  assert.equal(offsetOf(lineStarts(bytes('ab\ncd\n')), 2, 2), 4);
+  const shown = linesAround(bytes(listing), spans.starts, 2, 1, 1, spans.ends);
+  assert.deepEqual(shown.map((l) => [l.text, l.here]), [
+    ['1 | {"metainfo": {"v": 1}}\n', false],
+    ['2 | {"rule": {"comment": "a } ] { \\" b", "expr": [{"x": [1]}]}}\n', true],
+    ['3 | {"table": {}}\n', false],
+  ]);
 });

@@ -1,10 +1,11 @@
-// The page's state and its transitions (analyzer/state.js), fed the
+// The page's state and its transitions (analyzer/state.js, as built into
+// dist/analyzer/ beside the package it imports from), fed the
 // messages the Worker sends, without a browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DIAGNOSTICS_SHOWN, applyMessage, initialState, selectChain, startRun, statusText, toggleCode, wantExposition,
-} from '../analyzer/state.js';
+} from '../dist/analyzer/state.js';
 
 const dump = (text) => ({ name: 'node.rules', bytes: new TextEncoder().encode(text) });
 const table = { name: 'filter', chains: [{ name: 'INPUT', policies: [], rules: 2 }, { name: 'KUBE', policies: [], rules: 1 }] };
@@ -126,4 +127,25 @@ test('diagnostic codes toggle', () => {
   assert.deepEqual([...run.codes], ['never-matched']);
   toggleCode(state, 'never-matched');
   assert.equal(run.codes.size, 0);
+});
+
+test('an nft listing is told by its content: items, not lines; its error shown in the item it is in', () => {
+  const state = initialState();
+  const listing = '{"nftables": [{"metainfo": {}}, {"table": {"family": "inet", "name": "t"}}, {"chain": ';
+  const run = startRun(state, dump(listing), 'ipv6', 0);
+  assert.equal(run.kind, 'nftables');
+  assert.equal(run.unit, 'item');
+  assert.match(statusText(state), /analysing 86 bytes as an nft listing/);
+  // The component's error names the JSON's line and column (the end).
+  applyMessage(state, { kind: 'tree', id: run.id, error: { line: 1, column: 86, message: 'truncated JSON' }, table: null, ruleCount: 0, analyseMs: 1 });
+  assert.deepEqual(run.source, { line: 3, column: 1 }, 'the third item, cut short');
+  const ok = startRun(state, dump(' {"nftables": []}'), 'auto', 0);
+  applyMessage(state, { kind: 'tree', id: ok.id, error: null, table: { name: 'inet t', chains: [] }, ruleCount: 0, analyseMs: 1 });
+  const objects = [{ table: 'inet t', kind: 'set', name: 's', line: 3, elements: 2n }];
+  applyMessage(state, { kind: 'edges', id: ok.id, edges: [], objects, diagnosticCount: 0 });
+  assert.deepEqual(ok.objects, objects);
+  assert.match(statusText(state), /an nft listing, 1 tables, 0 chains, 0 rules/);
+  const dumpRun = startRun(state, dump('*filter\n'), 'auto', 0);
+  assert.equal(dumpRun.kind, 'iptables');
+  assert.equal(dumpRun.unit, 'line');
 });

@@ -82,6 +82,32 @@ enum Joined {
     Running(Running),
 }
 
+/// A ruleset the collection reads whole, as the analyzer page may load
+/// it live: a family's save output, or what `nft` listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    Family(Family),
+    Nftables,
+}
+
+impl Live {
+    /// Its name in the index and in its path.
+    pub fn name(self) -> &'static str {
+        match self {
+            Live::Family(family) => family.label(),
+            Live::Nftables => "nftables",
+        }
+    }
+
+    /// The ruleset a path segment names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "nftables" => Some(Live::Nftables),
+            _ => Family::from_label(name).map(Live::Family),
+        }
+    }
+}
+
 /// One run of every source's commands.
 pub struct Collection {
     /// When it was started, on the monotonic clock (its commands start
@@ -217,10 +243,19 @@ impl Collector {
         Choice::Wait(running)
     }
 
-    /// What each family's save command printed (`None`: it failed), from a
-    /// collection as fresh as a scrape would get: the live rulesets the
-    /// analyzer page loads.
-    pub async fn saved_outputs(self: &Arc<Self>) -> Vec<(Family, Option<Bytes>)> {
+    /// The live rulesets the analyzer page may load: the families in
+    /// order, then nft's listing when that source is on.
+    pub fn rulesets(&self) -> Vec<Live> {
+        let families = self.families().into_iter().map(Live::Family);
+        families
+            .chain(self.nftables.as_ref().map(|_| Live::Nftables))
+            .collect()
+    }
+
+    /// What each family's save command, and `nft`, printed (`None`: it
+    /// failed), from a collection as fresh as a scrape would get: the live
+    /// rulesets the analyzer page loads.
+    pub async fn saved_outputs(self: &Arc<Self>) -> Vec<(Live, Option<Bytes>)> {
         let mut waiting = match self.join(&mut self.lock()) {
             Joined::Fresh(last) => return last.outputs(),
             Joined::Running(running) => running.done,
@@ -431,9 +466,13 @@ impl Collection {
         self.finished.duration_since(self.started)
     }
 
-    fn outputs(&self) -> Vec<(Family, Option<Bytes>)> {
+    fn outputs(&self) -> Vec<(Live, Option<Bytes>)> {
         let saved = self.families.iter();
-        saved.map(|s| (s.family, s.read.output.clone())).collect()
+        let families = saved.map(|s| (Live::Family(s.family), s.read.output.clone()));
+        let listing = self.nftables.iter();
+        families
+            .chain(listing.map(|read| (Live::Nftables, read.output.clone())))
+            .collect()
     }
 }
 

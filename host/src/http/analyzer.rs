@@ -3,7 +3,7 @@
 //! binary embeds; build.rs checks that it was, and embeds a page saying how
 //! to build it otherwise), and the live rulesets it may load.
 
-use exposition::Family;
+pub use crate::collection::Live;
 
 include!(concat!(env!("OUT_DIR"), "/analyzer_assets.rs"));
 
@@ -11,7 +11,7 @@ include!(concat!(env!("OUT_DIR"), "/analyzer_assets.rs"));
 /// URLs resolve.
 pub const PREFIX: &str = "/analyzer/";
 /// The path (under `PREFIX`) of the live rulesets' index; each family's
-/// dump is below it.
+/// dump, and nft's listing, are below it.
 pub const RULESETS: &str = "rulesets";
 
 /// What the page's HTML may do: its own scripts and WebAssembly, its own
@@ -46,18 +46,22 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// The live rulesets' index: each family and where its dump is.
-pub fn rulesets_index(families: &[Family]) -> String {
-    let entries: Vec<String> = families
+/// The live rulesets' index: each one and where it is.
+pub fn rulesets_index(rulesets: &[Live]) -> String {
+    let entries: Vec<String> = rulesets
         .iter()
-        .map(|family| format!("{{\"family\":\"{family}\",\"path\":\"{RULESETS}/{family}\"}}"))
+        .map(|live| {
+            let name = live.name();
+            format!("{{\"name\":\"{name}\",\"path\":\"{RULESETS}/{name}\"}}")
+        })
         .collect();
-    format!("{{\"families\":[{}]}}\n", entries.join(","))
+    format!("{{\"rulesets\":[{}]}}\n", entries.join(","))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exposition::Family;
 
     #[test]
     fn the_page_and_its_component_are_embedded_with_their_types() {
@@ -97,9 +101,21 @@ mod tests {
     #[test]
     fn the_index_lists_each_family_with_its_path() {
         assert_eq!(
-            rulesets_index(&Family::ALL),
-            "{\"families\":[{\"family\":\"ipv4\",\"path\":\"rulesets/ipv4\"},{\"family\":\"ipv6\",\"path\":\"rulesets/ipv6\"}]}\n"
+            rulesets_index(&[
+                Live::Family(Family::Ipv4),
+                Live::Family(Family::Ipv6),
+                Live::Nftables
+            ]),
+            "{\"rulesets\":[{\"name\":\"ipv4\",\"path\":\"rulesets/ipv4\"},{\"name\":\"ipv6\",\"path\":\"rulesets/ipv6\"},{\"name\":\"nftables\",\"path\":\"rulesets/nftables\"}]}\n"
         );
-        assert_eq!(rulesets_index(&[]), "{\"families\":[]}\n");
+        assert_eq!(rulesets_index(&[]), "{\"rulesets\":[]}\n");
+        for live in [
+            Live::Family(Family::Ipv4),
+            Live::Family(Family::Ipv6),
+            Live::Nftables,
+        ] {
+            assert_eq!(Live::from_name(live.name()), Some(live));
+        }
+        assert_eq!(Live::from_name("ipv5"), None);
     }
 }

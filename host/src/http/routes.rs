@@ -1,12 +1,11 @@
 //! Which path serves what, for which method, behind which check.
 
-use super::analyzer;
+use super::analyzer::{self, Live};
 use super::body::{Body, full, plain, with_type};
 use super::landing;
 use super::web_config::WebConfig;
 use super::{App, ResetOnClose};
 use bytes::Bytes;
-use exposition::Family;
 use hyper::body::Incoming;
 use hyper::header::{
     ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderValue, LOCATION,
@@ -82,37 +81,37 @@ impl App {
                 StatusCode::NOT_FOUND,
                 "404 the ruleset endpoint is off: start the exporter with --web.enable-ruleset-endpoint to serve the live rulesets\n",
             ),
-            Route::Rulesets(family) => self.ruleset(family, request.method()).await,
+            Route::Rulesets(live) => self.ruleset(live, request.method()).await,
         }
     }
 
-    /// The live rulesets' index, or what `family`'s save command printed in
-    /// a collection as fresh as a scrape's. Never cached: it is the whole
-    /// ruleset, read for this request.
-    async fn ruleset(&self, family: Option<Family>, method: &Method) -> Response<Body> {
-        let families = self.collector.families();
-        let mut response = match family {
+    /// The live rulesets' index, or what a family's save command (or
+    /// `nft`) printed in a collection as fresh as a scrape's. Never cached:
+    /// it is the whole ruleset, read for this request.
+    async fn ruleset(&self, live: Option<Live>, method: &Method) -> Response<Body> {
+        let rulesets = self.collector.rulesets();
+        let mut response = match live {
             None => {
-                let index = analyzer::rulesets_index(&families);
+                let index = analyzer::rulesets_index(&rulesets);
                 with_type(Response::new(full(Bytes::from(index))), "application/json")
             }
-            Some(family) if !families.contains(&family) => {
-                return plain(StatusCode::NOT_FOUND, "404 this family is not collected\n");
+            Some(live) if !rulesets.contains(&live) => {
+                return plain(StatusCode::NOT_FOUND, "404 this ruleset is not collected\n");
             }
             Some(_) if *method == Method::HEAD => {
                 with_type(Response::new(full(Bytes::new())), "text/plain")
             }
-            Some(family) => {
+            Some(live) => {
                 let saved = self.collector.saved_outputs().await;
-                match saved.into_iter().find(|(f, _)| *f == family) {
+                match saved.into_iter().find(|(l, _)| *l == live) {
                     Some((_, Some(output))) => {
-                        // Save output, as printed: not necessarily UTF-8.
+                        // As printed: save output is not necessarily UTF-8.
                         with_type(Response::new(full(output)), "text/plain")
                     }
                     _ => {
                         return plain(
                             StatusCode::SERVICE_UNAVAILABLE,
-                            "503 the save command failed in the last collection; the exporter's log says why\n",
+                            "503 the command failed in the last collection; the exporter's log says why\n",
                         );
                     }
                 }
@@ -167,8 +166,8 @@ enum Route {
     /// `/analyzer`, without the slash.
     AnalyzerRoot,
     Asset(analyzer::Asset),
-    /// The index of the live rulesets (`None`), or one family's.
-    Rulesets(Option<Family>),
+    /// The index of the live rulesets (`None`), or one of them.
+    Rulesets(Option<Live>),
 }
 
 /// The analyzer's routes; `None` for a path that is none of them.
@@ -180,12 +179,11 @@ fn analyzer_route(path: &str) -> Option<Route> {
     if name == analyzer::RULESETS {
         return Some(Route::Rulesets(None));
     }
-    if let Some(family) = name
+    if let Some(live) = name
         .strip_prefix(analyzer::RULESETS)
         .and_then(|rest| rest.strip_prefix('/'))
     {
-        let family = Family::from_label(family)?;
-        return Some(Route::Rulesets(Some(family)));
+        return Some(Route::Rulesets(Some(Live::from_name(live)?)));
     }
     analyzer::asset(name).map(Route::Asset)
 }

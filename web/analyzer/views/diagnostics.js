@@ -43,19 +43,23 @@ export class DiagnosticsView {
       return chip;
     }));
     const wanted = withCodes(diagnostics, codes);
-    $('diagnostics').replaceChildren(...wanted.slice(0, shown).map((d) => this.#diagnostic(d)));
+    const unit = run?.unit ?? 'line';
+    $('diagnostics').replaceChildren(...wanted.slice(0, shown).map((d) => this.#diagnostic(d, unit)));
     const more = $('more-diagnostics');
     more.hidden = wanted.length <= shown;
     more.textContent = `Show more (${count(wanted.length - shown)} not shown)`;
   }
 
-  /** @param {Diagnostic} d */
-  #diagnostic(d) {
+  /**
+   * @param {Diagnostic} d
+   * @param {'line' | 'item'} unit
+   */
+  #diagnostic(d, unit) {
     const item = element('li', { className: `sev-${d.severity}` });
     Object.assign(item.dataset, { code: d.code, line: d.line, severity: d.severity });
     const where = d.line === 0
       ? element('span', { textContent: 'whole dump' })
-      : element('button', { type: 'button', className: 'link', textContent: `line ${d.line}:${d.column}` });
+      : element('button', { type: 'button', className: 'link', textContent: unit === 'item' ? `item ${d.line}` : `line ${d.line}:${d.column}` });
     if (d.line !== 0) where.onclick = () => this.#onLine(d.line, d.column);
     item.append(
       element('span', { className: 'severity', textContent: d.severity }),

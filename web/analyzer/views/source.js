@@ -1,8 +1,9 @@
 // @ts-check
 // The dump's own lines around the one asked for (a parse error, a
-// diagnostic, a rule's line), the column marked with a caret.
+// diagnostic, a rule's line), the column marked with a caret; for an nft
+// listing, its items around the one asked for.
 import { $, element } from '../dom.js';
-import { lineStarts, linesAround } from '../model.js';
+import { itemSpans, lineStarts, linesAround } from '../model.js';
 
 /** @typedef {import('../state.js').State} State */
 
@@ -11,8 +12,9 @@ const CONTEXT = 4;
 
 export class SourceView {
   #drawn = '';
-  /** The line starts of the dump they were counted for. */
-  #starts = { bytes: /** @type {Uint8Array} */ (new Uint8Array()), starts: new Uint32Array() };
+  /** The line starts (a listing's item spans) of the dump they were counted for. */
+  /** @type {{bytes: Uint8Array, starts: Uint32Array, ends: Uint32Array | undefined}} */
+  #starts = { bytes: new Uint8Array(), starts: new Uint32Array(), ends: undefined };
 
   /** @param {{onClose: () => void}} handlers */
   constructor({ onClose }) {
@@ -28,13 +30,18 @@ export class SourceView {
     this.#drawn = key;
     $('source-view').hidden = key === '';
     if (run === null || at === null) return;
-    if (this.#starts.bytes !== run.bytes) this.#starts = { bytes: run.bytes, starts: lineStarts(run.bytes) };
-    const lines = linesAround(run.bytes, this.#starts.starts, at.line, at.column, CONTEXT).flatMap((shown) => {
+    if (this.#starts.bytes !== run.bytes) {
+      this.#starts = run.kind === 'nftables'
+        ? { bytes: run.bytes, ...itemSpans(run.bytes) }
+        : { bytes: run.bytes, starts: lineStarts(run.bytes), ends: undefined };
+    }
+    const { starts, ends } = this.#starts;
+    const lines = linesAround(run.bytes, starts, at.line, at.column, CONTEXT, ends).flatMap((shown) => {
       if (!shown.here) return [document.createTextNode(shown.text)];
       const here = element('span', { className: 'here', textContent: shown.text });
       return shown.caret === undefined ? [here] : [here, element('span', { className: 'caret', textContent: shown.caret })];
     });
-    $('source-title').textContent = `${run.name}, line ${at.line}`;
+    $('source-title').textContent = `${run.name}, ${run.unit} ${at.line}`;
     $('source-view').dataset.line = at.line;
     $('source-lines').replaceChildren(...lines);
   }

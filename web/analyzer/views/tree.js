@@ -1,7 +1,9 @@
 // @ts-check
 // The tree of tables and chains, with the selected chain's filter chip and
-// jump links. A kube-proxy nat table has tens of thousands of chains: the
-// tables are drawn as they arrive and never again for the same dump.
+// jump links, and an nft listing's named objects (sets with their sizes,
+// counters, quotas) under their tables. A kube-proxy nat table has tens of
+// thousands of chains: the tables are drawn as they arrive and never again
+// for the same dump.
 import { $, element } from '../dom.js';
 import { count, plural, policyCounters, unique } from '../model.js';
 
@@ -9,6 +11,7 @@ import { count, plural, policyCounters, unique } from '../model.js';
 /** @typedef {import('../state.js').Run} Run */
 /** @typedef {import('../state.js').Table} Table */
 /** @typedef {import('../state.js').Chain} Chain */
+/** @typedef {import('../state.js').NamedObject} NamedObject */
 
 /** Chains listed per table before a "show all" button. */
 const CHAINS_SHOWN = 300;
@@ -20,6 +23,7 @@ export class TreeView {
   #onChain;
   #runId = 0;
   #tablesDrawn = 0;
+  #objectsDrawn = false;
   /** What the chip and links were drawn for. */
   #linksKey = '';
 
@@ -35,12 +39,49 @@ export class TreeView {
     if (run.id !== this.#runId) {
       this.#runId = run.id;
       this.#tablesDrawn = 0;
+      this.#objectsDrawn = false;
       this.#linksKey = '';
       $('tree').replaceChildren();
     }
     for (const table of run.tables.slice(this.#tablesDrawn)) $('tree').append(this.#table(table));
     this.#tablesDrawn = run.tables.length;
+    // The objects come with the jumps, after every table.
+    if (run.treeComplete && !this.#objectsDrawn) {
+      this.#objectsDrawn = true;
+      this.#objects(run.objects);
+    }
     this.#links(run);
+  }
+
+  /**
+   * Each table's named objects, under its chains.
+   * @param {NamedObject[]} objects
+   */
+  #objects(objects) {
+    for (const section of $('tree').querySelectorAll('section.table')) {
+      if (!(section instanceof HTMLElement)) continue;
+      const own = objects.filter((o) => o.table === section.dataset.table);
+      if (own.length === 0) continue;
+      section.append(
+        element('h4', { textContent: plural(own.length, 'named object') }),
+        element('ul', { className: 'objects' }, ...own.map((o) => this.#object(o))),
+      );
+    }
+  }
+
+  /** @param {NamedObject} object */
+  #object(object) {
+    const item = element('li');
+    Object.assign(item.dataset, {
+      kind: object.kind,
+      name: object.name,
+      elements: object.elements === undefined ? '' : String(object.elements),
+    });
+    item.append(
+      element('span', { textContent: `${object.kind} ${object.name}` }),
+      element('span', { className: 'meta', textContent: objectMeta(object) }),
+    );
+    return item;
   }
 
   /** @param {Table} table */
@@ -83,10 +124,12 @@ export class TreeView {
     name.onclick = () => this.#onChain(table.name, chain.name);
     // A user chain's `-` says nothing a reader needs.
     const counters = counted.map((p) => ` · ${p.name === '-' ? '' : `${p.name} `}${count(p.packets)} packets, ${count(p.bytes)} bytes`);
+    // An nft base chain says where it hooks in.
+    const base = chain.base === undefined ? '' : ` · ${chain.base}`;
     item.append(
       name,
       element('span', { className: `policy ${policy}`, textContent: policy }),
-      element('span', { className: 'meta', textContent: `${plural(chain.rules, 'rule')}${counters.join('')}` }),
+      element('span', { className: 'meta', textContent: `${plural(chain.rules, 'rule')}${counters.join('')}${base}` }),
     );
     return item;
   }
@@ -115,7 +158,7 @@ export class TreeView {
     const to = unique(run.edgesFrom.get(`${table}/${chain}`) ?? [], (e) => e.toChain);
     links.replaceChildren(
       element('span', { textContent: from.length ? 'Reached from: ' : 'Nothing jumps here. ' }),
-      ...from.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.fromChain, `${e.fromChain} (line ${e.line}${e.goto ? ', goto' : ''})`)),
+      ...from.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.fromChain, `${e.fromChain} (${run.unit} ${e.line}${e.goto ? ', goto' : ''})`)),
       element('span', { textContent: to.length ? ' Jumps to: ' : '' }),
       ...to.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.toChain, e.toChain)),
     );
@@ -131,4 +174,21 @@ export class TreeView {
     link.onclick = () => this.#onChain(table, chain);
     return link;
   }
+}
+
+/**
+ * What the tree says of a named object: a set's elements (of its size), a
+ * counter's values, a quota's use.
+ * @param {NamedObject} object
+ */
+function objectMeta(object) {
+  if (object.counters !== undefined) {
+    return `${count(object.counters.packets)} packets, ${count(object.counters.bytes)} bytes`;
+  }
+  if (object.quotaLimit !== undefined) {
+    return `${count(object.quotaUsed ?? 0n)} of ${count(object.quotaLimit)} bytes used`;
+  }
+  if (object.elements === undefined) return 'elements not listed';
+  const of = object.maxElements === undefined ? '' : ` of ${count(object.maxElements)}`;
+  return `${plural(Number(object.elements), 'element')}${of}`;
 }
