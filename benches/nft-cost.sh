@@ -3,40 +3,60 @@
 # kube-proxy-nftables-shaped, seed 7) and set size, in a network namespace
 # of its own, `nft -j list ruleset` and `nft -j -t list ruleset` (wall time,
 # peak RSS, output bytes), the exporter's nftables_scrape_duration_seconds
-# (nft and the component together) and the exporter's peak RSS, side by
-# side with iptables-nft-save on an iptables ruleset of the same size
-# (the ruleset generator's, where benches/big-node.sh measures it).
+# (nft and the component together), whether it exported set sizes, and the
+# exporter's peak RSS; side by side, `iptables-nft-save -c` (wall time,
+# peak RSS) on an iptables ruleset of the same rule count
+# (target/release/gen-ruleset, kube-proxy-shaped, seed 7, as
+# benches/big-node.sh uses) restored into a namespace of its own.
 # Prints a Markdown table.
 #
 # Usage, as root: benches/nft-cost.sh ["RULES:SET_ELEMENTS ..."]
 #   (default: "1000:0 10000:0 100000:0 1000:10000 1000:1000000")
+# With NFT_MAX_MEMORY=320MiB the exporter runs with --nftables.max-memory:
+# a case past it shows the source failing on its own (success 0, and when).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cases=(${1:-1000:0 10000:0 100000:0 1000:10000 1000:1000000})
-cargo build --release --locked -q -p iptables-exporter
+cargo build --release --locked -q -p iptables-exporter -p benches
 exporter=$PWD/target/release/iptables-exporter
 work=$(mktemp -d)
 ns="nft-cost-$$"
+ipt="nft-cost-ipt-$$"
 cleanup() {
     pkill -f "$exporter --web.listen-address=127.0.0.1:9477" 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
+    ip netns del "$ipt" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# wall seconds, peak RSS in MB and output bytes of a command in the namespace.
-measure() {
-    ip netns exec "$ns" /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out"
+# wall seconds, peak RSS in MB and output bytes of a command in namespace NS.
+measure_in() {
+    local in=$1; shift
+    ip netns exec "$in" /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out"
     read -r wall kb < "$work/time"
     echo "$wall $((kb / 1024)) $(stat -c %s "$work/out")"
 }
+measure() { measure_in "$ns" "$@"; }
 
-echo "| rules | set elements | nft -j: s / MB / MB out | nft -j -t: s / MB | exporter: nftables_scrape_duration_seconds / peak RSS MB |"
-echo "|---|---|---|---|---|"
+# iptables-nft-save -c on the same number of iptables rules: "s / MB".
+iptables_save() {
+    ip netns del "$ipt" 2>/dev/null || true
+    ip netns add "$ipt"
+    target/release/gen-ruleset --rules "$1" > "$work/ipt.rules"
+    ip netns exec "$ipt" iptables-nft-restore -c < "$work/ipt.rules"
+    read -r w m _ <<<"$(measure_in "$ipt" iptables-nft-save -c)"
+    ip netns del "$ipt"
+    echo "$w / $m"
+}
+
+echo "| rules | set elements | nft -j: s / MB / MB out | nft -j -t: s / MB | exporter: nftables_scrape_duration_seconds / set sizes / peak RSS MB | iptables-nft-save -c, same rules: s / MB |"
+echo "|---|---|---|---|---|---|"
 for case in "${cases[@]}"; do
     rules=${case%%:*}
     elements=${case##*:}
+    save=$(iptables_save "$rules")
     ip netns del "$ns" 2>/dev/null || true
     ip netns add "$ns"
     ip -n "$ns" link set lo up
@@ -47,6 +67,7 @@ for case in "${cases[@]}"; do
     ip netns exec "$ns" "$exporter" --web.listen-address=127.0.0.1:9477 \
         --iptables.save-path=/nonexistent --ip6tables.save-path=/nonexistent \
         --collector.nftables --iptables.min-interval=0s --sandbox.timeout=60s \
+        ${NFT_MAX_MEMORY:+--nftables.max-memory=$NFT_MAX_MEMORY} \
         > "$work/log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do
@@ -56,8 +77,15 @@ for case in "${cases[@]}"; do
     scrape=$(ip netns exec "$ns" curl -s --max-time 120 127.0.0.1:9477/metrics)
     seconds=$(grep '^nftables_scrape_duration_seconds' <<<"$scrape" | awk '{print $2}')
     success=$(grep '^nftables_scrape_success' <<<"$scrape" | awk '{print $2}')
+    sizes=$(grep -q '^nftables_set_elements{' <<<"$scrape" && echo yes || echo no)
     rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    [ "$success" = 1 ] || { echo "nftables_scrape_success $success at $case" >&2; cat "$work/log" >&2; exit 1; }
-    printf '| %s | %s | %s / %s / %.1f | %s / %s | %.3f / %s |\n' "$rules" "$elements" "$jw" "$jm" "$(echo "$jb / 1048576" | bc -l)" "$tw" "$tm" "$seconds" "$rss"
+    if [ "$success" != 1 ]; then
+        if [ -n "${NFT_MAX_MEMORY:-}" ] && grep -q -- "--nftables.max-memory" "$work/log"; then
+            printf '| %s | %s | %s / %s / %.1f | %s / %s | failed past --nftables.max-memory=%s after %.3f s / - / %s | %s |\n' "$rules" "$elements" "$jw" "$jm" "$(echo "$jb / 1048576" | bc -l)" "$tw" "$tm" "$NFT_MAX_MEMORY" "$seconds" "$rss" "$save"
+            continue
+        fi
+        echo "nftables_scrape_success $success at $case" >&2; cat "$work/log" >&2; exit 1
+    fi
+    printf '| %s | %s | %s / %s / %.1f | %s / %s | %.3f / %s / %s | %s |\n' "$rules" "$elements" "$jw" "$jm" "$(echo "$jb / 1048576" | bc -l)" "$tw" "$tm" "$seconds" "$sizes" "$rss" "$save"
 done

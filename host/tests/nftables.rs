@@ -145,13 +145,26 @@ fn a_bad_listing_fails_only_the_nftables_source() {
         "nft-prose",
         "echo 'Error: syntax error, unexpected junk'",
     );
-    for (nft, logged) in [
-        (&cut, "truncated JSON"),
-        (&failing, "Operation not permitted"),
-        (&prose, "not JSON"),
+    // Past --nftables.max-memory: an allocation of 64 MiB under 16 MiB.
+    let hungry = script(
+        dir.path(),
+        "nft-hungry",
+        "exec dd if=/dev/zero of=/dev/null bs=64M count=1",
+    );
+    for (nft, bound, logged) in [
+        (&cut, None, "truncated JSON"),
+        (&failing, None, "Operation not permitted"),
+        (&prose, None, "not JSON"),
+        (
+            &hungry,
+            Some("--nftables.max-memory=16MiB"),
+            "at most 16777216 bytes of memory (--nftables.max-memory)",
+        ),
     ] {
         let command = format!("--nftables.command={}", nft.display());
-        let exporter = Exporter::ipv4(&save, &["--collector.nftables", &command]);
+        let mut args = vec!["--collector.nftables", command.as_str()];
+        args.extend(bound);
+        let exporter = Exporter::ipv4(&save, &args);
         let body = exporter.scrape();
         assert_eq!(
             common::exporter::scrape_success(&body, "ipv4").as_deref(),
@@ -171,6 +184,39 @@ fn a_bad_listing_fails_only_the_nftables_source() {
             "{nft:?}: the log names the problem:\n{log}"
         );
     }
+}
+
+/// A full listing past `--nftables.max-memory` (a large set) is made again
+/// tersely: every series but the set element counts, none of them 0.
+#[test]
+fn a_listing_out_of_memory_falls_back_to_one_without_set_elements() {
+    let dir = tempfile::tempdir().expect("dir");
+    let save = common::exporter::cat_fixture(dir.path(), "save", "docker-nft.ipv4.rules");
+    let listing = nft_fixtures().join("objects.json");
+    let nft = script(
+        dir.path(),
+        "nft-big-set",
+        &format!(
+            r#"case "$*" in *-t*) cat '{}' ;; *) exec dd if=/dev/zero of=/dev/null bs=64M count=1 ;; esac"#,
+            listing.display()
+        ),
+    );
+    let command = format!("--nftables.command={}", nft.display());
+    let exporter = Exporter::ipv4(
+        &save,
+        &["--collector.nftables", &command, "--nftables.max-memory=16MiB"],
+    );
+    let body = exporter.scrape();
+    assert!(body.contains("\nnftables_scrape_success 1\n"), "{body}");
+    assert!(!body.contains("nftables_set_elements{"), "{body}");
+    assert!(body.contains("nftables_set_max_elements{"), "{body}");
+    assert!(body.contains("nftables_counter_packets_total{"), "{body}");
+    let log = exporter.log();
+    assert!(
+        log.contains("listing without set elements (nft -t)")
+            && log.contains("--nftables.max-memory"),
+        "{log}"
+    );
 }
 
 /// `--collector.nftables` with no nft installed reports the source failing

@@ -24,7 +24,7 @@ mod series;
 
 pub use response::Response;
 
-use crate::collection::{Collection, Read};
+use crate::collection::{Collection, Listing, Read};
 use crate::sandbox::{self, Failure, Sandbox, Selection};
 use bytes::Bytes;
 use exposition::Format;
@@ -216,11 +216,11 @@ impl Answers {
             return;
         };
         let nftables = match &collection.nftables {
-            Some(read) => {
+            Some(listing) => {
                 let collected: Vec<_> = collection.families.iter().map(|s| s.family).collect();
                 let left = ownership::left_to_iptables(&collected, &shown);
                 Some(
-                    self.render_nftables(read, stamped, format, &left, output)
+                    self.render_nftables(listing, stamped, format, &left, output)
                         .await,
                 )
             }
@@ -257,12 +257,13 @@ impl Answers {
     /// iptables source shows; how it fared.
     async fn render_nftables(
         &self,
-        read: &Read,
+        listing: &Listing,
         stamped: bool,
         format: exposition::Format,
         left_to_iptables: &[sandbox::TableId],
         output: &Arc<Output>,
     ) -> NftOutcome {
+        let (read, with_elements) = (&listing.read, listing.with_elements);
         let mut outcome = NftOutcome {
             success: false,
             duration: read.command_time,
@@ -278,7 +279,9 @@ impl Answers {
         };
         let sandbox = self.sandbox.clone();
         let selection = self.settings.nft_selection.clone();
-        let set_elements = self.settings.set_elements;
+        // A terse listing (asked for, or fallen back on) has no elements
+        // to count: its sets' sizes are unknown, not 0.
+        let set_elements = self.settings.set_elements && with_elements;
         let left = left_to_iptables.to_vec();
         let rendered = tokio::task::spawn_blocking(move || {
             let options = sandbox::NftOptions {

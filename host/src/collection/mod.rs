@@ -117,7 +117,7 @@ pub struct Collection {
     finished: Instant,
     pub(crate) families: Vec<Saved>,
     /// What `nft` listed, when the nftables source is on.
-    pub(crate) nftables: Option<Read>,
+    pub(crate) nftables: Option<Listing>,
     /// Whether a scrape that arrived after it started waited for it: then
     /// every answer of it is stamped (see `Collector::scrape`).
     joined_late: bool,
@@ -127,6 +127,14 @@ pub struct Collection {
 pub(crate) struct Saved {
     pub family: Family,
     pub read: Read,
+}
+
+/// What `nft` gave.
+pub(crate) struct Listing {
+    pub read: Read,
+    /// Whether it lists set elements (a terse listing does not: its sets'
+    /// sizes are unknown, not 0).
+    pub with_elements: bool,
 }
 
 /// What one command of a collection gave.
@@ -335,10 +343,21 @@ impl Collector {
                 tokio::spawn(async move { read(&family.to_string(), command.run()).await })
             })
             .collect();
-        let listing = self
-            .nftables
-            .clone()
-            .map(|command| tokio::spawn(async move { read("nftables", command.run()).await }));
+        let listing = self.nftables.clone().map(|command| {
+            tokio::spawn(async move {
+                let mut with_elements = false;
+                let run = async {
+                    let listed = command.run().await?;
+                    with_elements = listed.with_elements;
+                    Ok(listed.output)
+                };
+                let read = read("nftables", run).await;
+                Listing {
+                    read,
+                    with_elements,
+                }
+            })
+        });
         let mut families = Vec::with_capacity(runs.len());
         for (run, (family, _)) in runs.into_iter().zip(&self.families) {
             let read = run.await.unwrap_or_else(|err| {
@@ -353,7 +372,10 @@ impl Collector {
         let nftables = match listing {
             Some(run) => Some(run.await.unwrap_or_else(|err| {
                 tracing::error!(source = "nftables", %err, "command task failed");
-                Read::failed()
+                Listing {
+                    read: Read::failed(),
+                    with_elements: false,
+                }
             })),
             None => None,
         };
@@ -380,7 +402,10 @@ impl Collector {
                     read: Read::failed(),
                 })
                 .collect(),
-            nftables: self.nftables.as_ref().map(|_| Read::failed()),
+            nftables: self.nftables.as_ref().map(|_| Listing {
+                read: Read::failed(),
+                with_elements: false,
+            }),
             joined_late: false,
         }
     }
@@ -471,7 +496,7 @@ impl Collection {
         let families = saved.map(|s| (Live::Family(s.family), s.read.output.clone()));
         let listing = self.nftables.iter();
         families
-            .chain(listing.map(|read| (Live::Nftables, read.output.clone())))
+            .chain(listing.map(|l| (Live::Nftables, l.read.output.clone())))
             .collect()
     }
 }

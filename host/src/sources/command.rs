@@ -8,6 +8,7 @@
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -30,6 +31,17 @@ pub struct Bounded {
     pub max_output: usize,
     /// The flag that sets `max_output`, for the message when it is passed.
     pub max_output_flag: &'static str,
+    /// The most data memory (heap and private mappings: `RLIMIT_DATA`) the
+    /// command may use, so that it fails alone rather than take the
+    /// exporter's memory limit (its children count against it) with it.
+    pub max_memory: Option<MemoryCap>,
+}
+
+/// A command's memory bound and the flag that sets it.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryCap {
+    pub bytes: u64,
+    pub flag: &'static str,
 }
 
 /// A successful run: what the command printed.
@@ -55,17 +67,29 @@ pub enum Error {
         limit: usize,
         flag: &'static str,
     },
-    #[error("{program} failed ({status}){}", with_stderr(stderr))]
+    #[error("{program} failed ({status}){}{}", with_stderr(stderr), out_of_memory(*memory))]
     Failed {
         program: String,
         status: ExitStatus,
         stderr: String,
+        /// Its memory bound, when it looks like the reason: it was killed
+        /// by a signal or said so.
+        memory: Option<MemoryCap>,
     },
     #[error("reading from {program}: {source}")]
     Io {
         program: String,
         source: std::io::Error,
     },
+}
+
+fn out_of_memory(memory: Option<MemoryCap>) -> String {
+    memory.map_or_else(String::new, |cap| {
+        format!(
+            "; it may use at most {} bytes of memory ({}), and a ruleset this large probably needs more",
+            cap.bytes, cap.flag
+        )
+    })
 }
 
 /// The command's stderr for a message, escaped: it is the command's text,
@@ -111,6 +135,9 @@ impl Bounded {
             .process_group(0)
             .kill_on_drop(true);
         die_with_the_exporter(&mut command);
+        if let Some(cap) = self.max_memory {
+            limit_memory(&mut command, cap.bytes);
+        }
         let mut child = command.spawn().map_err(|source| Error::Spawn {
             program: program.clone(),
             source,
@@ -149,9 +176,16 @@ impl Bounded {
         };
         let status = child.wait().await.map_err(io)?;
         if !status.success() {
+            // nft aborts on a failed allocation (an assertion in its JSON
+            // printer) or says so; anything else is not blamed on memory.
+            let starved = status.signal().is_some()
+                || ["memory", "alloc", "Assertion"]
+                    .iter()
+                    .any(|word| stderr.contains(word));
             return Err(Error::Failed {
                 program: program.to_owned(),
                 status,
+                memory: self.max_memory.filter(|_| starved),
                 stderr,
             });
         }
@@ -187,6 +221,22 @@ fn die_with_the_exporter(command: &mut Command) {
     #[allow(unsafe_code)]
     unsafe {
         command.pre_exec(set_death_signal);
+    }
+}
+
+/// Sets the command's `RLIMIT_DATA` (heap and private writable mappings,
+/// not shared libraries) to `bytes`: past it allocations fail in the
+/// command, and it fails on its own.
+fn limit_memory(command: &mut Command, bytes: u64) {
+    use nix::sys::resource::{Resource, setrlimit};
+    let set_limit =
+        move || setrlimit(Resource::RLIMIT_DATA, bytes, bytes).map_err(std::io::Error::from);
+    // SAFETY: runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: one system call (setrlimit),
+    // no allocation (its error is an OS error code).
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(set_limit);
     }
 }
 
@@ -266,7 +316,32 @@ mod tests {
             timeout: Duration::from_secs(30),
             max_output: 1024,
             max_output_flag: "--iptables.max-output",
+            max_memory: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_command_past_its_memory_bound_fails_and_the_error_says_so() {
+        // dd allocates its block size at once: 64 MiB is past a 16 MiB bound.
+        let path = script("exec dd if=/dev/zero of=/dev/null bs=64M count=1");
+        let mut bounded = command(&path);
+        bounded.max_memory = Some(MemoryCap {
+            bytes: 16 << 20,
+            flag: "--nftables.max-memory",
+        });
+        let err = bounded.run().await.expect_err("dd cannot allocate 64 MiB");
+        let message = err.to_string();
+        assert!(
+            message.contains("dd") && message.contains("memory"),
+            "{message}"
+        );
+        assert!(
+            message.contains("at most 16777216 bytes of memory (--nftables.max-memory)"),
+            "{message}"
+        );
+        // Without the bound the same command runs.
+        bounded.max_memory = None;
+        bounded.run().await.expect("dd with no bound");
     }
 
     #[tokio::test]

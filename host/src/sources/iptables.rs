@@ -70,6 +70,9 @@ impl SaveCommand {
             timeout: self.timeout,
             max_output: self.max_save_bytes,
             max_output_flag: MAX_OUTPUT_FLAG,
+            // The save commands' memory is small and bounded by their
+            // ruleset (121 MB at 100k rules): not worth a flag.
+            max_memory: None,
         }
     }
 }

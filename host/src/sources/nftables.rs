@@ -2,12 +2,22 @@
 //! not counted), bounded like every command, its JSON handed to the
 //! sandbox as bytes.
 
-use super::command::{Bounded, Error, Output};
+use super::command::{Bounded, Error, MemoryCap, Output};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+/// After a full listing ran out of `--nftables.max-memory`, how many
+/// collections list tersely before a full listing is tried again: a set
+/// that outgrew the bound seldom shrinks back soon, and each failed try
+/// costs the time nft took to reach the bound.
+const TERSE_AFTER_MEMORY_FAILURE: u32 = 10;
 
 /// The flag whose size caps nft's output.
 const MAX_OUTPUT_FLAG: &str = "--nftables.max-output";
+/// The flag that bounds nft's memory.
+const MAX_MEMORY_FLAG: &str = "--nftables.max-memory";
 
 /// Whether the nftables source runs (`--collector.nftables`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +40,8 @@ pub struct Config {
     pub program: PathBuf,
     pub timeout: Duration,
     pub max_output: usize,
+    /// Most data memory nft may use; `None`: no bound.
+    pub max_memory: Option<u64>,
     /// Whether set elements are listed (and counted).
     pub set_elements: bool,
 }
@@ -37,16 +49,67 @@ pub struct Config {
 /// The listing command.
 #[derive(Debug, Clone)]
 pub struct ListCommand {
+    /// `nft -j list ruleset`, or `nft -j -t list ruleset` without set
+    /// elements.
     bounded: Bounded,
-    /// Whether the listing has set elements to count.
-    pub set_elements: bool,
+    /// The terse listing to fall back on when the full one runs out of
+    /// memory (`None` when the listing is terse already, or unbounded).
+    terse: Option<Bounded>,
+    /// Collections left that list tersely without trying a full listing.
+    terse_for: Arc<AtomicU32>,
+}
+
+/// What `nft` listed.
+#[derive(Debug)]
+pub struct Listed {
+    pub output: Output,
+    /// Whether the listing has set elements (a terse one has none: its
+    /// sets' sizes are unknown, not 0).
+    pub with_elements: bool,
 }
 
 impl ListCommand {
-    /// Runs `nft -j list ruleset` (`nft -j -t list ruleset` without set
-    /// elements) and returns its stdout.
-    pub async fn run(&self) -> Result<Output, Error> {
-        self.bounded.run().await
+    /// Runs the listing. A full listing that runs out of
+    /// `--nftables.max-memory` (a large set) is made again tersely, so that
+    /// only the set element counts are lost, and the next few collections
+    /// list tersely at once.
+    pub async fn run(&self) -> Result<Listed, Error> {
+        let Some(terse) = &self.terse else {
+            let with_elements = !self.bounded.args.iter().any(|a| a == "-t");
+            let output = self.bounded.run().await?;
+            return Ok(Listed {
+                output,
+                with_elements,
+            });
+        };
+        let skip = self.terse_for.load(Ordering::Relaxed);
+        if skip > 0 {
+            self.terse_for.store(skip - 1, Ordering::Relaxed);
+        } else {
+            match self.bounded.run().await {
+                Ok(output) => {
+                    return Ok(Listed {
+                        output,
+                        with_elements: true,
+                    });
+                }
+                Err(
+                    err @ Error::Failed {
+                        memory: Some(_), ..
+                    },
+                ) => {
+                    tracing::warn!(source = "nftables", %err, collections = TERSE_AFTER_MEMORY_FAILURE, "listing without set elements (nft -t) for the next collections: nftables_set_elements is left out until a full listing fits");
+                    self.terse_for
+                        .store(TERSE_AFTER_MEMORY_FAILURE, Ordering::Relaxed);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let output = terse.run().await?;
+        Ok(Listed {
+            output,
+            with_elements: false,
+        })
     }
 
     /// The command line, for messages.
@@ -76,21 +139,29 @@ pub fn command(config: &Config) -> Option<ListCommand> {
             return None;
         }
     }
-    let mut args = vec!["-j".to_owned()];
-    if !config.set_elements {
-        // Terse: sets without their elements, far cheaper for large sets.
-        args.push("-t".to_owned());
-    }
-    args.extend(["list".to_owned(), "ruleset".to_owned()]);
-    Some(ListCommand {
-        bounded: Bounded {
+    let listing = |terse: bool| {
+        let mut args = vec!["-j".to_owned()];
+        if terse {
+            // Sets without their elements: far cheaper for large sets.
+            args.push("-t".to_owned());
+        }
+        args.extend(["list".to_owned(), "ruleset".to_owned()]);
+        Bounded {
             program: config.program.clone(),
             args,
             timeout: config.timeout,
             max_output: config.max_output,
             max_output_flag: MAX_OUTPUT_FLAG,
-        },
-        set_elements: config.set_elements,
+            max_memory: config.max_memory.map(|bytes| MemoryCap {
+                bytes,
+                flag: MAX_MEMORY_FLAG,
+            }),
+        }
+    };
+    Some(ListCommand {
+        bounded: listing(!config.set_elements),
+        terse: (config.set_elements && config.max_memory.is_some()).then(|| listing(true)),
+        terse_for: Arc::default(),
     })
 }
 
@@ -106,6 +177,7 @@ mod tests {
             // Far above what these scripts need, even on a loaded machine.
             timeout: Duration::from_secs(30),
             max_output: 1024,
+            max_memory: None,
             set_elements,
         }
     }
@@ -114,15 +186,44 @@ mod tests {
     async fn lists_the_ruleset_as_json_and_tersely_without_set_elements() {
         let path = script(r#"echo "args: $*""#);
         let full = command(&config(path.to_path_buf(), Wanted::Named, true)).expect("named");
-        assert_eq!(
-            full.run().await.expect("runs").stdout,
-            b"args: -j list ruleset\n"
-        );
+        let listed = full.run().await.expect("runs");
+        assert_eq!(listed.output.stdout, b"args: -j list ruleset\n");
+        assert!(listed.with_elements);
         let terse = command(&config(path.to_path_buf(), Wanted::Named, false)).expect("named");
-        assert_eq!(
-            terse.run().await.expect("runs").stdout,
-            b"args: -j -t list ruleset\n"
+        let listed = terse.run().await.expect("runs");
+        assert_eq!(listed.output.stdout, b"args: -j -t list ruleset\n");
+        assert!(!listed.with_elements);
+    }
+
+    #[tokio::test]
+    async fn a_full_listing_out_of_memory_is_made_again_tersely_for_a_while() {
+        // Past its bound with the elements, within it without: nft -t.
+        let path = script(
+            r#"case "$*" in *-t*) echo "terse: $*" ;; *) exec dd if=/dev/zero of=/dev/null bs=64M count=1 ;; esac"#,
         );
+        let mut bounded = config(path.to_path_buf(), Wanted::Named, true);
+        bounded.max_memory = Some(16 << 20);
+        let cmd = command(&bounded).expect("named");
+        for collection in 0..=TERSE_AFTER_MEMORY_FAILURE {
+            let listed = cmd.run().await.expect("the terse listing");
+            assert_eq!(listed.output.stdout, b"terse: -j -t list ruleset\n");
+            assert!(!listed.with_elements, "collection {collection}");
+            // The first tried the full listing; the next ones did not.
+            let left = cmd.terse_for.load(Ordering::Relaxed);
+            assert_eq!(left, TERSE_AFTER_MEMORY_FAILURE - collection);
+        }
+        // Then the full listing is tried again (and fails again).
+        let _ = cmd.run().await.expect("terse again");
+        assert_eq!(
+            cmd.terse_for.load(Ordering::Relaxed),
+            TERSE_AFTER_MEMORY_FAILURE
+        );
+        // Any other failure is the listing's failure.
+        let failing = script("echo 'Operation not permitted' >&2; exit 1");
+        let mut bounded = config(failing.to_path_buf(), Wanted::Named, true);
+        bounded.max_memory = Some(16 << 20);
+        let err = command(&bounded).expect("named").run().await;
+        assert!(err.is_err_and(|e| !e.to_string().contains("memory")));
     }
 
     #[test]

@@ -96,13 +96,13 @@ pub fn expected(listing: &[u8]) -> Expected {
             }
             "set" | "map" | "meter" => {
                 let labels = place("set", text(v, "name"));
+                // nft leaves `elem` out of an empty set: none is 0.
                 let elements = v["elem"]
                     .as_array()
                     .map(|e| e.len() as u128)
-                    .or_else(|| v["count"].as_u64().map(u128::from));
-                if let Some(n) = elements {
-                    want.insert(key("nftables_set_elements", &labels), n);
-                }
+                    .or_else(|| v["count"].as_u64().map(u128::from))
+                    .unwrap_or(0);
+                want.insert(key("nftables_set_elements", &labels), elements);
                 if let Some(size) = v["size"].as_u64() {
                     want.insert(key("nftables_set_max_elements", &labels), u128::from(size));
                 }

@@ -219,6 +219,7 @@ pub fn chunks_case(data: &[u8]) {
 /// loses every series.
 pub fn nft_case(input: &[u8]) {
     use crate::nft;
+    nft_analysis_case(input);
     let listing = match nft::parse(input) {
         Err(err) => {
             assert!(err.line >= 1 && err.column >= 1, "{err:?}");
@@ -265,4 +266,49 @@ pub fn nft_case(input: &[u8]) {
             "{ours} left to iptables but rendered"
         );
     }
+}
+
+/// The analyzer's view of any input: never a panic; a listing that does
+/// not read is its one error and nothing else; otherwise every rule, edge
+/// and object points into the tables, rules are in item order with their
+/// positions, and each chain's rule count is its rules.
+fn nft_analysis_case(input: &[u8]) {
+    use crate::nft::analyze;
+    let analysis = analyze::analyze(input);
+    let details = &analysis.details;
+    if analysis.error.is_some() {
+        assert!(analysis.tables.is_empty() && details.rules.is_empty());
+        assert_eq!(details.diagnostics.len(), 1);
+        return;
+    }
+    let mut counted = std::collections::HashMap::new();
+    for rule in &details.rules {
+        let chains = &analysis.tables[rule.table].chains;
+        assert!(rule.chain < chains.len());
+        let seen = counted.entry((rule.table, rule.chain)).or_insert(0usize);
+        *seen += 1;
+        assert_eq!(rule.position, *seen, "positions in order: {rule:?}");
+    }
+    assert!(details.rules.windows(2).all(|w| w[0].line <= w[1].line));
+    for (t, table) in analysis.tables.iter().enumerate() {
+        for (c, chain) in table.chains.iter().enumerate() {
+            assert_eq!(chain.rules, counted.get(&(t, c)).copied().unwrap_or(0));
+        }
+    }
+    for edge in &details.edges {
+        let chains = &analysis.tables[edge.table].chains;
+        assert!(edge.from < chains.len() && edge.to < chains.len());
+    }
+    assert!(
+        analysis
+            .objects
+            .iter()
+            .all(|o| o.table < analysis.tables.len())
+    );
+    assert!(
+        details
+            .diagnostics
+            .windows(2)
+            .all(|w| w[0].line <= w[1].line)
+    );
 }

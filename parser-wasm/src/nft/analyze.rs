@@ -497,3 +497,29 @@ mod tests {
         assert_eq!(codes(&analysis), vec![(0, "parse-error")]);
     }
 }
+
+#[cfg(test)]
+mod fixtures {
+    /// The fuzz property over every captured and drift listing, and over
+    /// each cut short at a few places.
+    #[test]
+    fn every_fixture_listing_holds_the_fuzz_property() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nftables");
+        let mut seen = 0;
+        for dir in [dir.clone(), dir.join("drift")] {
+            for entry in std::fs::read_dir(&dir).expect("fixtures/nftables") {
+                let path = entry.expect("entry").path();
+                if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                    continue;
+                }
+                let listing = std::fs::read(&path).expect("listing");
+                crate::check::nft_case(&listing);
+                for cut in [1, listing.len() / 3, listing.len() / 2, listing.len() - 2] {
+                    crate::check::nft_case(&listing[..cut]);
+                }
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 8, "captured listings and drift cases");
+    }
+}

@@ -112,7 +112,8 @@ pub struct Set {
     pub name: String,
     pub kind: SetKind,
     /// Elements listed, or the count nft gave (1.1.7); `None` when the
-    /// listing has neither (`nft -t`).
+    /// listing has neither: an empty set (nft leaves its `elem` out), or
+    /// any set of a terse listing (`nft -t`). The caller knows which.
     pub elements: Option<u64>,
     /// The size declared.
     pub max_elements: Option<u64>,

@@ -65,15 +65,26 @@ mod tests {
     }
 
     #[test]
-    fn a_terse_listing_has_no_element_count_and_no_elements_series() {
+    fn a_set_listed_without_elements_is_empty_unless_the_listing_is_terse() {
+        // nft leaves `elem` out of an empty set, and out of every set with
+        // `-t`: only the caller knows which listing it asked for.
         let items = format!(
             r#"{TABLE}, {{"set": {{"family": "inet", "table": "t", "name": "a", "type": "ipv4_addr", "size": 5}}}}"#
         );
-        let options = Options {
+        let full = Options {
             set_elements: true,
             ..Options::default()
         };
-        let text = rendered(&items, &options);
+        let text = rendered(&items, &full);
+        assert!(
+            text.contains(r#"nftables_set_elements{family="inet",table="t",set="a"} 0"#),
+            "{text}"
+        );
+        let terse = Options {
+            set_elements: false,
+            ..Options::default()
+        };
+        let text = rendered(&items, &terse);
         assert!(!text.contains("nftables_set_elements{"), "{text}");
         assert!(
             text.contains(r#"nftables_set_max_elements{family="inet",table="t",set="a"} 5"#),

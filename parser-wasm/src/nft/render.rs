@@ -231,7 +231,8 @@ pub fn render<'l>(listing: &'l Listing, options: &Options) -> (String, Stats) {
         at.objects(
             &mut out,
             &SET_ELEMENTS,
-            sets().filter_map(|(t, s)| Some((object_labels(t, "set", &s.name), s.elements?))),
+            // A listing with elements leaves `elem` out of an empty set.
+            sets().map(|(t, s)| (object_labels(t, "set", &s.name), s.elements.unwrap_or(0))),
         );
     }
     at.objects(
