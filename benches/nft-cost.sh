@@ -70,7 +70,7 @@ for case in "${cases[@]}"; do
         ${NFT_MAX_MEMORY:+--nftables.max-memory=$NFT_MAX_MEMORY} \
         > "$work/log" 2>&1 &
     pid=$!
-    for _ in $(seq 600); do
+    for _ in $(seq 1200); do
         grep -q "first collection finished" "$work/log" && break
         sleep 0.1
     done

@@ -3,7 +3,7 @@
 
 use crate::answers;
 use crate::cli::Cli;
-use crate::collection::Collector;
+use crate::collection::{Collector, Refresher};
 use crate::http::{self, App, web_config};
 use crate::process::signals::{self, Stop};
 use crate::process::{build_info, self_metrics::SelfMetrics};
@@ -61,10 +61,18 @@ impl Server {
             }
             Err(nothing) => return Err(nothing.into()),
         };
+        let sandbox = Arc::new(sandbox);
+        let refresher = Refresher::new(
+            sandbox.clone(),
+            args.netlink == crate::cli::NetlinkMode::Auto,
+        )
+        .context("registering the collection counters")?;
+        let collections = refresher.methods();
         let collector = Collector::new(
             families,
+            Arc::new(refresher),
             nftables,
-            Arc::new(sandbox),
+            sandbox,
             args.freshness(),
             answers::Settings {
                 piece_bytes: PIECE_BYTES,
@@ -84,7 +92,9 @@ impl Server {
         let app = App {
             collector: Arc::new(collector),
             web: Arc::new(web),
-            self_metrics: SelfMetrics::new().context("registering the exporter's own metrics")?,
+            self_metrics: SelfMetrics::new()
+                .and_then(|metrics| metrics.with(Box::new(collections)))
+                .context("registering the exporter's own metrics")?,
             telemetry_path: args.telemetry_path.clone(),
             openmetrics: !args.disable_openmetrics,
             ruleset_endpoint: args.enable_ruleset_endpoint,

@@ -26,6 +26,8 @@ mod golden;
 mod http;
 /// Flags refused at start-up, logs, signals, shutdown, orphans.
 mod lifecycle;
+/// iptables-nft's counters over netlink into the kept save text (root).
+mod netlink;
 /// Real iptables in network namespaces (root).
 mod netns;
 /// The nftables source: goldens and the model, bad listings, real nft (root).

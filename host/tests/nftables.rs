@@ -204,7 +204,11 @@ fn a_listing_out_of_memory_falls_back_to_one_without_set_elements() {
     let command = format!("--nftables.command={}", nft.display());
     let exporter = Exporter::ipv4(
         &save,
-        &["--collector.nftables", &command, "--nftables.max-memory=16MiB"],
+        &[
+            "--collector.nftables",
+            &command,
+            "--nftables.max-memory=16MiB",
+        ],
     );
     let body = exporter.scrape();
     assert!(body.contains("\nnftables_scrape_success 1\n"), "{body}");

@@ -215,6 +215,47 @@ mod nftables {
     }
 }
 
+/// The `netlink` interface: iptables-nft's counters from the kernel's
+/// replies, into a kept save output.
+mod netlink {
+    use super::Component;
+    use super::bindings::exports::iptables_exporter::parser::netlink::{self as wit, Guest};
+    use crate::netlink::{self, RefreshError, RefreshErrorKind};
+
+    fn error_to_wit(err: RefreshError) -> wit::RefreshError {
+        wit::RefreshError {
+            kind: match err.kind {
+                RefreshErrorKind::MalformedReply => wit::RefreshErrorKind::MalformedReply,
+                RefreshErrorKind::Mismatch => wit::RefreshErrorKind::Mismatch,
+                RefreshErrorKind::Counters => wit::RefreshErrorKind::Counters,
+                RefreshErrorKind::KeptText => wit::RefreshErrorKind::KeptText,
+            },
+            message: err.message,
+        }
+    }
+
+    impl Guest for Component {
+        fn chains(replies: Vec<u8>) -> Result<Vec<wit::ChainId>, wit::RefreshError> {
+            let chains = netlink::chains(&replies).map_err(error_to_wit)?;
+            Ok(chains
+                .into_iter()
+                .map(|c| wit::ChainId {
+                    table: c.id.table,
+                    chain: c.id.chain,
+                })
+                .collect())
+        }
+
+        fn refresh(
+            kept: Vec<u8>,
+            chain_replies: Vec<u8>,
+            rule_replies: Vec<u8>,
+        ) -> Result<Vec<u8>, wit::RefreshError> {
+            netlink::refresh(&kept, &chain_replies, &rule_replies).map_err(error_to_wit)
+        }
+    }
+}
+
 mod analysis {
     use super::bindings::exports::iptables_exporter::parser::analysis::{
         self as wit, GuestNftRuleset, GuestRuleset,

@@ -36,6 +36,7 @@ pub mod comment;
 pub mod counters;
 pub mod error;
 pub mod lines;
+pub mod netlink;
 pub mod nft;
 pub mod options;
 pub mod render;

@@ -130,6 +130,13 @@ pub struct ServeArgs {
     /// this long: past their deadline they get the last collection.
     #[arg(long = "iptables.timeout", value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// iptables-nft families between ruleset changes: auto reads their
+    /// counters over netlink into the last save's text while the ruleset's
+    /// generation id stays the same (the save command runs when it
+    /// changes), off always runs the save command. Needs the save command
+    /// to read the exporter's own network namespace.
+    #[arg(long = "iptables.netlink", value_name = "MODE", value_enum, default_value_t = NetlinkMode::Auto)]
+    pub netlink: NetlinkMode,
     /// A scrape this soon after the last collection finished is answered
     /// from it, timestamped, and starts none (0s: every scrape collects).
     #[arg(long = "iptables.min-interval", value_name = "DURATION", default_value = "5s", value_parser = parse_duration_or_zero)]
@@ -371,6 +378,14 @@ pub struct LogArgs {
     /// Output format of log messages: text, or json (one object per line).
     #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetlinkMode {
+    /// For iptables-nft families, on a little-endian machine.
+    Auto,
+    /// Never: every collection runs the save commands.
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

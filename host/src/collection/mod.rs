@@ -25,6 +25,10 @@
 //! read time itself. Counters read longer ago than `--iptables.max-age` are
 //! never served (see `answers`).
 
+mod netlink;
+
+pub use netlink::Refresher;
+
 use crate::answers::{self, Answers, How, Response};
 use crate::sandbox::Sandbox;
 use crate::sources::command;
@@ -48,6 +52,9 @@ pub struct Freshness {
 
 pub struct Collector {
     families: Vec<(Family, SaveCommand)>,
+    /// How the families are read: their save commands, or netlink into
+    /// the last save's text.
+    refresher: Arc<Refresher>,
     /// `nft`'s listing, when the nftables source is on.
     nftables: Option<ListCommand>,
     freshness: Freshness,
@@ -151,6 +158,7 @@ pub(crate) struct Read {
 impl Collector {
     pub fn new(
         families: Vec<(Family, SaveCommand)>,
+        refresher: Arc<Refresher>,
         nftables: Option<ListCommand>,
         sandbox: Arc<Sandbox>,
         freshness: Freshness,
@@ -158,6 +166,7 @@ impl Collector {
     ) -> Self {
         Self {
             families,
+            refresher,
             nftables,
             freshness,
             answers: Arc::new(Answers::new(sandbox, answers)),
@@ -340,7 +349,8 @@ impl Collector {
             .iter()
             .map(|(family, command)| {
                 let (family, command) = (*family, command.clone());
-                tokio::spawn(async move { read(&family.to_string(), command.run()).await })
+                let refresher = self.refresher.clone();
+                tokio::spawn(async move { refresher.read(family, &command).await })
             })
             .collect();
         let listing = self.nftables.clone().map(|command| {

@@ -35,6 +35,12 @@ impl SelfMetrics {
         Ok(Self { registry })
     }
 
+    /// With `collector`'s metrics too (the collections' counters).
+    pub fn with(self, collector: Box<dyn Collector>) -> prometheus::Result<Self> {
+        self.registry.register(collector)?;
+        Ok(self)
+    }
+
     /// Appends the metrics in `format`.
     pub fn write(&self, out: &mut String, format: Format) {
         for family in self.registry.gather() {

@@ -19,10 +19,12 @@
 
 mod engine;
 mod families;
+mod netlink;
 mod nftables;
 mod selection;
 mod wit;
 
+pub use netlink::{ChainId, RefreshFailure};
 pub use nftables::{Listing, NftOptions, NftReport, NftStats, TableId};
 pub use selection::{Filter, Options, RuleSelection, Selection, SelectionPattern};
 

@@ -18,6 +18,7 @@ mod bindings {
 }
 
 pub(super) use bindings::exports::iptables_exporter::parser::metrics;
+pub(super) use bindings::exports::iptables_exporter::parser::netlink;
 pub(super) use bindings::exports::iptables_exporter::parser::nftables;
 pub(super) use bindings::{Parser, ParserPre};
 
@@ -28,6 +29,10 @@ impl Parser {
 
     pub(super) fn nftables(&self) -> &nftables::Guest {
         self.iptables_exporter_parser_nftables()
+    }
+
+    pub(super) fn netlink(&self) -> &netlink::Guest {
+        self.iptables_exporter_parser_netlink()
     }
 }
 

@@ -8,12 +8,15 @@
 //!   families to collect.
 //!
 //! - `nftables`: `nft -j list ruleset`, the native tables.
+//! - `netlink`: nf_tables over netlink (the generation id, chain and rule
+//!   dumps), iptables-nft's counters at the kernel's speed.
 //!
 //! A new source (`ipset list -t`) is a module beside these, running its
 //! commands through `command`.
 
 pub mod command;
 pub mod iptables;
+pub mod netlink;
 pub mod nftables;
 
 pub use command::resolve;

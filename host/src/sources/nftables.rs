@@ -4,15 +4,14 @@
 
 use super::command::{Bounded, Error, MemoryCap, Output};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-/// After a full listing ran out of `--nftables.max-memory`, how many
-/// collections list tersely before a full listing is tried again: a set
-/// that outgrew the bound seldom shrinks back soon, and each failed try
-/// costs the time nft took to reach the bound.
-const TERSE_AFTER_MEMORY_FAILURE: u32 = 10;
+/// After a full listing ran out of `--nftables.max-memory` or time, how
+/// long collections list tersely before a full listing is tried again: a
+/// set that outgrew the bounds seldom shrinks back soon, and each failed
+/// try costs the time nft took to reach them.
+const TERSE_AFTER_FAILURE: Duration = Duration::from_secs(600);
 
 /// The flag whose size caps nft's output.
 const MAX_OUTPUT_FLAG: &str = "--nftables.max-output";
@@ -55,8 +54,10 @@ pub struct ListCommand {
     /// The terse listing to fall back on when the full one runs out of
     /// memory (`None` when the listing is terse already, or unbounded).
     terse: Option<Bounded>,
-    /// Collections left that list tersely without trying a full listing.
-    terse_for: Arc<AtomicU32>,
+    /// Until when collections list tersely without trying a full listing.
+    terse_until: Arc<Mutex<Option<Instant>>>,
+    /// How long that is after a failure ([`TERSE_AFTER_FAILURE`]).
+    terse_after_failure: Duration,
 }
 
 /// What `nft` listed.
@@ -70,9 +71,10 @@ pub struct Listed {
 
 impl ListCommand {
     /// Runs the listing. A full listing that runs out of
-    /// `--nftables.max-memory` (a large set) is made again tersely, so that
-    /// only the set element counts are lost, and the next few collections
-    /// list tersely at once.
+    /// `--nftables.max-memory` or `--nftables.timeout` (a large set: nft
+    /// lists 1M elements in minutes) is made again tersely, so that only
+    /// the set element counts are lost, and collections list tersely at
+    /// once for the next [`TERSE_AFTER_FAILURE`].
     pub async fn run(&self) -> Result<Listed, Error> {
         let Some(terse) = &self.terse else {
             let with_elements = !self.bounded.args.iter().any(|a| a == "-t");
@@ -82,10 +84,11 @@ impl ListCommand {
                 with_elements,
             });
         };
-        let skip = self.terse_for.load(Ordering::Relaxed);
-        if skip > 0 {
-            self.terse_for.store(skip - 1, Ordering::Relaxed);
-        } else {
+        let until = *self
+            .terse_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if until.is_none_or(|until| Instant::now() >= until) {
             match self.bounded.run().await {
                 Ok(output) => {
                     return Ok(Listed {
@@ -94,13 +97,18 @@ impl ListCommand {
                     });
                 }
                 Err(
-                    err @ Error::Failed {
+                    err @ (Error::Failed {
                         memory: Some(_), ..
-                    },
+                    }
+                    | Error::Timeout { .. }),
                 ) => {
-                    tracing::warn!(source = "nftables", %err, collections = TERSE_AFTER_MEMORY_FAILURE, "listing without set elements (nft -t) for the next collections: nftables_set_elements is left out until a full listing fits");
-                    self.terse_for
-                        .store(TERSE_AFTER_MEMORY_FAILURE, Ordering::Relaxed);
+                    let minutes = self.terse_after_failure.as_secs() / 60;
+                    tracing::warn!(source = "nftables", %err, minutes, "listing without set elements (nft -t) for a while: nftables_set_elements is left out until a full listing fits");
+                    *self
+                        .terse_until
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) =
+                        Some(Instant::now() + self.terse_after_failure);
                 }
                 Err(err) => return Err(err),
             }
@@ -160,8 +168,10 @@ pub fn command(config: &Config) -> Option<ListCommand> {
     };
     Some(ListCommand {
         bounded: listing(!config.set_elements),
-        terse: (config.set_elements && config.max_memory.is_some()).then(|| listing(true)),
-        terse_for: Arc::default(),
+        // Only a full listing has elements to leave out.
+        terse: config.set_elements.then(|| listing(true)),
+        terse_until: Arc::default(),
+        terse_after_failure: TERSE_AFTER_FAILURE,
     })
 }
 
@@ -196,34 +206,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_listing_out_of_memory_is_made_again_tersely_for_a_while() {
-        // Past its bound with the elements, within it without: nft -t.
-        let path = script(
-            r#"case "$*" in *-t*) echo "terse: $*" ;; *) exec dd if=/dev/zero of=/dev/null bs=64M count=1 ;; esac"#,
-        );
-        let mut bounded = config(path.to_path_buf(), Wanted::Named, true);
-        bounded.max_memory = Some(16 << 20);
-        let cmd = command(&bounded).expect("named");
-        for collection in 0..=TERSE_AFTER_MEMORY_FAILURE {
-            let listed = cmd.run().await.expect("the terse listing");
-            assert_eq!(listed.output.stdout, b"terse: -j -t list ruleset\n");
-            assert!(!listed.with_elements, "collection {collection}");
-            // The first tried the full listing; the next ones did not.
-            let left = cmd.terse_for.load(Ordering::Relaxed);
-            assert_eq!(left, TERSE_AFTER_MEMORY_FAILURE - collection);
+    async fn a_full_listing_out_of_memory_or_time_is_made_again_tersely_for_a_while() {
+        let tries = tempfile::NamedTempFile::new().expect("temp file");
+        let tries_path = tries.path().display().to_string();
+        // Each full listing tried leaves a line in `tries`; the terse one
+        // succeeds. One full listing runs past its memory bound, the other
+        // past its time.
+        let hungry = script(&format!(
+            r#"case "$*" in *-t*) echo "terse: $*" ;; *) echo full >> '{tries_path}'; exec dd if=/dev/zero of=/dev/null bs=64M count=1 ;; esac"#
+        ));
+        let slow = script(&format!(
+            r#"case "$*" in *-t*) echo "terse: $*" ;; *) echo full >> '{tries_path}'; exec sleep 30 ;; esac"#
+        ));
+        let full_tries = || {
+            std::fs::read_to_string(tries.path())
+                .expect("tries")
+                .lines()
+                .count()
+        };
+        for (path, timeout) in [(&hungry, 30), (&slow, 1)] {
+            std::fs::write(tries.path(), "").expect("reset");
+            let mut bounded = config(path.to_path_buf(), Wanted::Named, true);
+            bounded.max_memory = Some(16 << 20);
+            bounded.timeout = Duration::from_secs(timeout);
+            let mut cmd = command(&bounded).expect("named");
+            cmd.terse_after_failure = Duration::from_secs(3600);
+            for collection in 0..3 {
+                let listed = cmd.run().await.expect("the terse listing");
+                assert_eq!(listed.output.stdout, b"terse: -j -t list ruleset\n");
+                assert!(!listed.with_elements, "collection {collection}");
+            }
+            assert_eq!(
+                full_tries(),
+                1,
+                "only the first collection tried the full listing"
+            );
+            // Once the while is over, the full listing is tried again.
+            *cmd.terse_until.lock().expect("lock") = Some(Instant::now());
+            let listed = cmd.run().await.expect("terse again");
+            assert!(!listed.with_elements);
+            assert_eq!(full_tries(), 2);
         }
-        // Then the full listing is tried again (and fails again).
-        let _ = cmd.run().await.expect("terse again");
-        assert_eq!(
-            cmd.terse_for.load(Ordering::Relaxed),
-            TERSE_AFTER_MEMORY_FAILURE
-        );
         // Any other failure is the listing's failure.
         let failing = script("echo 'Operation not permitted' >&2; exit 1");
         let mut bounded = config(failing.to_path_buf(), Wanted::Named, true);
         bounded.max_memory = Some(16 << 20);
         let err = command(&bounded).expect("named").run().await;
-        assert!(err.is_err_and(|e| !e.to_string().contains("memory")));
+        assert!(err.is_err_and(|e| e.to_string().contains("Operation not permitted")));
     }
 
     #[test]

@@ -120,6 +120,28 @@ impl exports::iptables_exporter::parser::nftables::Guest for Hostile {
     }
 }
 
+/// A kept text misbehaves as its first line says, as a dump does.
+impl exports::iptables_exporter::parser::netlink::Guest for Hostile {
+    fn chains(
+        _replies: Vec<u8>,
+    ) -> Result<
+        Vec<exports::iptables_exporter::parser::netlink::ChainId>,
+        exports::iptables_exporter::parser::netlink::RefreshError,
+    > {
+        Ok(Vec::new())
+    }
+
+    fn refresh(
+        kept: Vec<u8>,
+        _chain_replies: Vec<u8>,
+        _rule_replies: Vec<u8>,
+    ) -> Result<Vec<u8>, exports::iptables_exporter::parser::netlink::RefreshError> {
+        let line = kept.split(|&b| b == b'\n').next().unwrap_or_default();
+        act(&String::from_utf8_lossy(line));
+        Ok(kept)
+    }
+}
+
 impl Guest for Hostile {
     type Renderer = Renderer;
 
