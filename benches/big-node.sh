@@ -5,15 +5,21 @@
 # default Prometheus makes them (every 15 s, 10 s timeout, gzip), save
 # commands included; then what --iptables.min-interval and --iptables.tables
 # change on the 100k-rule nft node, and whether saving tables concurrently
-# helps. Prints a Markdown table (the one in README.md).
+# helps; and on the 100k-rule nft node, the counters over netlink
+# (--iptables.netlink=auto, the default) against the save command every
+# collection (=off), with the ruleset still, and changed every 60 s and
+# every 5 s (a rule appended or deleted, as kube-proxy churns). Prints a
+# Markdown table (the one in README.md).
 #
 # Usage, as root: benches/big-node.sh [SIZES]   (default: 1000 10000 100000)
+#   BACKENDS="nft" to measure one backend (default: "nft legacy").
 # Needs iptables and iproute2 (scripts/setup.sh test installs them) and
 # takes about 17 minutes. Traffic stays on the namespaces' loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sizes=(${1:-1000 10000 100000})
+backends=(${BACKENDS:-nft legacy})
 interval=15
 cargo build --release --locked -q -p iptables-exporter -p benches
 exporter=$PWD/target/release/iptables-exporter
@@ -108,7 +114,26 @@ row() {
     printf '| %s | %s | %.2f s | %.1f CPU-s | %.1f %% | %s | %s s | %s |\n' \
         "$backend" "$label" "$save" "$cpu" "$(calc "$cpu / 60 * 100")" "$collections" "$slowest" "$ok"
 }
-for backend in nft legacy; do
+# Changes the ruleset of NS every SECONDS until killed: a rule appended,
+# then deleted.
+churn() {
+    local ns=$1 seconds=$2
+    while true; do
+        sleep "$seconds"
+        ip netns exec "$ns" iptables-nft -A INPUT -m comment --comment churn -j RETURN
+        sleep "$seconds"
+        ip netns exec "$ns" iptables-nft -D INPUT -m comment --comment churn -j RETURN
+    done
+}
+# A row with the ruleset changed every SECONDS meanwhile.
+churned_row() {
+    local seconds=$1; shift
+    churn "$ns" "$seconds" &
+    local churner=$!
+    row "$@"
+    kill "$churner"; wait "$churner" 2>/dev/null || true
+}
+for backend in "${backends[@]}"; do
     for size in "${sizes[@]}"; do
         ns=$(node "$backend" "$size")
         # A minute of scrapes; three for the 1m min-interval, which runs
@@ -117,6 +142,13 @@ for backend in nft legacy; do
         if [ "$size" = 100000 ] && [ "$backend" = nft ]; then
             row "$backend" "$size" "$size, --iptables.min-interval=1m" "$ns" -c 12 --iptables.min-interval=1m
             row "$backend" "$size" "$size, --iptables.tables=filter" "$ns" "-c -t filter" 4 --iptables.tables=filter
+            # Netlink (the default) against the save every collection,
+            # still and churning; two minutes each for the 60 s churn.
+            row "$backend" "$size" "$size, --iptables.netlink=off" "$ns" -c 4 --iptables.netlink=off
+            churned_row 60 "$backend" "$size" "$size, a change every 60 s" "$ns" -c 8
+            churned_row 60 "$backend" "$size" "$size, a change every 60 s, --iptables.netlink=off" "$ns" -c 8 --iptables.netlink=off
+            churned_row 5 "$backend" "$size" "$size, a change every 5 s" "$ns" -c 4
+            churned_row 5 "$backend" "$size" "$size, a change every 5 s, --iptables.netlink=off" "$ns" -c 4 --iptables.netlink=off
         fi
         if [ "$size" = 100000 ]; then
             whole=$(median_time "$ns" "iptables-$backend-save" -c)

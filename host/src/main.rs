@@ -17,7 +17,11 @@ fn main() -> ExitCode {
     }
     init_logging(&cli.log);
     if let Some(Command::Render(args)) = &cli.command {
-        return render::run(args, &cli.input, &cli.sandbox, &cli.selection.selection());
+        let selections = render::Selections {
+            iptables: &cli.selection.selection(),
+            nftables: &cli.nft_selection.selection(),
+        };
+        return render::run(args, &cli.input, &cli.sandbox, &selections);
     }
     match serve::run(&cli) {
         Ok(Stop::Graceful) => ExitCode::SUCCESS,

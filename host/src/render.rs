@@ -1,5 +1,7 @@
 //! The `render` subcommand: one dump through the same component, streamed
-//! to stdout the way the server streams it.
+//! to stdout the way the server streams it; or an `nft -j list ruleset`
+//! listing (told by its content: a JSON object) rendered whole, as the
+//! server renders it, with the `--nftables.*` selection.
 //!
 //! Exit status 0: the whole exposition is on stdout. 1: the input is
 //! malformed; the line and the problem are on stderr, nothing on stdout.
@@ -8,7 +10,9 @@
 //! stdout, incomplete, which the status says.
 
 use crate::cli::{InputArgs, RenderArgs, SandboxArgs};
-use crate::sandbox::{Dump, Failure, Options, PIECE_BYTES, ParseFailure, Selection};
+use crate::sandbox::{
+    Dump, Failure, Listing, NftOptions, Options, PIECE_BYTES, ParseFailure, Selection,
+};
 use anyhow::Context as _;
 use std::io::{Read, Write as _};
 use std::process::ExitCode;
@@ -18,13 +22,21 @@ const MALFORMED: u8 = 1;
 /// Exit status for everything else that goes wrong.
 const FAILED: u8 = 2;
 
+/// The selection flags of each kind of input.
+pub struct Selections<'a> {
+    /// `--iptables.*`, for a dump.
+    pub iptables: &'a Selection,
+    /// `--nftables.*`, for a listing.
+    pub nftables: &'a Selection,
+}
+
 pub fn run(
     args: &RenderArgs,
     input: &InputArgs,
     sandbox_args: &SandboxArgs,
-    selection: &Selection,
+    selections: &Selections<'_>,
 ) -> ExitCode {
-    match render(args, input, sandbox_args, selection) {
+    match render(args, input, sandbox_args, selections) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(rejected)) => {
             eprintln!("{rejected}");
@@ -49,7 +61,7 @@ fn render(
     args: &RenderArgs,
     input: &InputArgs,
     sandbox_args: &SandboxArgs,
-    selection: &Selection,
+    selections: &Selections<'_>,
 ) -> anyhow::Result<Result<(), ParseFailure>> {
     let limit = input.max_save_bytes;
     let save_output = match &args.file {
@@ -61,6 +73,10 @@ fn render(
         _ => read_capped(std::io::stdin().lock(), limit).context("reading stdin")?,
     };
     let sandbox = crate::load_sandbox(sandbox_args.component.as_deref(), sandbox_args.limits())?;
+    if is_listing(&save_output) {
+        return render_listing(&sandbox, args, save_output, selections.nftables);
+    }
+    let selection = selections.iptables;
     crate::check_selection(&sandbox, "iptables", selection)?;
     let mut stdout = std::io::stdout().lock();
     let mut written: std::io::Result<()> = Ok(());
@@ -88,6 +104,46 @@ fn render(
         Some(Err(Failure::Rejected(rejected))) => Ok(Err(rejected)),
         Some(Err(Failure::Sandbox(err))) => Err(err.into()),
         None => anyhow::bail!("the component returned no result"),
+    }
+}
+
+/// Whether the input is an nft listing: a JSON object (no save output
+/// starts with `{`).
+fn is_listing(input: &[u8]) -> bool {
+    input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// An nft listing rendered whole, as the server renders the nftables
+/// source (every table: no iptables source to leave any to).
+fn render_listing(
+    sandbox: &crate::sandbox::Sandbox,
+    args: &RenderArgs,
+    output: Vec<u8>,
+    selection: &Selection,
+) -> anyhow::Result<Result<(), ParseFailure>> {
+    crate::check_selection(sandbox, "nftables", selection)?;
+    let listing = Listing {
+        output: output.into(),
+        timestamp_ms: None,
+    };
+    let options = NftOptions {
+        options: Options {
+            format: args.format,
+            selection,
+        },
+        set_elements: true,
+        left_to_iptables: &[],
+    };
+    match sandbox.render_nftables(&listing, options).outcome {
+        Ok((exposition, _stats)) => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(exposition.as_bytes())?;
+            stdout.write_all(args.format.end().as_bytes())?;
+            stdout.flush()?;
+            Ok(Ok(()))
+        }
+        Err(Failure::Rejected(rejected)) => Ok(Err(rejected)),
+        Err(Failure::Sandbox(err)) => Err(err.into()),
     }
 }
 

@@ -27,6 +27,31 @@ fn renders_a_file_to_stdout_as_the_golden_file_says() {
     assert_eq!(text(&out.stderr), "");
 }
 
+/// An nft listing, told by its content, renders as its golden file; the
+/// `--nftables.*` selection applies to it; one cut short exits 1 with its
+/// line and column.
+#[test]
+fn renders_an_nft_listing_as_its_golden_file() {
+    let input = fixtures().join("nftables/kube-proxy.json");
+    let bytes = std::fs::read(&input).expect("listing");
+    let out = render(&[], &bytes);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let golden = std::fs::read_to_string(input.with_extension("prom")).expect("golden");
+    assert_eq!(text(&out.stdout), golden);
+    let none = render(&["--nftables.rules=none", "-"], &bytes);
+    assert_eq!(none.status.code(), Some(0), "{}", text(&none.stderr));
+    assert!(!text(&none.stdout).contains("nftables_rule_packets_total{"));
+    assert!(text(&none.stdout).contains("nftables_chain_rules{"));
+    let cut = render(&[], &bytes[..bytes.len() / 2]);
+    assert_eq!(cut.status.code(), Some(1), "{}", text(&cut.stderr));
+    assert!(
+        text(&cut.stderr).starts_with("line 1: column "),
+        "{}",
+        text(&cut.stderr)
+    );
+    assert_eq!(text(&cut.stdout), "");
+}
+
 #[test]
 fn reads_stdin_with_dash_or_nothing_and_takes_the_family() {
     let input = fixtures().join("ipv6-nft.ipv6.rules");

@@ -52,6 +52,10 @@ impl Guest for Component {
         }
     }
 
+    fn tables_shown(save_output: Vec<u8>) -> Vec<String> {
+        crate::tables_shown(&save_output)
+    }
+
     fn check_options(options: wit::Options) -> Result<(), wit::OptionError> {
         options_from_wit(&options)
             .map(drop)
@@ -171,6 +175,15 @@ mod nftables {
     }
 
     impl Guest for Component {
+        fn tables(listing: Vec<u8>) -> Result<Vec<wit::TableId>, wit::ListingError> {
+            let tables =
+                nft::listing::tables(&listing).map_err(|err| listing_error_to_wit(&err))?;
+            Ok(tables
+                .into_iter()
+                .map(|(family, name)| wit::TableId { family, name })
+                .collect())
+        }
+
         fn render(
             listing: wit::Listing,
             settings: wit::Settings,

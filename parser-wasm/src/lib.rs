@@ -98,6 +98,21 @@ const OUTPUT_PER_INPUT_TIMES_2: usize = 7;
 
 /// Parses every dump and renders those that parsed, in the order given, in
 /// one piece, with the default options: text format, every series.
+/// The tables a dump shows (its `*TABLE` lines, in order, each once),
+/// without reading the rest: what the nftables source must not list again.
+pub fn tables_shown(input: &[u8]) -> Vec<String> {
+    let mut shown: Vec<String> = Vec::new();
+    for (_, line) in lines::Lines::new(input) {
+        if let Ok(syntax::Line::Table(name)) = syntax::classify(line) {
+            let name = syntax::lossy(name).into_owned();
+            if !shown.contains(&name) {
+                shown.push(name);
+            }
+        }
+    }
+    shown
+}
+
 pub fn render_dumps(dumps: &[Dump<'_>]) -> Rendering {
     render_dumps_with(dumps, &Options::default())
 }
@@ -163,6 +178,13 @@ pub fn parse_dumps<'a>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_tables_a_dump_shows_are_its_table_lines_once_each() {
+        let dump = b"# Table `mangle' is incompatible, use 'nft' tool.\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n*nat\nCOMMIT\n*filter\nCOMMIT\n";
+        assert_eq!(super::tables_shown(dump), vec!["filter", "nat"]);
+        assert!(super::tables_shown(b"").is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -18,7 +18,7 @@
 
 mod gzip;
 pub mod output;
-mod ownership;
+pub(crate) mod ownership;
 mod response;
 mod series;
 

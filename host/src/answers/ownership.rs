@@ -24,7 +24,7 @@ fn nft_family(family: Family) -> &'static str {
 /// families that parsed), or every table iptables knows by name when it
 /// did not parse this time. Counting a table twice is worse than missing
 /// it for a scrape: the failed family already reports success 0.
-pub(super) fn left_to_iptables(
+pub(crate) fn left_to_iptables(
     collected: &[Family],
     shown: &[(Family, Vec<String>)],
 ) -> Vec<TableId> {

@@ -94,7 +94,8 @@ pub struct ServeArgs {
     #[arg(long = "web.disable-openmetrics")]
     pub disable_openmetrics: bool,
     /// Let the analyzer page (/analyzer/) load the live rulesets: serves
-    /// the save commands' whole output at /analyzer/rulesets/FAMILY.
+    /// the save commands' whole output at /analyzer/rulesets/FAMILY, and
+    /// nft's listing at /analyzer/rulesets/nftables.
     #[arg(long = "web.enable-ruleset-endpoint")]
     pub enable_ruleset_endpoint: bool,
     /// Maximum number of metrics requests served at once; more get 503 (0

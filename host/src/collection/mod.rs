@@ -29,11 +29,12 @@ mod netlink;
 
 pub use netlink::Refresher;
 
+use crate::answers::ownership;
 use crate::answers::{self, Answers, How, Response};
 use crate::sandbox::Sandbox;
 use crate::sources::command;
 use crate::sources::iptables::SaveCommand;
-use crate::sources::nftables::ListCommand;
+use crate::sources::nftables::{self, ListCommand};
 use bytes::Bytes;
 use exposition::{Family, Format};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -55,6 +56,8 @@ pub struct Collector {
     /// How the families are read: their save commands, or netlink into
     /// the last save's text.
     refresher: Arc<Refresher>,
+    /// For the tables a save shows and an nft index names.
+    sandbox: Arc<Sandbox>,
     /// `nft`'s listing, when the nftables source is on.
     nftables: Option<ListCommand>,
     freshness: Freshness,
@@ -169,6 +172,7 @@ impl Collector {
             refresher,
             nftables,
             freshness,
+            sandbox: sandbox.clone(),
             answers: Arc::new(Answers::new(sandbox, answers)),
             state: Mutex::default(),
         }
@@ -342,7 +346,8 @@ impl Collector {
         running
     }
 
-    /// Runs every family's save command, and `nft`, concurrently.
+    /// Reads every family (concurrently), then lists the nft tables that
+    /// are not theirs.
     async fn collect(&self, started: Instant) -> Collection {
         let runs: Vec<_> = self
             .families
@@ -353,21 +358,6 @@ impl Collector {
                 tokio::spawn(async move { refresher.read(family, &command).await })
             })
             .collect();
-        let listing = self.nftables.clone().map(|command| {
-            tokio::spawn(async move {
-                let mut with_elements = false;
-                let run = async {
-                    let listed = command.run().await?;
-                    with_elements = listed.with_elements;
-                    Ok(listed.output)
-                };
-                let read = read("nftables", run).await;
-                Listing {
-                    read,
-                    with_elements,
-                }
-            })
-        });
         let mut families = Vec::with_capacity(runs.len());
         for (run, (family, _)) in runs.into_iter().zip(&self.families) {
             let read = run.await.unwrap_or_else(|err| {
@@ -379,14 +369,8 @@ impl Collector {
                 read,
             });
         }
-        let nftables = match listing {
-            Some(run) => Some(run.await.unwrap_or_else(|err| {
-                tracing::error!(source = "nftables", %err, "command task failed");
-                Listing {
-                    read: Read::failed(),
-                    with_elements: false,
-                }
-            })),
+        let nftables = match &self.nftables {
+            Some(command) => Some(self.list_nftables(command, &families).await),
             None => None,
         };
         Collection {
@@ -396,6 +380,77 @@ impl Collector {
             nftables,
             joined_late: false,
         }
+    }
+
+    /// What `nft` lists of the tables the families did not show.
+    async fn list_nftables(&self, command: &ListCommand, families: &[Saved]) -> Listing {
+        let read_at = SystemTime::now();
+        let started = Instant::now();
+        let listed = self.nft_tables_not_shown(command, families).await;
+        let command_time = started.elapsed();
+        let (output, with_elements) = match listed {
+            Ok(listed) => {
+                if !listed.output.stderr.is_empty() {
+                    tracing::warn!(source = "nftables", stderr = ?listed.output.stderr, "command wrote to stderr");
+                }
+                (
+                    Some(Bytes::from(listed.output.stdout)),
+                    listed.with_elements,
+                )
+            }
+            Err(err) => {
+                tracing::error!(source = "nftables", %err, "collection failed");
+                (None, false)
+            }
+        };
+        Listing {
+            read: Read {
+                output,
+                read_at,
+                started,
+                command_time,
+            },
+            with_elements,
+        }
+    }
+
+    /// nft's index (chains and sets), the tables it names less those the
+    /// families showed (all of a failed family's standard ones), each of
+    /// those listed.
+    async fn nft_tables_not_shown(
+        &self,
+        command: &ListCommand,
+        families: &[Saved],
+    ) -> Result<nftables::Listed, String> {
+        let index = command.index().await.map_err(|e| e.to_string())?;
+        let sandbox = self.sandbox.clone();
+        let saves: Vec<(Family, Option<Bytes>)> = families
+            .iter()
+            .map(|s| (s.family, s.read.output.clone()))
+            .collect();
+        let (named, left) = tokio::task::spawn_blocking(move || {
+            let named = sandbox
+                .nft_tables(&index.stdout)
+                .map_err(|e| format!("nft's list of chains and sets: {e}"))?;
+            let collected: Vec<Family> = saves.iter().map(|(f, _)| *f).collect();
+            let mut shown = Vec::new();
+            for (family, output) in &saves {
+                let Some(output) = output else { continue };
+                let names = sandbox
+                    .tables_shown(output)
+                    .map_err(|e| format!("the tables {family}'s save shows: {e}"))?;
+                shown.push((*family, names));
+            }
+            Ok::<_, String>((named, ownership::left_to_iptables(&collected, &shown)))
+        })
+        .await
+        .map_err(|e| format!("the listing task failed: {e}"))??;
+        let wanted: Vec<(String, String)> = named
+            .into_iter()
+            .filter(|table| !left.contains(table))
+            .map(|table| (table.family, table.name))
+            .collect();
+        command.list(&wanted).await.map_err(|e| e.to_string())
     }
 
     /// A stand-in for the collection not yet finished: every source failed.

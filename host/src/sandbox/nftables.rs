@@ -60,14 +60,15 @@ impl Sandbox {
         options: NftOptions<'_>,
     ) -> Result<(String, NftStats), Failure> {
         let (_slot, mut instance) = self.whole_output_instance().map_err(Failure::Sandbox)?;
-        let tables: Vec<nftables::TableId<'_>> = options
+        let tables: Vec<nftables::TableId> = options
             .left_to_iptables
             .iter()
             .map(|t| nftables::TableId {
-                family: &t.family,
-                name: &t.name,
+                family: t.family.clone(),
+                name: t.name.clone(),
             })
             .collect();
+        let tables: Vec<&nftables::TableId> = tables.iter().collect();
         let rendered = instance
             .call(|store, parser| {
                 let wit_listing = nftables::Listing {
@@ -91,5 +92,36 @@ impl Sandbox {
         self.check_output(&rendered.exposition)
             .map_err(Failure::Sandbox)?;
         Ok((rendered.exposition, rendered.stats))
+    }
+}
+
+impl Sandbox {
+    /// The tables a family's save output shows (its `*TABLE` lines), read
+    /// in a fresh instance. Blocking.
+    pub fn tables_shown(&self, save_output: &[u8]) -> Result<Vec<String>, super::Error> {
+        let (_slot, mut instance) = self.whole_output_instance()?;
+        instance.call(|store, parser| parser.metrics().call_tables_shown(store, save_output))
+    }
+
+    /// The tables an nft listing names (`list chains` and `list sets`),
+    /// read in a fresh instance. Blocking.
+    pub fn nft_tables(&self, listing: &[u8]) -> Result<Vec<TableId>, Failure> {
+        let (_slot, mut instance) = self.whole_output_instance().map_err(Failure::Sandbox)?;
+        let tables = instance
+            .call(|store, parser| parser.nftables().call_tables(store, listing))
+            .map_err(Failure::Sandbox)?;
+        let tables = tables.map_err(|err| {
+            Failure::Rejected(ParseFailure {
+                line: err.line,
+                message: format!("column {}: {}", err.column, err.message),
+            })
+        })?;
+        Ok(tables
+            .into_iter()
+            .map(|t| TableId {
+                family: t.family,
+                name: t.name,
+            })
+            .collect())
     }
 }

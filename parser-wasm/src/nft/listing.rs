@@ -193,7 +193,9 @@ impl fmt::Display for ListingErrorKind {
     }
 }
 
-/// Reads a whole `nft -j list …` output.
+/// Reads a whole `nft -j list …` output, or the outputs of several such
+/// commands one after another (one JSON document each, as the exporter
+/// lists table by table): their items are read as one listing's.
 pub fn parse(bytes: &[u8]) -> Result<Listing, ListingError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ListingError {
@@ -205,12 +207,14 @@ pub fn parse(bytes: &[u8]) -> Result<Listing, ListingError> {
     }
     let mut builder = Builder::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let read = TopSeed(&mut builder)
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    match read {
-        Ok(()) => Ok(builder.finish()),
-        Err(err) => Err(listing_error(&err)),
+    loop {
+        if let Err(err) = TopSeed(&mut builder).deserialize(&mut de) {
+            return Err(listing_error(&err));
+        }
+        // Only white space left: done; else the next document.
+        if de.end().is_ok() {
+            return Ok(builder.finish());
+        }
     }
 }
 
@@ -287,12 +291,15 @@ impl Builder {
 
     fn item(&mut self, kind: &str, value: Value) {
         match kind {
-            "metainfo" => {
+            // The first document's: every document of one listing is of
+            // the same nft.
+            "metainfo" if self.listing.version.is_none() => {
                 self.listing.version = value
                     .get("version")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
             }
+            "metainfo" => {}
             "table" => {
                 if let Some((family, name)) = self.place(kind, &value, "name") {
                     self.table(family, name);
@@ -698,4 +705,16 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
         }
         Ok(())
     }
+}
+
+/// The tables an nft listing names (`nft -j list chains` and `list sets`
+/// are cheap ways to learn them: a table's whole listing fetches only its
+/// own rules), in listing order, as (family, name).
+pub fn tables(bytes: &[u8]) -> Result<Vec<(String, String)>, ListingError> {
+    let listing = parse(bytes)?;
+    Ok(listing
+        .tables
+        .into_iter()
+        .map(|table| (table.family, table.name))
+        .collect())
 }

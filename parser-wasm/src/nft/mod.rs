@@ -65,6 +65,24 @@ mod tests {
     }
 
     #[test]
+    fn listings_one_after_another_are_one_listing_and_name_their_tables() {
+        let first = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "name": "a", "handle": 1}}, {"chain": {"family": "inet", "table": "a", "name": "c", "handle": 2}}]}"#;
+        let second = r#"{"nftables": [{"metainfo": {"version": "1.1.0"}}, {"chain": {"family": "ip", "table": "b", "name": "d", "handle": 3}}, {"set": {"family": "ip", "table": "b", "name": "s", "type": "ipv4_addr", "handle": 4}}]}"#;
+        let both = format!("{first}\n{second}\n");
+        let listing = parse(both.as_bytes()).expect("two documents");
+        assert_eq!(listing.version.as_deref(), Some("1.0.6"), "the first's");
+        assert_eq!(listing.items, 6, "items are counted across documents");
+        let tables = listing::tables(both.as_bytes()).expect("tables");
+        assert_eq!(
+            tables,
+            vec![("inet".into(), "a".into()), ("ip".into(), "b".into())]
+        );
+        // Garbage after a document is no listing.
+        let err = parse(format!("{first} nonsense").as_bytes()).expect_err("garbage");
+        assert_eq!(err.kind, ListingErrorKind::NotJson);
+    }
+
+    #[test]
     fn a_set_listed_without_elements_is_empty_unless_the_listing_is_terse() {
         // nft leaves `elem` out of an empty set, and out of every set with
         // `-t`: only the caller knows which listing it asked for.

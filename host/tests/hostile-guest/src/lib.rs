@@ -94,6 +94,15 @@ fn stats() -> Stats {
 
 /// An nft listing misbehaves as its first line says, as a dump does.
 impl exports::iptables_exporter::parser::nftables::Guest for Hostile {
+    fn tables(
+        _listing: Vec<u8>,
+    ) -> Result<
+        Vec<exports::iptables_exporter::parser::nftables::TableId>,
+        exports::iptables_exporter::parser::nftables::ListingError,
+    > {
+        Ok(Vec::new())
+    }
+
     fn render(
         listing: exports::iptables_exporter::parser::nftables::Listing,
         _settings: exports::iptables_exporter::parser::nftables::Settings,
@@ -157,6 +166,10 @@ impl Guest for Hostile {
             format!("{HEADER}{samples}")
         };
         Rendering { exposition, results: dumps.iter().map(|_| Ok(stats())).collect() }
+    }
+
+    fn tables_shown(_save_output: Vec<u8>) -> Vec<String> {
+        Vec::new()
     }
 
     fn check_options(_options: Options) -> Result<(), OptionError> {
