@@ -42,6 +42,24 @@ pub(crate) fn left_to_iptables(
     tables
 }
 
+/// With `--iptables.tables`, the tables iptables knows by name that a
+/// family does not save: nobody's. Asking for fewer tables is asking to
+/// pay less, and nft listing a 100k-rule `nat` table costs more than
+/// saving it (`tables`: the family's; empty for every table).
+pub(crate) fn not_saved(family: Family, tables: &[String]) -> Vec<TableId> {
+    if tables.is_empty() {
+        return Vec::new();
+    }
+    IPTABLES_TABLES
+        .iter()
+        .filter(|name| !tables.iter().any(|t| t == *name))
+        .map(|name| TableId {
+            family: nft_family(family).to_owned(),
+            name: (*name).to_owned(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +69,15 @@ mod tests {
             .iter()
             .map(|t| format!("{} {}", t.family, t.name))
             .collect()
+    }
+
+    #[test]
+    fn the_tables_a_family_does_not_save_are_nobodys() {
+        assert!(not_saved(Family::Ipv4, &[]).is_empty());
+        assert_eq!(
+            ids(&not_saved(Family::Ipv6, &["filter".into(), "nat".into()])),
+            vec!["ip6 mangle", "ip6 raw", "ip6 security"]
+        );
     }
 
     #[test]

@@ -415,8 +415,8 @@ impl Collector {
     }
 
     /// nft's index (chains and sets), the tables it names less those the
-    /// families showed (all of a failed family's standard ones), each of
-    /// those listed.
+    /// families showed (all of a failed family's standard ones) and the
+    /// standard ones `--iptables.tables` left out, each of those listed.
     async fn nft_tables_not_shown(
         &self,
         command: &ListCommand,
@@ -427,6 +427,11 @@ impl Collector {
         let saves: Vec<(Family, Option<Bytes>)> = families
             .iter()
             .map(|s| (s.family, s.read.output.clone()))
+            .collect();
+        let not_saved: Vec<_> = self
+            .families
+            .iter()
+            .flat_map(|(family, command)| ownership::not_saved(*family, &command.tables))
             .collect();
         let (named, left) = tokio::task::spawn_blocking(move || {
             let named = sandbox
@@ -441,7 +446,9 @@ impl Collector {
                     .map_err(|e| format!("the tables {family}'s save shows: {e}"))?;
                 shown.push((*family, names));
             }
-            Ok::<_, String>((named, ownership::left_to_iptables(&collected, &shown)))
+            let mut left = ownership::left_to_iptables(&collected, &shown);
+            left.extend(not_saved);
+            Ok::<_, String>((named, left))
         })
         .await
         .map_err(|e| format!("the listing task failed: {e}"))??;

@@ -122,12 +122,13 @@ impl Refresher {
     }
 
     /// Blocking: the generation, the dumps, the generation again, and the
-    /// component's refresh.
+    /// component's refresh; how long each part took goes to the debug log.
     fn read_kernel(&self, family: Family, kept: &Kept) -> Result<Vec<u8>, String> {
         let nf_family = match family {
             Family::Ipv4 => NfFamily::Ipv4,
             Family::Ipv6 => NfFamily::Ipv6,
         };
+        let started = Instant::now();
         let mut kernel = Kernel::open().map_err(|e| e.to_string())?;
         let generation = kernel.generation().map_err(|e| e.to_string())?;
         if generation != kept.generation {
@@ -161,9 +162,20 @@ impl Refresher {
                 "the ruleset changed during the read (generation {generation} → {after})"
             ));
         }
-        self.sandbox
+        let dumped = started.elapsed();
+        let text = self
+            .sandbox
             .netlink_refresh(&kept.text, &chain_replies, &rule_replies)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        tracing::debug!(
+            %family,
+            chains = chains.len(),
+            reply_bytes = chain_replies.len() + rule_replies.len(),
+            dump_seconds = dumped.as_secs_f64(),
+            refresh_seconds = (started.elapsed() - dumped).as_secs_f64(),
+            "counters read over netlink"
+        );
+        Ok(text)
     }
 
     /// The save command's output, kept when it is iptables-nft's and the

@@ -88,11 +88,11 @@ impl ListCommand {
             .await
     }
 
-    /// Each of `tables` (family, name) listed. A full listing that runs out
-    /// of `--nftables.max-memory` or `--nftables.timeout` (a large set: nft
-    /// lists 1M elements in minutes) is made again tersely, so that only
-    /// the set element counts are lost, and collections list tersely at
-    /// once for the next [`TERSE_AFTER_FAILURE`].
+    /// Each of `tables` (family, name) listed. A table nft cannot name on
+    /// its command line (nft 1.0.6 takes no keyword as a table name: `inet
+    /// sets` is a syntax error, quoted or not) or that is gone since the
+    /// index fails that listing: the whole ruleset is listed instead (the
+    /// render leaves out the iptables source's tables all the same).
     pub async fn list(&self, tables: &[(String, String)]) -> Result<Listed, Error> {
         if tables.is_empty() {
             return Ok(Listed {
@@ -108,8 +108,24 @@ impl ListCommand {
             .map(|(family, name)| ["list", "table", family.as_str(), name.as_str()])
             .collect();
         let commands: Vec<&[&str]> = commands.iter().map(|c| &c[..]).collect();
+        match self.list_each(&commands).await {
+            Err(err @ Error::Failed { memory: None, .. }) => {
+                tracing::warn!(source = "nftables", %err, "a table could not be listed by name; listing the whole ruleset instead");
+                self.list_each(&[&["list", "ruleset"][..]]).await
+            }
+            listed => listed,
+        }
+    }
+
+    /// `commands` listed with set elements, or tersely: without them when
+    /// they are not counted, and when a full listing runs out of
+    /// `--nftables.max-memory` or `--nftables.timeout` (a large set: nft
+    /// lists 1M elements in minutes), so that only the set element counts
+    /// are lost; then collections list tersely at once for the next
+    /// [`TERSE_AFTER_FAILURE`].
+    async fn list_each(&self, commands: &[&[&str]]) -> Result<Listed, Error> {
         if !self.set_elements {
-            let output = self.run_each(&commands, true).await?;
+            let output = self.run_each(commands, true).await?;
             return Ok(Listed {
                 output,
                 with_elements: false,
@@ -120,7 +136,7 @@ impl ListCommand {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if until.is_none_or(|until| Instant::now() >= until) {
-            match self.run_each(&commands, false).await {
+            match self.run_each(commands, false).await {
                 Ok(output) => {
                     return Ok(Listed {
                         output,
@@ -144,7 +160,7 @@ impl ListCommand {
                 Err(err) => return Err(err),
             }
         }
-        let output = self.run_each(&commands, true).await?;
+        let output = self.run_each(commands, true).await?;
         Ok(Listed {
             output,
             with_elements: false,
@@ -269,6 +285,21 @@ mod tests {
         // Nothing to list is an empty listing, no command run.
         let listed = full.list(&[]).await.expect("empty");
         assert_eq!(listed.output.stdout, EMPTY_LISTING);
+    }
+
+    #[tokio::test]
+    async fn a_table_nft_cannot_name_is_listed_with_the_whole_ruleset() {
+        // nft 1.0.6: `list table inet sets` is a syntax error.
+        let path = script(
+            r#"case "$*" in *"table inet sets"*) echo 'Error: syntax error, unexpected sets' >&2; exit 1 ;; *) echo "args: $*" ;; esac"#,
+        );
+        let cmd = command(&config(path.to_path_buf(), Wanted::Named, true)).expect("named");
+        let listed = cmd
+            .list(&tables(&[("inet", "a"), ("inet", "sets")]))
+            .await
+            .expect("the ruleset instead");
+        assert_eq!(listed.output.stdout, b"args: -j list ruleset\n");
+        assert!(listed.with_elements);
     }
 
     #[tokio::test]
