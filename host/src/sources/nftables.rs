@@ -79,12 +79,14 @@ pub struct Listed {
 const EMPTY_LISTING: &[u8] = b"{\"nftables\": []}\n";
 
 impl ListCommand {
-    /// `nft -j list chains` and `nft -j list sets`, one after the other:
+    /// `nft -j -t list chains` and `nft -j -t list sets`, one after the other:
     /// every table with a chain or a set is named there (a table of only
     /// named counters or quotas is not: nft 1.0.6 fetches every rule to
     /// list those).
     pub async fn index(&self) -> Result<Output, Error> {
-        self.run_each(&[&["list", "chains"][..], &["list", "sets"]], false)
+        // Terse: `list sets` lists every element otherwise (a 1M-element
+        // set took more than a minute), and the index needs only names.
+        self.run_each(&[&["list", "chains"][..], &["list", "sets"]], true)
             .await
     }
 
@@ -266,7 +268,7 @@ mod tests {
         let full = command(&config(path.to_path_buf(), Wanted::Named, true)).expect("named");
         assert_eq!(
             full.index().await.expect("runs").stdout,
-            b"args: -j list chains\nargs: -j list sets\n"
+            b"args: -j -t list chains\nargs: -j -t list sets\n"
         );
         let wanted = tables(&[("inet", "firewalld"), ("ip", "kube-proxy")]);
         let listed = full.list(&wanted).await.expect("runs");
