@@ -1,10 +1,16 @@
 // The page's pure helpers (analyzer/model.js), without a browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// The page's module as built (dist/analyzer/, beside the package it
+// imports from), by a path made at run time: the build is not in the tree.
+const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'model.js');
+const {
   codeCounts, count, expositionFileName, familyOf, firstLines, itemAt, itemSpans, lineStarts, linesAround,
   offsetOf, plural, policyCounters, unique, withCodes,
-} from '../dist/analyzer/model.js';
+} = await import(pathToFileURL(built).href);
 
 const bytes = (text) => new TextEncoder().encode(text);
 

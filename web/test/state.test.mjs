@@ -3,9 +3,15 @@
 // messages the Worker sends, without a browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// The page's module as built (dist/analyzer/, beside the package it
+// imports from), by a path made at run time: the build is not in the tree.
+const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'state.js');
+const {
   DIAGNOSTICS_SHOWN, applyMessage, initialState, selectChain, startRun, statusText, toggleCode, wantExposition,
-} from '../dist/analyzer/state.js';
+} = await import(pathToFileURL(built).href);
 
 const dump = (text) => ({ name: 'node.rules', bytes: new TextEncoder().encode(text) });
 const table = { name: 'filter', chains: [{ name: 'INPUT', policies: [], rules: 2 }, { name: 'KUBE', policies: [], rules: 1 }] };

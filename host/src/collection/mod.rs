@@ -1,6 +1,8 @@
-//! Collections: running every family's save command and keeping what
-//! they printed, scrape-driven and single-flight; and which collection
-//! answers a scrape, and whether its samples are stamped.
+//! Collections: reading every family (its save command, or netlink into
+//! its last save's text: `netlink`) and then the nft tables that are not
+//! theirs, and keeping what they gave, scrape-driven and single-flight;
+//! and which collection answers a scrape, and whether its samples are
+//! stamped.
 //!
 //! A scrape starts a collection only when none is running and the last one
 //! finished at least `--iptables.min-interval` ago (and its counters are

@@ -104,7 +104,7 @@ impl Refresher {
         let refresh = tokio::task::spawn_blocking(move || this.read_kernel(family, &kept)).await;
         let outcome = match refresh {
             Ok(outcome) => outcome,
-            Err(err) => Err(format!("the netlink task failed: {err}")),
+            Err(err) => Err(Miss::Failed(format!("the netlink task failed: {err}"))),
         };
         match outcome {
             Ok(text) => Some(Read {
@@ -113,8 +113,17 @@ impl Refresher {
                 started,
                 command_time: started.elapsed(),
             }),
-            Err(why) => {
-                tracing::info!(%family, %why, "counters not read over netlink; running the save command");
+            Err(miss) => {
+                // A change is the normal way to a save (kube-proxy churns);
+                // anything else is worth an operator's eye.
+                match &miss {
+                    Miss::Changed(why) => {
+                        tracing::debug!(%family, %why, "counters not read over netlink; running the save command");
+                    }
+                    Miss::Failed(why) => {
+                        tracing::info!(%family, %why, "counters not read over netlink; running the save command");
+                    }
+                }
                 self.kept().remove(&family);
                 None
             }
@@ -123,27 +132,28 @@ impl Refresher {
 
     /// Blocking: the generation, the dumps, the generation again, and the
     /// component's refresh; how long each part took goes to the debug log.
-    fn read_kernel(&self, family: Family, kept: &Kept) -> Result<Vec<u8>, String> {
+    fn read_kernel(&self, family: Family, kept: &Kept) -> Result<Vec<u8>, Miss> {
+        let failed = |e: &dyn std::fmt::Display| Miss::Failed(e.to_string());
         let nf_family = match family {
             Family::Ipv4 => NfFamily::Ipv4,
             Family::Ipv6 => NfFamily::Ipv6,
         };
         let started = Instant::now();
-        let mut kernel = Kernel::open().map_err(|e| e.to_string())?;
-        let generation = kernel.generation().map_err(|e| e.to_string())?;
+        let mut kernel = Kernel::open().map_err(|e| failed(&e))?;
+        let generation = kernel.generation().map_err(|e| failed(&e))?;
         if generation != kept.generation {
-            return Err(format!(
+            return Err(Miss::Changed(format!(
                 "the ruleset changed (generation {} → {generation})",
                 kept.generation
-            ));
+            )));
         }
         let chain_replies = kernel
             .chains(nf_family, generation)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| changed_or_failed(&e))?;
         let chains = self
             .sandbox
             .netlink_chains(&chain_replies)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| failed(&e))?;
         let mut rule_replies = Vec::new();
         for chain in &chains {
             kernel
@@ -154,19 +164,19 @@ impl Refresher {
                     generation,
                     &mut rule_replies,
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| changed_or_failed(&e))?;
         }
-        let after = kernel.generation().map_err(|e| e.to_string())?;
+        let after = kernel.generation().map_err(|e| failed(&e))?;
         if after != generation {
-            return Err(format!(
+            return Err(Miss::Changed(format!(
                 "the ruleset changed during the read (generation {generation} → {after})"
-            ));
+            )));
         }
         let dumped = started.elapsed();
         let text = self
             .sandbox
             .netlink_refresh(&kept.text, &chain_replies, &rule_replies)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| failed(&e))?;
         tracing::debug!(
             %family,
             chains = chains.len(),
@@ -209,6 +219,23 @@ impl Refresher {
             }
         }
         read
+    }
+}
+
+/// Why the kept text was not refreshed.
+enum Miss {
+    /// The ruleset changed: the usual way to a save.
+    Changed(String),
+    /// Anything else.
+    Failed(String),
+}
+
+/// A change seen in a dump is a change; any other error a failure.
+fn changed_or_failed(err: &crate::sources::netlink::Error) -> Miss {
+    use crate::sources::netlink::Error;
+    match err {
+        Error::Interrupted | Error::Changed { .. } => Miss::Changed(err.to_string()),
+        _ => Miss::Failed(err.to_string()),
     }
 }
 

@@ -38,6 +38,10 @@ const HEADERS: usize = 20;
 /// Receive buffer: at least 32 KiB, or the kernel re-walks a chain's rules
 /// for every small batch (measured: per-chain dumps are linear from there).
 const RECEIVE: usize = 64 * 1024;
+/// How long one reply may keep the socket waiting: the kernel answers in
+/// microseconds, so a reply this late is none, and the collection saves
+/// rather than hang a thread.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A family as nf_tables numbers it (`NFPROTO_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +89,12 @@ impl Kernel {
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
         socket.set_rx_buf_sz(RECEIVE)?;
+        let timeout = nix::sys::time::TimeVal::new(
+            i64::try_from(REPLY_TIMEOUT.as_secs()).unwrap_or(i64::MAX),
+            0,
+        );
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
+            .map_err(std::io::Error::from)?;
         Ok(Self {
             socket,
             sequence: 0,
