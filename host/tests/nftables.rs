@@ -471,3 +471,67 @@ fn selection_applies_to_nft_rules() {
     assert!(!text.contains("chain=\"endpoint-"), "{text}");
     assert!(text.contains("chain=\"services\""), "{text}");
 }
+
+/// nft's index (which tables there are) is read again only when the
+/// ruleset's generation moves: on a 100k-rule iptables-nft node it costs
+/// 0.25 s and 77 MB a collection for nothing. Real nf_tables in a
+/// namespace, the exporter inside it, nft a script that counts its index
+/// runs and lists one native table for real.
+#[test]
+fn the_index_is_read_again_only_when_the_ruleset_changes() {
+    common::require_tool("nft", "nftables");
+    let ns = Netns::new("nft-index");
+    ns.run(
+        "nft",
+        &["-f", "-"],
+        b"table inet idx {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tcounter\n\t}\n}\n",
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let runs = dir.path().join("index-runs");
+    let nft = script(
+        dir.path(),
+        "nft",
+        &format!(
+            r#"case "$*" in *"list chains"*) echo chains >> '{}' ;; esac
+exec nft "$@""#,
+            runs.display()
+        ),
+    );
+    let save = common::exporter::script(dir.path(), "save", "true");
+    let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    command.args([
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+        &format!("--nftables.command={}", nft.display()),
+        "--collector.nftables",
+        "--iptables.min-interval=0s",
+        "--web.listen-address=127.0.0.1:9455",
+    ]);
+    let exporter = Exporter::spawn(command);
+    let index_runs = || {
+        std::fs::read_to_string(&runs)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let scrape = || ns.enter(|| http::get("127.0.0.1:9455", "/metrics").expect("scrape"));
+    for _ in 0..3 {
+        let body = String::from_utf8(scrape().body).expect("UTF-8");
+        assert!(body.contains("\nnftables_scrape_success 1\n"), "{body}");
+        assert!(
+            body.contains(r#"nftables_chain_rules{family="inet",table="idx",chain="c"} 1"#),
+            "{body}"
+        );
+    }
+    assert_eq!(index_runs(), 1, "the start-up collection's index only");
+    // A new table moves the generation: the index is read again, and the
+    // table is listed.
+    ns.run("nft", &["add", "table", "inet", "later"], b"");
+    ns.run("nft", &["add", "chain", "inet", "later", "c"], b"");
+    let body = String::from_utf8(scrape().body).expect("UTF-8");
+    assert!(
+        body.contains(r#"nftables_chain_rules{family="inet",table="later",chain="c"} 0"#),
+        "{body}"
+    );
+    assert_eq!(index_runs(), 2);
+    drop(exporter);
+}

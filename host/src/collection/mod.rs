@@ -33,7 +33,7 @@ pub use netlink::Refresher;
 
 use crate::answers::ownership;
 use crate::answers::{self, Answers, How, Response};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Sandbox, TableId};
 use crate::sources::command;
 use crate::sources::iptables::SaveCommand;
 use crate::sources::nftables::{self, ListCommand};
@@ -62,6 +62,11 @@ pub struct Collector {
     sandbox: Arc<Sandbox>,
     /// `nft`'s listing, when the nftables source is on.
     nftables: Option<ListCommand>,
+    /// The tables nft's index named, and the ruleset generation it was
+    /// read at: while the generation holds, no table came or went, and the
+    /// index (0.25 s and 77 MB on a 100k-rule iptables-nft node) is not
+    /// read again.
+    nft_index: Mutex<Option<(u32, Vec<TableId>)>>,
     freshness: Freshness,
     answers: Arc<Answers>,
     state: Mutex<State>,
@@ -173,6 +178,7 @@ impl Collector {
             families,
             refresher,
             nftables,
+            nft_index: Mutex::default(),
             freshness,
             sandbox: sandbox.clone(),
             answers: Arc::new(Answers::new(sandbox, answers)),
@@ -424,7 +430,7 @@ impl Collector {
         command: &ListCommand,
         families: &[Saved],
     ) -> Result<nftables::Listed, String> {
-        let index = command.index().await.map_err(|e| e.to_string())?;
+        let named = self.nft_tables_named(command).await?;
         let sandbox = self.sandbox.clone();
         let saves: Vec<(Family, Option<Bytes>)> = families
             .iter()
@@ -435,10 +441,7 @@ impl Collector {
             .iter()
             .flat_map(|(family, command)| ownership::not_saved(*family, &command.tables))
             .collect();
-        let (named, left) = tokio::task::spawn_blocking(move || {
-            let named = sandbox
-                .nft_tables(&index.stdout)
-                .map_err(|e| format!("nft's list of chains and sets: {e}"))?;
+        let left = tokio::task::spawn_blocking(move || {
             let collected: Vec<Family> = saves.iter().map(|(f, _)| *f).collect();
             let mut shown = Vec::new();
             for (family, output) in &saves {
@@ -450,7 +453,7 @@ impl Collector {
             }
             let mut left = ownership::left_to_iptables(&collected, &shown);
             left.extend(not_saved);
-            Ok::<_, String>((named, left))
+            Ok::<_, String>(left)
         })
         .await
         .map_err(|e| format!("the listing task failed: {e}"))??;
@@ -460,6 +463,36 @@ impl Collector {
             .map(|table| (table.family, table.name))
             .collect();
         command.list(&wanted).await.map_err(|e| e.to_string())
+    }
+
+    /// The tables nft's index names: read again only when the ruleset's
+    /// generation moved since (or cannot be read).
+    async fn nft_tables_named(&self, command: &ListCommand) -> Result<Vec<TableId>, String> {
+        let generation = netlink::generation().await;
+        let cached = self
+            .nft_index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let (Some(generation), Some((at, named))) = (generation, cached)
+            && at == generation
+        {
+            return Ok(named);
+        }
+        let index = command.index().await.map_err(|e| e.to_string())?;
+        let sandbox = self.sandbox.clone();
+        let named = tokio::task::spawn_blocking(move || sandbox.nft_tables(&index.stdout))
+            .await
+            .map_err(|e| format!("the listing task failed: {e}"))?
+            .map_err(|e| format!("nft's list of chains and sets: {e}"))?;
+        // Keyed by the generation read before the index: a table made
+        // since moves it, and the next collection reads the index again.
+        *self
+            .nft_index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            generation.map(|generation| (generation, named.clone()));
+        Ok(named)
     }
 
     /// A stand-in for the collection not yet finished: every source failed.

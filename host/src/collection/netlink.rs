@@ -241,7 +241,7 @@ fn changed_or_failed(err: &crate::sources::netlink::Error) -> Miss {
 
 /// The ruleset's generation id, or `None` (logged at debug: without
 /// CAP_NET_ADMIN, or without nf_tables, every collection saves).
-async fn generation() -> Option<u32> {
+pub(super) async fn generation() -> Option<u32> {
     let read = tokio::task::spawn_blocking(|| Kernel::open()?.generation()).await;
     match read {
         Ok(Ok(generation)) => Some(generation),
