@@ -52,6 +52,32 @@ pub struct Output {
     pub stderr: String,
 }
 
+impl Output {
+    /// Nothing yet, to append runs to.
+    pub fn empty() -> Self {
+        Self {
+            stdout: Vec::new(),
+            stderr: String::new(),
+        }
+    }
+
+    /// `more` after this one (its stderr on a line of its own); false,
+    /// and nothing appended, if the stdout together would pass `cap`.
+    pub fn append(&mut self, more: Output, cap: usize) -> bool {
+        if self.stdout.len() + more.stdout.len() > cap {
+            return false;
+        }
+        self.stdout.extend_from_slice(&more.stdout);
+        if !more.stderr.is_empty() {
+            if !self.stderr.is_empty() {
+                self.stderr.push('\n');
+            }
+            self.stderr.push_str(&more.stderr);
+        }
+        true
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot start {program}: {source}")]

@@ -36,20 +36,10 @@ impl SaveCommand {
         }
         let runs: Vec<Bounded> = self.tables.iter().map(|t| self.bounded(Some(t))).collect();
         let outputs = futures_util::future::try_join_all(runs.iter().map(Bounded::run)).await?;
-        let mut whole = Output {
-            stdout: Vec::new(),
-            stderr: String::new(),
-        };
+        let mut whole = Output::empty();
         for output in outputs {
-            if whole.stdout.len() + output.stdout.len() > self.max_save_bytes {
+            if !whole.append(output, self.max_save_bytes) {
                 return Err(self.bounded(None).too_large());
-            }
-            whole.stdout.extend_from_slice(&output.stdout);
-            if !output.stderr.is_empty() {
-                if !whole.stderr.is_empty() {
-                    whole.stderr.push('\n');
-                }
-                whole.stderr.push_str(&output.stderr);
             }
         }
         Ok(whole)

@@ -100,7 +100,7 @@ impl ListCommand {
             return Ok(Listed {
                 output: Output {
                     stdout: EMPTY_LISTING.to_vec(),
-                    stderr: String::new(),
+                    ..Output::empty()
                 },
                 with_elements: self.set_elements,
             });
@@ -172,10 +172,7 @@ impl ListCommand {
     /// `nft -j [-t] COMMAND…` for each command, one after the other, their
     /// outputs together; all of them within the output cap.
     async fn run_each(&self, commands: &[&[&str]], terse: bool) -> Result<Output, Error> {
-        let mut whole = Output {
-            stdout: Vec::new(),
-            stderr: String::new(),
-        };
+        let mut whole = Output::empty();
         for command in commands {
             let mut bounded = self.bounded.clone();
             bounded.args = std::iter::once("-j")
@@ -184,15 +181,8 @@ impl ListCommand {
                 .map(str::to_owned)
                 .collect();
             let output = bounded.run().await?;
-            if whole.stdout.len() + output.stdout.len() > self.bounded.max_output {
+            if !whole.append(output, self.bounded.max_output) {
                 return Err(self.bounded.too_large());
-            }
-            whole.stdout.extend_from_slice(&output.stdout);
-            if !output.stderr.is_empty() {
-                if !whole.stderr.is_empty() {
-                    whole.stderr.push('\n');
-                }
-                whole.stderr.push_str(&output.stderr);
             }
         }
         Ok(whole)
