@@ -326,7 +326,8 @@ pub fn refresh(
         } else {
             ""
         };
-        let mut replaced: Option<String> = None;
+        // Whether `field` holds the line with the kernel's counters.
+        let mut replaced = false;
         if let Some(name) = text.strip_prefix('*') {
             table = Some(name.to_owned());
             tables_seen.push(name.to_owned());
@@ -366,7 +367,7 @@ pub fn refresh(
                     ":{chain} {policy} [{}:{}]",
                     counters.packets, counters.bytes
                 );
-                replaced = Some(field.clone());
+                replaced = true;
             }
         } else if text.starts_with('[') {
             let name = table
@@ -400,11 +401,11 @@ pub fn refresh(
             *position += 1;
             field.clear();
             let _ = write!(field, "[{}:{}] {spec}", counters.packets, counters.bytes);
-            replaced = Some(field.clone());
+            replaced = true;
         } else if text.starts_with("-A ") {
             return Err(kept_text("a rule without counters (a save without -c)"));
         }
-        out.extend_from_slice(replaced.as_deref().map_or(line, str::as_bytes));
+        out.extend_from_slice(if replaced { field.as_bytes() } else { line });
         out.extend_from_slice(newline.as_bytes());
     }
     if let Some(open) = table {
