@@ -19,7 +19,7 @@ packages=(iptables)
 command -v npm >/dev/null || packages+=(nodejs npm)
 case "${1:-test}" in
   run) ;;
-  test) packages+=(chromium nftables iproute2 prometheus python3-prometheus-client systemd python3-venv) ;;
+  test) packages+=(chromium nftables ipset iproute2 prometheus python3-prometheus-client systemd python3-venv) ;;
   *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;;
 esac
 

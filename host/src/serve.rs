@@ -3,12 +3,12 @@
 
 use crate::answers;
 use crate::cli::Cli;
-use crate::collection::{Collector, Refresher};
+use crate::collection::{Collector, IpsetSource, Refresher};
 use crate::http::{self, App, web_config};
 use crate::process::signals::{self, Stop};
 use crate::process::{build_info, self_metrics::SelfMetrics};
 use crate::sandbox::PIECE_BYTES;
-use crate::sources::{iptables, nftables};
+use crate::sources::{ipset, iptables, nftables};
 use anyhow::Context as _;
 use std::future::Future;
 use std::sync::Arc;
@@ -50,13 +50,21 @@ impl Server {
         let nft_selection = cli.nft_selection.selection();
         crate::check_selection(&sandbox, "nftables", &nft_selection)
             .context("checking the nftables series selection flags")?;
+        let ipset_settings = cli.ipset.settings();
+        sandbox
+            .ipset_member_listings(b"", &ipset_settings)
+            .context("checking --ipset.set-include and --ipset.set-exclude")?;
         let nft_config = cli.nftables.config();
         let nftables = nftables::command(&nft_config);
+        let ipset = ipset::command(&cli.ipset.config()).map(|command| IpsetSource {
+            command,
+            settings: ipset_settings.clone(),
+        });
         let families = match iptables::families(&args.iptables(&cli.input)) {
             Ok(families) => families,
-            // nft alone is something to collect.
-            Err(nothing) if nftables.is_some() => {
-                tracing::warn!(%nothing, "collecting native nftables tables only");
+            // nft or ipset alone is something to collect.
+            Err(nothing) if nftables.is_some() || ipset.is_some() => {
+                tracing::warn!(%nothing, "collecting no iptables family");
                 Vec::new()
             }
             Err(nothing) => return Err(nothing.into()),
@@ -72,6 +80,7 @@ impl Server {
             families,
             Arc::new(refresher),
             nftables,
+            ipset,
             sandbox,
             args.freshness(),
             answers::Settings {
@@ -80,6 +89,7 @@ impl Server {
                 selection,
                 nft_selection,
                 set_elements: nft_config.set_elements,
+                ipset: ipset_settings,
                 max_age: args.max_age,
             },
         );

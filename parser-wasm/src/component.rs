@@ -228,6 +228,93 @@ mod nftables {
     }
 }
 
+/// The `ipset` interface: `ipset list` output in, its series out.
+mod ipset {
+    use super::Component;
+    use super::bindings::exports::iptables_exporter::parser::ipset::{self as wit, Guest};
+    use crate::ipset::{self, ErrorKind, SourceError};
+    use crate::select::{Anchor, Filter, Filtered};
+
+    fn error_to_wit(err: SourceError) -> wit::ListingError {
+        wit::ListingError {
+            kind: match err.error.kind {
+                ErrorKind::Truncated => wit::ErrorKind::Truncated,
+                ErrorKind::BadLine => wit::ErrorKind::BadLine,
+                ErrorKind::BadNumber => wit::ErrorKind::BadNumber,
+                ErrorKind::DuplicateSet => wit::ErrorKind::DuplicateSet,
+            },
+            line: err.error.line,
+            message: err.to_string(),
+            listing: err.listing,
+        }
+    }
+
+    fn options_from_wit(
+        settings: &wit::Settings,
+        timestamp_ms: Option<i64>,
+    ) -> Result<ipset::Options, wit::ListingError> {
+        // `Filtered` names the filters of `metrics.options`; the error is
+        // named here, after this one's own name.
+        let sets = Filter::new(
+            Filtered::Tables,
+            settings.sets.include.as_deref(),
+            settings.sets.exclude.as_deref(),
+            Anchor::WholeName,
+        )
+        .map_err(|err| wit::ListingError {
+            kind: wit::ErrorKind::BadOption,
+            listing: None,
+            line: 0,
+            message: format!("sets.{}: {}", err.pattern.name(), err.message),
+        })?;
+        Ok(ipset::Options {
+            format: super::format_from_wit(settings.format),
+            sets,
+            element_counters: settings.element_counters,
+            max_element_series: settings.max_element_series.map(u64::from),
+            timestamp_ms,
+        })
+    }
+
+    impl Guest for Component {
+        fn member_listings(
+            headers: Vec<u8>,
+            settings: wit::Settings,
+        ) -> Result<Vec<String>, wit::ListingError> {
+            let options = options_from_wit(&settings, None)?;
+            ipset::member_listings(&headers, &options).map_err(error_to_wit)
+        }
+
+        fn render(
+            listing: wit::Listing,
+            settings: wit::Settings,
+        ) -> Result<wit::Rendered, wit::ListingError> {
+            let options = options_from_wit(&settings, listing.timestamp_ms)?;
+            let members: Vec<ipset::MemberListing<'_>> = listing
+                .members
+                .iter()
+                .map(|m| ipset::MemberListing {
+                    set: &m.set,
+                    output: &m.output,
+                })
+                .collect();
+            let (exposition, stats) = ipset::render_listing(&listing.headers, &members, &options)
+                .map_err(error_to_wit)?;
+            Ok(wit::Rendered {
+                exposition,
+                stats: wit::Stats {
+                    sets: stats.sets,
+                    counted: stats.counted,
+                    uncounted: stats.uncounted,
+                    unknown_types: stats.unknown_types,
+                    element_series_dropped: stats.element_series_dropped,
+                    findings: stats.findings,
+                },
+            })
+        }
+    }
+}
+
 /// The `netlink` interface: iptables-nft's counters from the kernel's
 /// replies, into a kept save output.
 mod netlink {

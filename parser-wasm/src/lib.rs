@@ -20,6 +20,9 @@
 //! - [`render`]: rulesets → exposition text in either format, whole or in
 //!   pieces.
 //! - [`error`]: `ParseError { line, kind }`.
+//! - [`nft`]: native nftables listings (`nft -j`).
+//! - [`netlink`]: iptables-nft's counters from netlink replies.
+//! - [`ipset`]: `ipset list` output → the `ipset_*` series.
 //! - [`analyze`]: a dump as a ruleset analyzer sees it: every rule as
 //!   written, the jumps between chains, diagnostics.
 //! - `component`: wasm32 only, the WIT exports.
@@ -35,6 +38,7 @@ pub mod check;
 pub mod comment;
 pub mod counters;
 pub mod error;
+pub mod ipset;
 pub mod lines;
 pub mod netlink;
 pub mod nft;

@@ -24,14 +24,17 @@ mod series;
 
 pub use response::Response;
 
-use crate::collection::{Collection, Listing, Read};
+use crate::collection::{Collection, Listing, Read, Sets};
 use crate::sandbox::{self, Failure, Sandbox, Selection};
 use bytes::Bytes;
 use exposition::Format;
 use flate2::Compression;
 use gzip::SharedDeflate;
 use output::{AbortOnDrop, Held, Output};
-use series::{NftOutcome, Outcome, unix_millis, write_nftables_series, write_scrape_series};
+use series::{
+    IpsetOutcome, NftOutcome, Outcome, unix_millis, write_ipset_series, write_nftables_series,
+    write_scrape_series,
+};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -64,6 +67,8 @@ pub struct Settings {
     pub nft_selection: Selection,
     /// Whether `nftables_set_elements` is exported.
     pub set_elements: bool,
+    /// Which ipset series it keeps (`--ipset.*`).
+    pub ipset: sandbox::IpsetSettings,
     /// Counters read longer ago are never served.
     pub max_age: Duration,
 }
@@ -226,12 +231,24 @@ impl Answers {
             }
             None => None,
         };
+        let ipset = match &collection.ipset {
+            Some(sets) => Some(self.render_ipset(sets, stamped, format, output).await),
+            None => None,
+        };
         let mut tail = String::new();
         let limited = self.settings.selection.max_rule_series.is_some();
         write_scrape_series(&outcomes, format, limited, &mut tail);
         if let Some(nftables) = &nftables {
             let limited = self.settings.nft_selection.max_rule_series.is_some();
             write_nftables_series(nftables, format, limited, &mut tail);
+        }
+        if let Some(ipset) = &ipset {
+            write_ipset_series(
+                ipset,
+                format,
+                self.settings.ipset.element_counters,
+                &mut tail,
+            );
         }
         output.push(Bytes::from(tail));
         output.finish();
@@ -332,6 +349,82 @@ impl Answers {
             }
             Err(Failure::Sandbox(err)) => {
                 tracing::error!(source = "nftables", %err, "rendering failed")
+            }
+        }
+        outcome
+    }
+
+    /// Renders ipset's listings into `output`; how it fared.
+    async fn render_ipset(
+        &self,
+        sets: &Sets,
+        stamped: bool,
+        format: Format,
+        output: &Arc<Output>,
+    ) -> IpsetOutcome {
+        let read = &sets.read;
+        let mut outcome = IpsetOutcome {
+            success: false,
+            duration: read.command_time,
+            element_series_dropped: None,
+            read_at: read.read_at,
+        };
+        let Some(headers) = self.servable("ipset", read) else {
+            return outcome;
+        };
+        let listing = sandbox::IpsetListing {
+            headers,
+            members: sets.members.clone(),
+            timestamp_ms: stamped.then(|| unix_millis(read.read_at)),
+        };
+        let sandbox = self.sandbox.clone();
+        let settings = self.settings.ipset.clone();
+        let rendered =
+            tokio::task::spawn_blocking(move || sandbox.render_ipset(&listing, &settings, format))
+                .await;
+        let report = match rendered {
+            Ok(report) => report,
+            Err(err) => {
+                tracing::error!(source = "ipset", %err, "rendering task failed");
+                return outcome;
+            }
+        };
+        outcome.duration += report.guest_time;
+        match report.outcome {
+            Ok((exposition, stats)) => {
+                tracing::debug!(source = "ipset", sets = stats.sets, "parsed");
+                if !stats.counted.is_empty() {
+                    tracing::debug!(source = "ipset", sets = ?stats.counted, "entries counted from the members: the kernel gives no count (set protocol 6)");
+                }
+                if !stats.uncounted.is_empty() {
+                    tracing::warn!(source = "ipset", sets = ?stats.uncounted, "sets without ipset_entries: the kernel gives no count and their members could not be listed");
+                }
+                if !stats.unknown_types.is_empty() {
+                    tracing::info!(source = "ipset", sets = ?stats.unknown_types, "sets of a type whose capacity the exporter does not know: no ipset_max_entries");
+                }
+                if stats.findings > 0 {
+                    tracing::info!(
+                        source = "ipset",
+                        findings = stats.findings,
+                        "header lines the exporter does not know were skipped"
+                    );
+                }
+                if stats.element_series_dropped > 0 {
+                    tracing::warn!(
+                        source = "ipset",
+                        dropped = stats.element_series_dropped,
+                        "elements past --ipset.max-element-series have no series"
+                    );
+                }
+                output.push(Bytes::from(exposition));
+                outcome.success = true;
+                outcome.element_series_dropped = Some(stats.element_series_dropped);
+            }
+            Err(Failure::Rejected(err)) => {
+                tracing::error!(source = "ipset", %err, "ipset listing rejected")
+            }
+            Err(Failure::Sandbox(err)) => {
+                tracing::error!(source = "ipset", %err, "rendering failed")
             }
         }
         outcome

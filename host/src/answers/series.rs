@@ -1,5 +1,5 @@
 //! The scrape series each answer ends with: per family, and for the
-//! nftables source, whether it succeeded, how long it took, what
+//! nftables and ipset sources, whether it succeeded, how long it took, what
 //! iptables-nft-save could not show, what a limit dropped, and when its
 //! counters were read.
 
@@ -143,6 +143,59 @@ pub(super) fn write_nftables_series(
     }
     if outcome.success {
         MetricWriter::new(out, &NFT_COLLECTED_AT, format)
+            .sample(&[], unix_millis(outcome.read_at) as f64 / 1e3);
+    }
+}
+
+const IPSET_SCRAPE_SUCCESS: Metric = Metric {
+    name: "ipset_scrape_success",
+    help: "1 if ipset listed the sets and its output parsed, else 0.",
+    kind: Kind::Gauge,
+};
+const IPSET_SCRAPE_DURATION: Metric = Metric {
+    name: "ipset_scrape_duration_seconds",
+    help: "Wall time of running ipset list -t and parsing its output.",
+    kind: Kind::Gauge,
+};
+const IPSET_ELEMENT_SERIES_DROPPED: Metric = Metric {
+    name: "ipset_element_series_dropped",
+    help: "Set elements left without series by --ipset.max-element-series in this answer.",
+    kind: Kind::Gauge,
+};
+const IPSET_COLLECTED_AT: Metric = Metric {
+    name: "ipset_collection_timestamp_seconds",
+    help: "Unix time at which the sets in this answer were listed (ipset list -t started).",
+    kind: Kind::Gauge,
+};
+
+/// How the ipset source fared in an answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct IpsetOutcome {
+    pub success: bool,
+    pub duration: Duration,
+    /// Elements dropped by the limit, when the listing parsed.
+    pub element_series_dropped: Option<u32>,
+    /// When the sets were listed.
+    pub read_at: SystemTime,
+}
+
+/// The ipset source's scrape series; `ipset_element_series_dropped` when
+/// element counters are exported (`element_counters`).
+pub(super) fn write_ipset_series(
+    outcome: &IpsetOutcome,
+    format: Format,
+    element_counters: bool,
+    out: &mut String,
+) {
+    MetricWriter::new(out, &IPSET_SCRAPE_SUCCESS, format).sample(&[], u64::from(outcome.success));
+    MetricWriter::new(out, &IPSET_SCRAPE_DURATION, format)
+        .sample(&[], outcome.duration.as_secs_f64());
+    if element_counters && let Some(dropped) = outcome.element_series_dropped {
+        MetricWriter::new(out, &IPSET_ELEMENT_SERIES_DROPPED, format)
+            .sample(&[], u64::from(dropped));
+    }
+    if outcome.success {
+        MetricWriter::new(out, &IPSET_COLLECTED_AT, format)
             .sample(&[], unix_millis(outcome.read_at) as f64 / 1e3);
     }
 }

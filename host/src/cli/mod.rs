@@ -40,6 +40,8 @@ pub struct Cli {
     #[command(flatten)]
     pub nft_selection: NftSelectionArgs,
     #[command(flatten)]
+    pub ipset: IpsetArgs,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 
@@ -307,16 +309,104 @@ impl NftablesArgs {
     pub fn config(&self) -> crate::sources::nftables::Config {
         use crate::sources::nftables::Wanted;
         crate::sources::nftables::Config {
-            wanted: match (self.collector_nftables, self.no_collector_nftables) {
-                (_, true) => Wanted::Off,
-                (true, false) => Wanted::Named,
-                (false, false) => Wanted::IfInstalled,
-            },
+            wanted: Wanted::from_flags(self.collector_nftables, self.no_collector_nftables),
             program: self.command.clone(),
             timeout: self.timeout,
             max_output: self.max_output,
             max_memory: self.max_memory.and_then(|bytes| u64::try_from(bytes).ok()),
             set_elements: !self.no_set_elements,
+        }
+    }
+}
+
+/// The ipset source (`ipset list -t`).
+#[derive(Debug, Args)]
+pub struct IpsetArgs {
+    /// Collect ipsets with `ipset` (on by default when `ipset` is found;
+    /// named, a missing `ipset` reports ipset_scrape_success 0).
+    #[arg(
+        id = "collector.ipset",
+        long = "collector.ipset",
+        overrides_with = "no-collector.ipset"
+    )]
+    pub collector_ipset: bool,
+    /// Do not collect ipsets.
+    #[arg(
+        id = "no-collector.ipset",
+        long = "no-collector.ipset",
+        overrides_with = "collector.ipset"
+    )]
+    pub no_collector_ipset: bool,
+    /// ipset command; a name is looked up in PATH.
+    #[arg(
+        id = "ipset.command",
+        long = "ipset.command",
+        value_name = "PATH",
+        default_value = "ipset"
+    )]
+    pub command: PathBuf,
+    /// Time each `ipset` run may take before it is killed.
+    #[arg(id = "ipset.timeout", long = "ipset.timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Largest `ipset list -t` output accepted, in bytes, and most bytes of
+    /// the sets listed with their members, together; past it, a set's
+    /// members are not listed (it has no element series).
+    #[arg(id = "ipset.max-output", long = "ipset.max-output", value_name = "BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub max_output: usize,
+    /// Only sets whose whole name matches (every series of the others is
+    /// left out).
+    #[arg(
+        id = "ipset.set-include",
+        long = "ipset.set-include",
+        value_name = "REGEX"
+    )]
+    pub set_include: Option<String>,
+    /// Leave out sets whose whole name matches.
+    #[arg(
+        id = "ipset.set-exclude",
+        long = "ipset.set-exclude",
+        value_name = "REGEX"
+    )]
+    pub set_exclude: Option<String>,
+    /// Export each element's packets and bytes, for sets created with
+    /// `counters` (their members are listed: `ipset list NAME`).
+    #[arg(id = "ipset.element-counters", long = "ipset.element-counters")]
+    pub element_counters: bool,
+    /// Most element series (each one packets and one bytes series), the
+    /// first by set and element; the rest are counted in
+    /// ipset_element_series_dropped.
+    #[arg(
+        id = "ipset.max-element-series",
+        long = "ipset.max-element-series",
+        value_name = "N",
+        default_value = "10000"
+    )]
+    pub max_element_series: u32,
+}
+
+impl IpsetArgs {
+    /// Whether and how `ipset` runs.
+    pub fn config(&self) -> crate::sources::ipset::Config {
+        crate::sources::ipset::Config {
+            wanted: crate::sources::Wanted::from_flags(
+                self.collector_ipset,
+                self.no_collector_ipset,
+            ),
+            program: self.command.clone(),
+            timeout: self.timeout,
+            max_output: self.max_output,
+        }
+    }
+
+    /// Which series the component keeps.
+    pub fn settings(&self) -> crate::sandbox::IpsetSettings {
+        crate::sandbox::IpsetSettings {
+            sets: Filter {
+                include: self.set_include.clone(),
+                exclude: self.set_exclude.clone(),
+            },
+            element_counters: self.element_counters,
+            max_element_series: Some(self.max_element_series),
         }
     }
 }

@@ -33,8 +33,9 @@ pub use netlink::Refresher;
 
 use crate::answers::ownership;
 use crate::answers::{self, Answers, How, Response};
-use crate::sandbox::{Sandbox, TableId};
+use crate::sandbox::{IpsetSettings, Sandbox, TableId};
 use crate::sources::command;
+use crate::sources::ipset;
 use crate::sources::iptables::SaveCommand;
 use crate::sources::nftables::{self, ListCommand};
 use bytes::Bytes;
@@ -67,6 +68,8 @@ pub struct Collector {
     /// index (0.25 s and 77 MB on a 100k-rule iptables-nft node) is not
     /// read again.
     nft_index: Mutex<Option<(u32, Vec<TableId>)>>,
+    /// `ipset`'s listings, when the ipset source is on.
+    ipset: Option<IpsetSource>,
     freshness: Freshness,
     answers: Arc<Answers>,
     state: Mutex<State>,
@@ -97,6 +100,13 @@ enum Joined {
     Fresh(Arc<Collection>),
     /// The one running (maybe just started), to wait for.
     Running(Running),
+}
+
+/// The ipset source: its command, and which series it keeps (which
+/// decides whose members are listed).
+pub struct IpsetSource {
+    pub command: ipset::ListCommand,
+    pub settings: IpsetSettings,
 }
 
 /// A ruleset the collection reads whole, as the analyzer page may load
@@ -135,6 +145,8 @@ pub struct Collection {
     pub(crate) families: Vec<Saved>,
     /// What `nft` listed, when the nftables source is on.
     pub(crate) nftables: Option<Listing>,
+    /// What `ipset` listed, when the ipset source is on.
+    pub(crate) ipset: Option<Sets>,
     /// Whether a scrape that arrived after it started waited for it: then
     /// every answer of it is stamped (see `Collector::scrape`).
     joined_late: bool,
@@ -154,6 +166,14 @@ pub(crate) struct Listing {
     pub with_elements: bool,
 }
 
+/// What `ipset` gave.
+pub(crate) struct Sets {
+    /// `ipset list -t`.
+    pub read: Read,
+    /// `ipset list NAME` of the sets that need their members listed.
+    pub members: Vec<(String, Bytes)>,
+}
+
 /// What one command of a collection gave.
 pub(crate) struct Read {
     /// What it printed; `None` if it failed (logged when it did).
@@ -170,6 +190,7 @@ impl Collector {
         families: Vec<(Family, SaveCommand)>,
         refresher: Arc<Refresher>,
         nftables: Option<ListCommand>,
+        ipset: Option<IpsetSource>,
         sandbox: Arc<Sandbox>,
         freshness: Freshness,
         answers: answers::Settings,
@@ -179,6 +200,7 @@ impl Collector {
             refresher,
             nftables,
             nft_index: Mutex::default(),
+            ipset,
             freshness,
             sandbox: sandbox.clone(),
             answers: Arc::new(Answers::new(sandbox, answers)),
@@ -354,9 +376,32 @@ impl Collector {
         running
     }
 
-    /// Reads every family (concurrently), then lists the nft tables that
-    /// are not theirs.
+    /// Reads every family and the ipsets (concurrently), then lists the
+    /// nft tables that are not the families'.
     async fn collect(&self, started: Instant) -> Collection {
+        let sets = async {
+            match &self.ipset {
+                Some(source) => Some(self.list_sets(source).await),
+                None => None,
+            }
+        };
+        let (families, ipset) = tokio::join!(self.read_families(), sets);
+        let nftables = match &self.nftables {
+            Some(command) => Some(self.list_nftables(command, &families).await),
+            None => None,
+        };
+        Collection {
+            started,
+            finished: Instant::now(),
+            families,
+            nftables,
+            ipset,
+            joined_late: false,
+        }
+    }
+
+    /// Reads every family, concurrently.
+    async fn read_families(&self) -> Vec<Saved> {
         let runs: Vec<_> = self
             .families
             .iter()
@@ -377,17 +422,34 @@ impl Collector {
                 read,
             });
         }
-        let nftables = match &self.nftables {
-            Some(command) => Some(self.list_nftables(command, &families).await),
-            None => None,
+        families
+    }
+
+    /// `ipset list -t`, then the members of the sets the component names.
+    async fn list_sets(&self, source: &IpsetSource) -> Sets {
+        let read = read("ipset", source.command.headers()).await;
+        let Some(headers) = read.output.clone() else {
+            return Sets {
+                read,
+                members: Vec::new(),
+            };
         };
-        Collection {
-            started,
-            finished: Instant::now(),
-            families,
-            nftables,
-            joined_late: false,
-        }
+        let sandbox = self.sandbox.clone();
+        let settings = source.settings.clone();
+        let wanted =
+            tokio::task::spawn_blocking(move || sandbox.ipset_member_listings(&headers, &settings))
+                .await;
+        let members = match wanted {
+            Ok(Ok(sets)) if sets.is_empty() => Vec::new(),
+            Ok(Ok(sets)) => source.command.members(&sets).await,
+            // The headers do not read: the render says why, once.
+            Ok(Err(_)) => Vec::new(),
+            Err(err) => {
+                tracing::error!(source = "ipset", %err, "the listing task failed");
+                Vec::new()
+            }
+        };
+        Sets { read, members }
     }
 
     /// What `nft` lists of the tables the families did not show.
@@ -512,6 +574,10 @@ impl Collector {
             nftables: self.nftables.as_ref().map(|_| Listing {
                 read: Read::failed(),
                 with_elements: false,
+            }),
+            ipset: self.ipset.as_ref().map(|_| Sets {
+                read: Read::failed(),
+                members: Vec::new(),
             }),
             joined_late: false,
         }

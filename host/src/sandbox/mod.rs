@@ -19,11 +19,13 @@
 
 mod engine;
 mod families;
+mod ipset;
 mod netlink;
 mod nftables;
 mod selection;
 mod wit;
 
+pub use ipset::{IpsetListing, IpsetReport, IpsetSettings, IpsetStats};
 pub use netlink::{ChainId, RefreshFailure};
 pub use nftables::{Listing, NftOptions, NftReport, NftStats, TableId};
 pub use selection::{Filter, Options, RuleSelection, Selection, SelectionPattern};

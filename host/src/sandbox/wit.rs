@@ -17,6 +17,7 @@ mod bindings {
     });
 }
 
+pub(super) use bindings::exports::iptables_exporter::parser::ipset;
 pub(super) use bindings::exports::iptables_exporter::parser::metrics;
 pub(super) use bindings::exports::iptables_exporter::parser::netlink;
 pub(super) use bindings::exports::iptables_exporter::parser::nftables;
@@ -33,6 +34,10 @@ impl Parser {
 
     pub(super) fn netlink(&self) -> &netlink::Guest {
         self.iptables_exporter_parser_netlink()
+    }
+
+    pub(super) fn ipset(&self) -> &ipset::Guest {
+        self.iptables_exporter_parser_ipset()
     }
 }
 

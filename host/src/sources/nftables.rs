@@ -10,6 +10,7 @@
 //! iptables source exports already; `list table` fetches its own rules
 //! only (0.05 s and 13 MB for a small table there).
 
+pub use super::Wanted;
 use super::command::{Bounded, Error, MemoryCap, Output};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,19 +26,6 @@ const TERSE_AFTER_FAILURE: Duration = Duration::from_secs(600);
 const MAX_OUTPUT_FLAG: &str = "--nftables.max-output";
 /// The flag that bounds nft's memory.
 const MAX_MEMORY_FLAG: &str = "--nftables.max-memory";
-
-/// Whether the nftables source runs (`--collector.nftables`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wanted {
-    /// Neither flag: collected when `nft` is installed, as the default
-    /// iptables families are.
-    IfInstalled,
-    /// `--collector.nftables`: always collected; while `nft` is missing its
-    /// success is 0.
-    Named,
-    /// `--no-collector.nftables`.
-    Off,
-}
 
 /// How `nft` runs, as configured.
 #[derive(Debug, Clone)]
@@ -192,23 +180,13 @@ impl ListCommand {
 /// The listing command, unless the source is off or, by default, `nft`
 /// is not installed.
 pub fn command(config: &Config) -> Option<ListCommand> {
-    let found = super::command::resolve(&config.program);
-    let program = config.program.display();
-    match (config.wanted, found) {
-        (Wanted::Off, _) => {
-            tracing::info!("nftables source off (--no-collector.nftables)");
-            return None;
-        }
-        (_, Some(path)) => {
-            tracing::info!(command = %path.display(), "collecting native nftables tables");
-        }
-        (Wanted::Named, None) => {
-            tracing::warn!(command = %program, "nft not found; nftables_scrape_success will be 0 until it is installed");
-        }
-        (Wanted::IfInstalled, None) => {
-            tracing::info!(command = %program, "nft not found; nftables source left out");
-            return None;
-        }
+    if !super::enabled(
+        config.wanted,
+        &config.program,
+        "nftables",
+        "collecting native nftables tables",
+    ) {
+        return None;
     }
     Some(ListCommand {
         bounded: Bounded {

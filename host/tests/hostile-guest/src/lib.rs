@@ -15,7 +15,7 @@ wit_bindgen::generate!({
     inline: "
         package hostile:guest;
         world smuggler {
-            include iptables-exporter:parser/parser@0.8.0;
+            include iptables-exporter:parser/parser@0.9.0;
             import smuggled: func() -> u64;
         }
     ",
@@ -148,6 +148,39 @@ impl exports::iptables_exporter::parser::netlink::Guest for Hostile {
         let line = kept.split(|&b| b == b'\n').next().unwrap_or_default();
         act(&String::from_utf8_lossy(line));
         Ok(kept)
+    }
+}
+
+/// An ipset listing misbehaves as its first line says, as a dump does.
+impl exports::iptables_exporter::parser::ipset::Guest for Hostile {
+    fn member_listings(
+        _headers: Vec<u8>,
+        _settings: exports::iptables_exporter::parser::ipset::Settings,
+    ) -> Result<Vec<String>, exports::iptables_exporter::parser::ipset::ListingError> {
+        Ok(Vec::new())
+    }
+
+    fn render(
+        listing: exports::iptables_exporter::parser::ipset::Listing,
+        _settings: exports::iptables_exporter::parser::ipset::Settings,
+    ) -> Result<
+        exports::iptables_exporter::parser::ipset::Rendered,
+        exports::iptables_exporter::parser::ipset::ListingError,
+    > {
+        use exports::iptables_exporter::parser::ipset;
+        let line = listing.headers.split(|&b| b == b'\n').next().unwrap_or_default();
+        act(&String::from_utf8_lossy(line));
+        Ok(ipset::Rendered {
+            exposition: String::new(),
+            stats: ipset::Stats {
+                sets: 0,
+                counted: Vec::new(),
+                uncounted: Vec::new(),
+                unknown_types: Vec::new(),
+                element_series_dropped: 0,
+                findings: 0,
+            },
+        })
     }
 }
 
