@@ -24,6 +24,8 @@ mod generator;
 mod golden;
 /// Routes, negotiation, single flight, slow, stalled and hostile clients.
 mod http;
+/// The ipset source: goldens and the model, bad listings, real ipset (root).
+mod ipset;
 /// Flags refused at start-up, logs, signals, shutdown, orphans.
 mod lifecycle;
 /// iptables-nft's counters over netlink into the kept save text (root).

@@ -40,7 +40,7 @@ impl Exporter {
     fn command(args: &[&str]) -> Command {
         let mut command = exporter_command();
         command.args(args).arg("--web.listen-address=127.0.0.1:0");
-        without_nftables_unless_named(&mut command, args);
+        without_optional_sources_unless_named(&mut command, args);
         if !args
             .iter()
             .any(|a| a.starts_with("--iptables.min-interval"))
@@ -172,12 +172,14 @@ impl Exporter {
     }
 }
 
-/// Turns the nftables source off unless `args` name it: it is on by default
-/// wherever `nft` is installed, and a test about iptables must not depend
-/// on the machine's own nftables ruleset.
-fn without_nftables_unless_named(command: &mut Command, args: &[&str]) {
-    if !args.iter().any(|a| a.contains("nftables")) {
-        command.arg("--no-collector.nftables");
+/// Turns the nftables and ipset sources off unless `args` name them: they
+/// are on by default wherever `nft` and `ipset` are installed, and a test
+/// about iptables must not depend on the machine's own ruleset or sets.
+fn without_optional_sources_unless_named(command: &mut Command, args: &[&str]) {
+    for source in ["nftables", "ipset"] {
+        if !args.iter().any(|a| a.contains(source)) {
+            command.arg(format!("--no-collector.{source}"));
+        }
     }
 }
 
@@ -185,7 +187,7 @@ fn without_nftables_unless_named(command: &mut Command, args: &[&str]) {
 /// status and what it printed (stderr), within a bounded wait.
 pub fn start_failure(args: &[&str]) -> (ExitStatus, String) {
     let mut command = exporter_command();
-    without_nftables_unless_named(&mut command, args);
+    without_optional_sources_unless_named(&mut command, args);
     let mut child = Guarded(
         command
             .args(args)

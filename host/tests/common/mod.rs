@@ -247,6 +247,7 @@ pub fn promtool_problems(exposition: &str) -> String {
 }
 pub mod exporter;
 pub mod http;
+pub mod ipset;
 pub mod netns;
 pub mod nft;
 pub mod processes;
