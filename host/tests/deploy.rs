@@ -129,9 +129,10 @@ fn the_dockerfile_builds_in_one_stage_and_runs_in_a_small_one() {
         "{build}"
     );
     assert!(build.contains("IPTABLES_EXPORTER_REVISION="), "{build}");
-    // The runtime has iptables and the binary, and nothing built.
+    // The runtime has iptables, nft, ipset and the binary, and nothing
+    // built.
     assert!(
-        runtime.contains("apt-get install -y --no-install-recommends iptables"),
+        runtime.contains("apt-get install -y --no-install-recommends iptables nftables ipset"),
         "{runtime}"
     );
     assert!(runtime.contains(
@@ -273,6 +274,11 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     const ADDRESS: &str = "127.0.0.1:9455";
     let ns = Netns::new("dash");
     ns.run("iptables-nft-restore", &[], RULES.as_bytes());
+    // So that the ipset panels have their series (the source is on where
+    // ipset is installed).
+    common::require_tool("ipset", "ipset");
+    ns.run("ipset", &["create", "dash", "hash:ip", "maxelem", "8"], b"");
+    ns.run("ipset", &["add", "dash", "127.0.0.1"], b"");
     let mut exporter = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
     exporter.args([
         "--iptables.save-path=iptables-nft-save",

@@ -227,9 +227,10 @@ fn legacy_rulesets_export_exactly_what_iptables_save_reports() {
 const DOCUMENTED_CAPS: &str = "+net_admin,+net_raw,+dac_read_search";
 
 /// Scrapes an exporter started as `nobody` with `caps` (inheritable and
-/// ambient) twice and returns each family's `iptables_scrape_success` and
-/// how many ipv4 collections read their counters over netlink (each
-/// scrape's does, when it can: the ruleset is unchanged since start-up).
+/// ambient) twice and returns each family's `iptables_scrape_success`,
+/// then `ipset_scrape_success` (the ipset source named), and how many
+/// ipv4 collections read their counters over netlink (each scrape's does,
+/// when it can: the ruleset is unchanged since start-up).
 fn scrape_success_as_nobody(ns: &Netns, variant: &str, caps: &str) -> (Vec<String>, u64) {
     common::require_tool("setpriv", "util-linux");
     // The test binary's directory may not be readable by nobody: copy it.
@@ -254,6 +255,7 @@ fn scrape_success_as_nobody(ns: &Netns, variant: &str, caps: &str) -> (Vec<Strin
                 &format!("--iptables.save-path=iptables-{variant}-save"),
                 &format!("--ip6tables.save-path=ip6tables-{variant}-save"),
                 "--iptables.min-interval=0s",
+                "--collector.ipset",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -267,7 +269,7 @@ fn scrape_success_as_nobody(ns: &Netns, variant: &str, caps: &str) -> (Vec<Strin
     });
     drop(exporter);
     let samples = http::parse_exposition(&String::from_utf8_lossy(&body));
-    let successes = ["ipv4", "ipv6"]
+    let mut successes: Vec<String> = ["ipv4", "ipv6"]
         .into_iter()
         .map(|family| {
             samples
@@ -279,6 +281,12 @@ fn scrape_success_as_nobody(ns: &Netns, variant: &str, caps: &str) -> (Vec<Strin
                 .unwrap_or_default()
         })
         .collect();
+    successes.push(
+        samples
+            .get(&("ipset_scrape_success".to_owned(), labels(&[])))
+            .cloned()
+            .unwrap_or_default(),
+    );
     let netlink = samples
         .get(&(
             "iptables_exporter_collections_total".to_owned(),
@@ -299,13 +307,16 @@ fn runs_unprivileged_with_documented_capabilities(variant: &str, minimal_caps: &
             ruleset(family).as_bytes(),
         );
     }
+    // ipset needs CAP_NET_ADMIN too (ipset 7.17).
+    common::require_tool("ipset", "ipset");
+    ns.run("ipset", &["create", "caps", "hash:ip"], b"");
     // iptables-nft's counters come over netlink with the same capability
     // as its save command (CAP_NET_ADMIN): at least the second scrape's
     // collection (the first may join the start-up one, which saves); the
     // legacy backend always saves.
     for caps in [DOCUMENTED_CAPS, minimal_caps] {
         let (successes, over_netlink) = scrape_success_as_nobody(&ns, variant, caps);
-        assert_eq!(successes, ["1", "1"], "with {caps}");
+        assert_eq!(successes, ["1", "1", "1"], "with {caps}");
         if variant == "nft" {
             assert!(over_netlink >= 1, "no collection over netlink with {caps}");
         } else {
@@ -313,7 +324,7 @@ fn runs_unprivileged_with_documented_capabilities(variant: &str, minimal_caps: &
         }
     }
     let (successes, over_netlink) = scrape_success_as_nobody(&ns, variant, "");
-    assert_eq!(successes, ["0", "0"], "without capabilities");
+    assert_eq!(successes, ["0", "0", "0"], "without capabilities");
     assert_eq!(over_netlink, 0, "nothing over netlink without capabilities");
 }
 

@@ -427,7 +427,7 @@ impl Collector {
 
     /// `ipset list -t`, then the members of the sets the component names.
     async fn list_sets(&self, source: &IpsetSource) -> Sets {
-        let read = read("ipset", source.command.headers()).await;
+        let mut read = read("ipset", source.command.headers()).await;
         let Some(headers) = read.output.clone() else {
             return Sets {
                 read,
@@ -441,7 +441,13 @@ impl Collector {
                 .await;
         let members = match wanted {
             Ok(Ok(sets)) if sets.is_empty() => Vec::new(),
-            Ok(Ok(sets)) => source.command.members(&sets).await,
+            Ok(Ok(sets)) => {
+                let listing = Instant::now();
+                let members = source.command.members(&sets).await;
+                // The source's cost is every run of `ipset`.
+                read.command_time += listing.elapsed();
+                members
+            }
             // The headers do not read: the render says why, once.
             Ok(Err(_)) => Vec::new(),
             Err(err) => {
