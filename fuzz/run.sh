@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(parse render chunks nft)
+[ "${#targets[@]}" -gt 0 ] || targets=(parse render chunks nft ipset)
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz needs nightly flags; the machine image has a nightly toolchain,
@@ -32,6 +32,10 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "fuzz/artifacts/$target" "fuzz/regressions/$target"
   if [ "$target" = nft ]; then
     cp fixtures/nftables/*.json fixtures/nftables/drift/*.json "$corpus/"
+  elif [ "$target" = ipset ]; then
+    for listing in fixtures/ipset/*.txt fixtures/ipset/*.members/*.txt; do
+      cp "$listing" "$corpus/$(echo "$listing" | tr / _)"
+    done
   else
     cp fixtures/*.rules fixtures/bad/*.rules fixtures/public/*/*.save "$corpus/"
   fi

@@ -212,6 +212,63 @@ pub fn chunks_case(data: &[u8]) {
     assert_pieces_join_to_whole(&[plain, stamped], usize::from(size) * 16);
 }
 
+/// An ipset listing (any bytes), as `ipset list -t` and as every set's
+/// own listing at once: an error points inside the input, or the listing
+/// renders the same text twice, every sample line of a known metric with
+/// an unsigned value, no series twice, and the element cap kept.
+pub fn ipset_case(input: &[u8]) {
+    use crate::ipset::{self, MemberListing, Options};
+    let options = Options {
+        element_counters: true,
+        ..Options::default()
+    };
+    let wanted = match ipset::member_listings(input, &options) {
+        Err(err) => {
+            let lines = input.iter().filter(|b| **b == b'\n').count() + 1;
+            let line = err.error.line as usize;
+            assert!(line >= 1 && line <= lines, "{err} past {lines} lines");
+            return;
+        }
+        Ok(wanted) => wanted,
+    };
+    let members: Vec<MemberListing<'_>> = wanted
+        .iter()
+        .map(|set| MemberListing { set, output: input })
+        .collect();
+    // Each set's own listing is the input again: a duplicate set there
+    // is an error of that listing, never of the headers.
+    let (text, stats) = match ipset::render_listing(input, &members, &options) {
+        Err(err) => {
+            assert!(err.listing.is_some(), "the headers read once: {err}");
+            return;
+        }
+        Ok(rendered) => rendered,
+    };
+    let again = ipset::render_listing(input, &members, &options).expect("renders again");
+    assert_eq!(again.0, text);
+    let names: Vec<&str> = ipset::render::METRICS.iter().map(|m| m.name).collect();
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap_or_default();
+        assert!(names.contains(&name), "unknown metric in {line:?}");
+        let (series, value) = line.rsplit_once(' ').expect("a value");
+        assert!(value.parse::<u64>().is_ok(), "{line:?}");
+        assert!(seen.insert(series.to_owned()), "{series} twice");
+    }
+    let capped = Options {
+        max_element_series: Some(1),
+        ..options
+    };
+    let (text, capped_stats) =
+        ipset::render_listing(input, &members, &capped).expect("renders capped");
+    let elements = text
+        .lines()
+        .filter(|l| l.starts_with("ipset_element_packets_total{"))
+        .count();
+    assert!(elements <= 1, "{elements} element series past a cap of 1");
+    assert_eq!(stats.sets, capped_stats.sets);
+}
+
 /// An nft listing (any bytes): an error points inside the input, or the
 /// listing renders the same text twice, every sample line of a known
 /// metric with a value, each rule series' counts no more than the sum of

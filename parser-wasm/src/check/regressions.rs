@@ -1,7 +1,7 @@
 //! Replays every input the fuzzers ever found a problem with, and the seed
 //! inputs, through the same checks the fuzz targets run (fuzz/regressions/).
 
-use super::{chunks_case, nft_case, parse_case, render_case};
+use super::{chunks_case, ipset_case, nft_case, parse_case, render_case};
 use std::path::Path;
 
 fn replay(target: &str, case: fn(&[u8])) -> usize {
@@ -28,6 +28,7 @@ fn fuzz_regressions_stay_fixed() {
         ("render", render_case, 1),
         ("chunks", chunks_case, 3),
         ("nft", nft_case, 1),
+        ("ipset", ipset_case, 1),
     ] {
         assert_eq!(
             replay(target, case),
