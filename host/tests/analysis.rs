@@ -143,6 +143,7 @@ macro_rules! read_ruleset {
                 "target": r.target,
                 "goto": r.goto,
                 "counters": wit_counters(r.counters),
+                "sets": r.sets,
             })).collect::<Vec<_>>(),
             "edges": edges.iter().map(|e| json!({
                 "table": e.table,
@@ -392,6 +393,7 @@ fn shapes_json(
                 "target": r.target.as_ref().map(|t| t.name.clone()),
                 "goto": r.target.as_ref().is_some_and(|t| t.goto),
                 "counters": counters(r.counters),
+                "sets": r.sets,
             })
         }).collect::<Vec<_>>(),
         "edges": edges.iter().map(|e| {

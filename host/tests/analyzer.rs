@@ -199,6 +199,15 @@ fn the_page_in_a_real_browser() {
     // Live: real iptables in a namespace, read by the exporter's save
     // commands through `ip netns exec`.
     let ns = Netns::new("analyzer");
+    // A set the ipv4 rules match against, for its size beside them.
+    require_tool("ipset", "ipset");
+    ns.run(
+        "ipset",
+        &["create", "live4", "hash:ip", "maxelem", "100"],
+        b"",
+    );
+    ns.run("ipset", &["add", "live4", "127.0.0.1"], b"");
+    ns.run("ipset", &["add", "live4", "127.0.0.2"], b"");
     ns.run("iptables-restore", &["-c"], LIVE_IPV4.as_bytes());
     ns.run("ip6tables-restore", &["-c"], LIVE_IPV6.as_bytes());
     require_tool("nft", "nftables");
@@ -218,10 +227,16 @@ fn the_page_in_a_real_browser() {
         "nft",
         &format!("exec ip netns exec {} nft \"$@\"", ns.name),
     );
+    let ipset = script(
+        dir.path(),
+        "ipset",
+        &format!("exec ip netns exec {} ipset \"$@\"", ns.name),
+    );
     let live = Exporter::start(&[
         &format!("--iptables.save-path={}", save4.display()),
         &format!("--ip6tables.save-path={}", save6.display()),
         &format!("--nftables.command={}", nft.display()),
+        &format!("--ipset.command={}", ipset.display()),
         "--web.enable-ruleset-endpoint",
     ]);
     let scraped = live.scrape();
@@ -239,6 +254,10 @@ fn the_page_in_a_real_browser() {
         "the native table is listed"
     );
     live_trees.push(json!({"family": "nftables", "tree": nft_tree(&listed)}));
+    // Each rule's set, with its size: the ipset's entries of its maxelem,
+    // the nft set's elements (it declares no size).
+    live_trees[0]["set"] = json!({"name": "live4", "label": "live4 2/100", "tree": "section.ipsets li[data-set=\"live4\"]"});
+    live_trees[2]["set"] = json!({"name": "allowed", "label": "allowed 2", "tree": "ul.objects li[data-name=\"allowed\"]"});
 
     let big = dir.path().join("kube-proxy-100k.ipv4.rules");
     let big_dump = ruleset_generator::generate(100_000, 7, Family::Ipv4);
@@ -299,7 +318,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 15, "every check ran: {result}");
+    assert_eq!(checks, 17, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -325,6 +344,7 @@ const LIVE_IPV4: &str = "*filter
 :OUTPUT ACCEPT [0:0]
 :WEB - [0:0]
 [7:420] -A INPUT -p tcp -m tcp --dport 80 -j WEB
+[0:0] -A INPUT -m set --match-set live4 src -j ACCEPT
 [5:300] -A WEB -m comment --comment \"web traffic\" -j ACCEPT
 COMMIT
 *nat

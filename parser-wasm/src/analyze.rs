@@ -145,6 +145,9 @@ pub struct Rule {
     pub text: String,
     pub target: Option<Target>,
     pub counters: Option<Counters>,
+    /// The sets it matches against: ipset names of `--match-set`, or nft
+    /// `@set` references; each once, in order.
+    pub sets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,6 +424,7 @@ impl Outline {
                 table: at.table,
                 chain: at.chain,
                 position: at.position,
+                sets: match_sets(&text),
                 text,
                 target,
                 counters: rule.counters,
@@ -552,6 +556,20 @@ fn target(text: &str) -> Option<(usize, String, bool)> {
     })
 }
 
+/// The ipsets of `-m set --match-set NAME FLAGS`, each once, in order.
+fn match_sets(text: &str) -> Vec<String> {
+    let mut sets: Vec<String> = Vec::new();
+    for option in options::of(text) {
+        if option.name == "--match-set"
+            && let Some((_, name)) = option.argument
+            && !sets.iter().any(|s| *s == name)
+        {
+            sets.push(name.into_owned());
+        }
+    }
+    sets
+}
+
 /// Whether a rule matches every packet and ends the traversal of its
 /// chain: nothing before its target but comments, and a terminal target
 /// or a goto (with nothing after it).
@@ -615,6 +633,14 @@ COMMIT
             .iter()
             .map(|d| (d.line, d.code.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn a_rule_names_the_ipsets_it_matches_once_in_order() {
+        let dump = "*filter\n:INPUT ACCEPT [0:0]\n[0:0] -A INPUT -m set --match-set allow src -m set ! --match-set ban src,dst -m set --match-set allow dst -j ACCEPT\n[0:0] -A INPUT -m comment --comment \"--match-set x\" -j DROP\nCOMMIT\n";
+        let analysis = analyze(dump.as_bytes());
+        let sets: Vec<&[String]> = analysis.rules.iter().map(|r| r.sets.as_slice()).collect();
+        assert_eq!(sets, [&["allow".to_owned(), "ban".to_owned()][..], &[][..]]);
     }
 
     #[test]

@@ -277,6 +277,25 @@ mod ipset {
     }
 
     impl Guest for Component {
+        fn sets(listing: Vec<u8>) -> Result<Vec<wit::SetSummary>, wit::ListingError> {
+            // The analyzer says the line itself: the message alone.
+            let summaries = ipset::summaries(&listing).map_err(|err| wit::ListingError {
+                message: err.error.message.clone(),
+                ..error_to_wit(err)
+            })?;
+            Ok(summaries
+                .into_iter()
+                .map(|s| wit::SetSummary {
+                    name: s.name,
+                    kind: s.kind,
+                    entries: s.entries,
+                    max_entries: s.max_entries,
+                    memory_bytes: s.memory_bytes,
+                    references: s.references,
+                })
+                .collect())
+        }
+
         fn member_listings(
             headers: Vec<u8>,
             settings: wit::Settings,
@@ -538,6 +557,7 @@ mod analysis {
                     target: rule.target.as_ref().map(|t| t.name.clone()),
                     goto: rule.target.as_ref().is_some_and(|t| t.goto),
                     counters: rule.counters.map(counters),
+                    sets: rule.sets.clone(),
                 }
             })
             .collect()

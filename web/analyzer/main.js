@@ -5,7 +5,8 @@
 // message goes through a transition of the one state object (state.js),
 // then `render` draws each view from it: data flows one way.
 import { $, element } from './dom.js';
-import { applyMessage, initialState, selectChain, startRun, toggleCode, wantExposition, DIAGNOSTICS_SHOWN } from './state.js';
+import { kindOf } from './package/kind.js';
+import { applyMessage, applySets, initialState, selectChain, setLabel, startRun, toggleCode, wantExposition, DIAGNOSTICS_SHOWN } from './state.js';
 import { DiagnosticsView } from './views/diagnostics.js';
 import { ExpositionView } from './views/exposition.js';
 import { RuleList } from './views/rules.js';
@@ -55,6 +56,8 @@ const rules = new RuleList($('rule-viewport'), $('rule-canvas'), {
   shown: $('shown'),
   onLine: (/** @type {number} */ line) => showLine(line, 1),
   onChain,
+  onSet: (/** @type {string} */ table, /** @type {string} */ name) => tree.revealSet(table, name),
+  setLabel: (/** @type {string} */ table, /** @type {string} */ name) => (state.run ? setLabel(state, state.run, table, name) : { text: name, title: name, known: false }),
 });
 const tree = new TreeView({ onChain });
 const diagnostics = new DiagnosticsView({
@@ -117,6 +120,11 @@ for (const tab of document.querySelectorAll('[role=tab]')) {
 }
 
 worker.onmessage = ({ data }) => {
+  if (data.kind === 'sets') {
+    applySets(state, data);
+    render();
+    return;
+  }
   if (!applyMessage(state, data)) return;
   render();
   if (data.kind === 'tree') {
@@ -153,11 +161,18 @@ function load(dump, started = performance.now()) {
  * @param {number} [started]
  */
 function useSources(list, started) {
-  state.sources = list;
+  // An `ipset list` output is no ruleset: its sets stand beside the rules
+  // of whichever dump is on screen, now and after.
+  const rulesets = list.filter((s) => kindOf(s.bytes) !== 'ipset');
+  for (const sets of list.filter((s) => kindOf(s.bytes) === 'ipset')) {
+    send({ kind: 'sets', name: sets.name, bytes: sets.bytes });
+  }
+  if (rulesets.length === 0) return;
+  state.sources = rulesets;
   const select = $('source');
-  select.hidden = list.length < 2;
-  select.replaceChildren(...list.map((s, i) => element('option', { value: String(i), textContent: s.name })));
-  load(list[0], started);
+  select.hidden = rulesets.length < 2;
+  select.replaceChildren(...rulesets.map((s, i) => element('option', { value: String(i), textContent: s.name })));
+  load(rulesets[0], started);
 }
 
 /** @param {File} file */

@@ -6,11 +6,12 @@
 // diagnostics, chains or exposition on screen. Pure: unit-tested with
 // `node --test` (test/state.test.mjs).
 import { kindOf } from './package/kind.js';
-import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf } from './model.js';
+import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf, plural } from './model.js';
 
 /** @typedef {import('./package/index.js').Family} Family */
 /** @typedef {import('./package/index.js').Kind} Kind */
 /** @typedef {import('./package/index.js').NamedObject} NamedObject */
+/** @typedef {import('./package/index.js').SetSummary} SetSummary */
 /** @typedef {import('./package/index.js').Table} Table */
 /** @typedef {import('./package/index.js').Chain} Chain */
 /** @typedef {import('./package/index.js').Rule} Rule */
@@ -76,6 +77,10 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {'empty' | 'analysing' | 'ready' | 'error' | 'failed' | 'no-live'} phase
  * @property {string | null} notice a message about no dump in particular
  * @property {Source[]} sources dumps to switch between (the live families)
+ * @property {{name: string, byName: Map<string, SetSummary>} | null} sets
+ *   the ipsets last loaded (live, or an `ipset list` output dropped): their
+ *   sizes stand beside the rules that match against them, whatever dump
+ *   is on screen
  * @property {Run | null} run
  * @property {Pane} pane
  * @property {Format} format
@@ -84,7 +89,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
 
 /** @returns {State} */
 export function initialState() {
-  return { phase: 'empty', notice: null, sources: [], run: null, pane: 'rules', format: 'text', nextId: 1 };
+  return { phase: 'empty', notice: null, sources: [], sets: null, run: null, pane: 'rules', format: 'text', nextId: 1 };
 }
 
 /**
@@ -188,6 +193,60 @@ export function applyMessage(state, data) {
 }
 
 /**
+ * The Worker's reading of an `ipset list` output: its sets replace those
+ * loaded before, or its error is the notice.
+ * @param {State} state
+ * @param {{name: string, sets?: SetSummary[], error?: ParseErrorInfo}} data
+ */
+export function applySets(state, data) {
+  if (data.error || !data.sets) {
+    state.notice = `${data.name}: does not read as ipset's output (line ${data.error?.line}): ${data.error?.message}`;
+    return;
+  }
+  state.sets = { name: data.name, byName: new Map(data.sets.map((set) => [set.name, set])) };
+}
+
+/**
+ * What a rule's set reference shows: its name and, where it is known, its
+ * size — an nft listing's set or map of the rule's table, else an ipset of
+ * the sets loaded.
+ * @param {State} state
+ * @param {Run} run
+ * @param {string} table the rule's table
+ * @param {string} name
+ * @returns {{text: string, title: string, known: boolean}}
+ */
+export function setLabel(state, run, table, name) {
+  if (run.kind === 'nftables') {
+    const object = run.objects.find((o) => o.table === table && o.name === name && o.kind !== 'counter' && o.kind !== 'quota');
+    if (object === undefined) return { text: name, title: `${name}: not in this listing`, known: false };
+    const size = sizeText(object.elements, object.maxElements);
+    return { text: size ? `${name} ${size}` : name, title: `${object.kind} ${name} of ${table}${size ? `: ${size} elements` : ''}`, known: true };
+  }
+  const set = state.sets?.byName.get(name);
+  if (set === undefined) {
+    const why = state.sets ? `not in ${state.sets.name}` : 'load the live rulesets (or an ipset list output) for its size';
+    return { text: name, title: `ipset ${name}: ${why}`, known: false };
+  }
+  const size = sizeText(set.entries, set.maxEntries);
+  return {
+    text: `${name} ${size}`,
+    title: `ipset ${name} (${set.kind}): ${size} entries, ${count(set.memoryBytes)} bytes of kernel memory, ${plural(Number(set.references), 'reference')}`,
+    known: true,
+  };
+}
+
+/**
+ * `12/65,536`, `12`, or '' when nothing is known.
+ * @param {bigint | undefined} entries
+ * @param {bigint | undefined} max
+ */
+function sizeText(entries, max) {
+  if (entries === undefined) return max === undefined ? '' : `?/${count(max)}`;
+  return max === undefined ? count(entries) : `${count(entries)}/${count(max)}`;
+}
+
+/**
  * Asks for the exposition in the chosen format, unless it is there or on
  * its way: the format the Worker must render, or null.
  * @param {State} state
@@ -234,7 +293,8 @@ export function statusText(state) {
   if (run.error) return `${run.name}: does not parse (line ${run.error.line})`;
   const timing = [`outlined in ${(run.analyseMs ?? 0).toFixed(0)} ms`];
   if (run.firstTableMs !== null) timing.push(`first table shown after ${run.firstTableMs.toFixed(0)} ms`);
-  return `${run.name}: ${what}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}`;
+  const sets = state.sets ? `; ${plural(state.sets.byName.size, 'ipset')} from ${state.sets.name}` : '';
+  return `${run.name}: ${what}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}${sets}`;
 }
 
 /**

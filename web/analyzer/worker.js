@@ -5,7 +5,7 @@
 // pieces (the tree first, then the jumps, then rules and diagnostics in
 // pages) so that a 100k-rule dump shows its first table before the
 // component has even read its rules.
-import { analyze, render, ParseError } from './package/index.js';
+import { analyze, ipsets, render, ParseError } from './package/index.js';
 
 /** Rules and diagnostics per message. */
 const PAGE = 20000;
@@ -21,6 +21,8 @@ self.onmessage = ({ data }) => {
       analyzeCurrent();
     } else if (data.kind === 'render' && data.id === current.id) {
       renderCurrent(data.format);
+    } else if (data.kind === 'sets') {
+      readSets(data.name, data.bytes);
     }
   } catch (err) {
     // A trap in the component (a bug, never the input's fault) or a
@@ -61,6 +63,16 @@ function analyzeCurrent() {
     self.postMessage({ kind: 'done', id, totalMs: performance.now() - started });
   } finally {
     result.dispose();
+  }
+}
+
+/** An `ipset list` output's sets, for their sizes beside the rules. */
+function readSets(name, bytes) {
+  try {
+    self.postMessage({ kind: 'sets', name, sets: ipsets(bytes) });
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    self.postMessage({ kind: 'sets', name, error: { line: err.line, message: err.reason } });
   }
 }
 

@@ -271,10 +271,25 @@ async function live() {
       await page.waitForFunction((name) => document.body.dataset.state === 'ready' && document.querySelector('#status').textContent.startsWith(name), `live ${family.family}`);
     }
     assert.deepEqual(await tree(page), sorted(family.tree), `live ${family.family}`);
+    if (family.set) await setLink(page, family);
   }
   await shot(page, 'live');
   results.checks.push('live');
   await done(page);
+}
+
+/**
+ * A rule's set stands beside it with its size (an ipset from the live
+ * `ipset list -t`, or the listing's own nft set), and its link marks the
+ * set in the tree.
+ */
+async function setLink(page, family) {
+  const { name, label, tree: item } = family.set;
+  const button = `#rule-canvas .row:not([hidden]) button[data-set="${name}"]`;
+  await page.waitForFunction(([selector, text]) => document.querySelector(selector)?.textContent === text, [button, label]);
+  await page.click(button);
+  await page.waitForSelector(`#tree ${item}.set-selected`);
+  results.checks.push(`live ${family.family}: set ${label}`);
 }
 
 /** Without --web.enable-ruleset-endpoint, `?live` says why there is nothing. */

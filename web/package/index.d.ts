@@ -1,4 +1,4 @@
-import type { analysis } from './parser.js';
+import type { analysis, ipset } from './parser.js';
 
 export type Counters = analysis.Counters;
 export type Diagnostic = analysis.Diagnostic;
@@ -11,12 +11,14 @@ export type Chain = analysis.Chain;
 /** A named object of an nft table: set, map, meter, counter or quota. */
 export type NamedObject = analysis.Object;
 export type ObjectKind = analysis.ObjectKind;
+/** A set of an `ipset list` output. */
+export type SetSummary = ipset.SetSummary;
 
 export type Family = 'ipv4' | 'ipv6';
-/** What some bytes are: an iptables-save dump or an `nft -j` listing. */
-export type Kind = 'iptables' | 'nftables';
+/** What some bytes are: an iptables-save dump, an `nft -j` listing or an `ipset list` output. */
+export type Kind = 'iptables' | 'nftables' | 'ipset';
 
-/** `nftables` when the bytes start (after white space) with `{`. */
+/** `nftables` when the bytes start (after white space) with `{`, `ipset` with `Name:`. */
 export declare function kindOf(bytes: Uint8Array): Kind;
 
 /** A dump that does not parse: the line and what was expected there. */
@@ -26,8 +28,9 @@ export declare class ParseError extends Error {
 }
 
 /**
- * The exporter's ruleset series for one dump, or its `nftables_*` series
- * for an nft listing (told by its content; `family` is then unused);
+ * The exporter's ruleset series for one dump, its `nftables_*` series for
+ * an nft listing, or its `ipset_*` series (element counters included) for
+ * an `ipset list` output (told by their content; `family` is then unused);
  * throws `ParseError` when it does not parse, `TypeError` when it is not
  * bytes or an option is unknown.
  */
@@ -55,9 +58,18 @@ export interface Analysis extends Disposable {
 }
 
 /**
- * Tables, chains, every rule as written, jumps and diagnostics of a dump
- * or an nft listing (told by its content; a listing's `line`s are its
- * items, its tables `family name`); throws `TypeError` when the dump is
- * not bytes.
+ * Tables, chains, every rule as written (with the sets it matches
+ * against), jumps and diagnostics of a dump or an nft listing (told by its
+ * content; a listing's `line`s are its items, its tables `family name`);
+ * throws `TypeError` when the dump is not bytes or is an ipset listing
+ * (see `ipsets`).
  */
 export declare function analyze(bytes: Uint8Array | ArrayBuffer): Analysis;
+
+/**
+ * The sets of an `ipset list` output (terse or not), in its order: name,
+ * type, entries (the kernel's count, else the members listed), what the
+ * set can hold, kernel memory and references; throws `ParseError` when
+ * it does not read, `TypeError` when it is not bytes.
+ */
+export declare function ipsets(bytes: Uint8Array | ArrayBuffer): SetSummary[];

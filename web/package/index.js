@@ -1,7 +1,7 @@
 // The iptables-exporter parser component, for JavaScript: the same
 // WebAssembly component the exporter runs, transpiled by jco into dist/
 // (built next to this file by build.mjs).
-import { metrics, analysis, nftables } from './parser.js';
+import { metrics, analysis, nftables, ipset } from './parser.js';
 import { kindOf } from './kind.js';
 
 export { kindOf };
@@ -73,9 +73,10 @@ export function render(bytes, { family = 'ipv4', format = 'text' } = {}) {
   const output = dumpBytes(bytes, 'render');
   oneOf(family, FAMILIES, 'family');
   oneOf(format, Object.keys(FORMATS), 'format');
-  const exposition = kindOf(output) === 'nftables'
+  const kind = kindOf(output);
+  const exposition = kind === 'nftables'
     ? renderListing(output, format)
-    : renderDump(output, family, format);
+    : kind === 'ipset' ? renderSets(output, format) : renderDump(output, family, format);
   return format === 'openmetrics' ? `${exposition}# EOF\n` : exposition;
 }
 
@@ -92,18 +93,42 @@ function renderDump(saveOutput, family, format) {
 }
 
 function renderListing(output, format) {
+  return rethrowingParseErrors(() => nftables.render(
+    { output, timestampMs: undefined },
+    { selection: selection(format), setElements: true, leftToIptables: [] },
+  ).exposition);
+}
+
+function renderSets(headers, format) {
+  return rethrowingParseErrors(() => ipset.render(
+    { headers, members: [], timestampMs: undefined },
+    { format: FORMATS[format], sets: EVERYTHING, elementCounters: true, maxElementSeries: undefined },
+  ).exposition);
+}
+
+/** `call()`, a result's error thrown as a ParseError. */
+function rethrowingParseErrors(call) {
   try {
-    const { exposition } = nftables.render(
-      { output, timestampMs: undefined },
-      { selection: selection(format), setElements: true, leftToIptables: [] },
-    );
-    return exposition;
+    return call();
   } catch (err) {
     // jco throws a result's error value as the `payload` of its error.
     const payload = err?.payload;
     if (payload && typeof payload.message === 'string') throw new ParseError(payload.line, payload.message);
     throw err;
   }
+}
+
+/**
+ * The sets of an `ipset list` output (terse or not), as an analyzer shows
+ * them beside the rules that match against them: name, type, entries,
+ * what the set can hold, memory and references.
+ * @param {Uint8Array | ArrayBuffer} bytes what `ipset list` or `ipset list -t` printed
+ * @throws {ParseError} the listing does not read
+ * @throws {TypeError} it is not bytes
+ */
+export function ipsets(bytes) {
+  const input = dumpBytes(bytes, 'ipsets');
+  return rethrowingParseErrors(() => ipset.sets(input));
 }
 
 /**
@@ -117,6 +142,7 @@ function renderListing(output, format) {
 export function analyze(bytes) {
   const input = dumpBytes(bytes, 'analyze');
   const kind = kindOf(input);
+  if (kind === 'ipset') throw new TypeError('analyze: an ipset listing has no rules to analyse; read its sets with ipsets()');
   const ruleset = kind === 'nftables' ? new analysis.NftRuleset(input) : new analysis.Ruleset(input);
   let edges;
   let diagnosticCount;

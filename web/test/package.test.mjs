@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyze, kindOf, render, ParseError } from '@iptables-exporter/parser';
+import { analyze, ipsets, kindOf, render, ParseError } from '@iptables-exporter/parser';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 const family = (name) => (name.endsWith('.ipv6.rules') ? 'ipv6' : 'ipv4');
@@ -107,6 +107,7 @@ function asJson(result, page) {
       target: r.target ?? null,
       goto: r.goto,
       counters: counters(r.counters),
+      sets: r.sets,
     })),
     edges: result.edges.map((e) => ({ ...e })),
     diagnostics: paged(result.diagnosticCount, result.diagnostics).map((d) => ({ ...d })),
@@ -193,4 +194,44 @@ test('counters arrive as BigInt, exactly', () => {
     if (r.counters !== undefined) assert.equal(typeof r.counters.packets, 'bigint');
   }
   result.dispose();
+});
+
+test('an ipset listing: its sets with their sizes, and its series as the exporter renders them', () => {
+  const listing = readFileSync(join(fixtures, 'ipset', 'mixed.txt'));
+  assert.equal(kindOf(listing), 'ipset');
+  // The golden exposition (checked against ipset's XML by the host's
+  // tests) says what each set must show.
+  const golden = readFileSync(join(fixtures, 'ipset', 'mixed.prom'), 'utf8');
+  const value = (metric, set) => {
+    const line = golden.split('\n').find((l) => l.startsWith(`${metric}{set="${set}"`));
+    return BigInt(line.split(' ').at(-1));
+  };
+  const sets = ipsets(listing);
+  assert.deepEqual(sets.map((s) => s.name), ['ipc', 'nets', 'plain', 'ipp', 'bp', 'bip', 'bim', 'ip6c', 'ls']);
+  for (const set of sets) {
+    assert.equal(set.entries, value('ipset_entries', set.name), set.name);
+    assert.equal(set.maxEntries, value('ipset_max_entries', set.name), set.name);
+    assert.equal(set.memoryBytes, value('ipset_memory_bytes', set.name), set.name);
+    assert.equal(set.references, value('ipset_references', set.name), set.name);
+  }
+  assert.equal(sets[0].kind, 'hash:ip');
+  // Terse: every series of the golden file but the elements' counters.
+  const withoutElements = golden.split('\n').filter((l) => !l.includes('ipset_element_')).join('\n');
+  assert.equal(render(listing), withoutElements);
+  assert.throws(() => ipsets(new TextEncoder().encode('Name: cut\nType: hash:ip\n')), (err) => {
+    assert.ok(err instanceof ParseError);
+    assert.match(err.message, /^line 1: set `cut` has no `Header:` line/);
+    return true;
+  });
+  assert.throws(() => analyze(listing), /analyze: an ipset listing has no rules/);
+});
+
+test('a rule names the sets it matches against', () => {
+  const dump = new TextEncoder().encode('*filter\n:INPUT ACCEPT [0:0]\n[3:120] -A INPUT -m set --match-set ipc src -j ACCEPT\n[0:0] -A INPUT -p tcp -m set ! --match-set bp dst -j DROP\n[0:0] -A INPUT -j ACCEPT\nCOMMIT\n');
+  const analysis = analyze(dump);
+  try {
+    assert.deepEqual(analysis.rules(0, 10).map((r) => r.sets), [['ipc'], ['bp'], []]);
+  } finally {
+    analysis.dispose();
+  }
 });

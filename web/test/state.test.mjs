@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // imports from), by a path made at run time: the build is not in the tree.
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'state.js');
 const {
-  DIAGNOSTICS_SHOWN, applyMessage, initialState, selectChain, startRun, statusText, toggleCode, wantExposition,
+  DIAGNOSTICS_SHOWN, applyMessage, applySets, initialState, selectChain, setLabel, startRun, statusText, toggleCode, wantExposition,
 } = await import(pathToFileURL(built).href);
 
 const dump = (text) => ({ name: 'node.rules', bytes: new TextEncoder().encode(text) });
@@ -154,4 +154,32 @@ test('an nft listing is told by its content: items, not lines; its error shown i
   const dumpRun = startRun(state, dump('*filter\n'), 'auto', 0);
   assert.equal(dumpRun.kind, 'iptables');
   assert.equal(dumpRun.unit, 'line');
+});
+
+test('a rule\'s sets show their sizes: an ipset loaded, or a set of the nft listing\'s table', () => {
+  const state = initialState();
+  const run = analysed(state);
+  // Before any ipset listing: the name, and how to get the size.
+  assert.deepEqual(setLabel(state, run, 'filter', 'ipc'), {
+    text: 'ipc', title: 'ipset ipc: load the live rulesets (or an ipset list output) for its size', known: false,
+  });
+  applySets(state, { name: 'live ipset', sets: [{ name: 'ipc', kind: 'hash:ip', entries: 2n, maxEntries: 65536n, memoryBytes: 444n, references: 3n }] });
+  assert.deepEqual(setLabel(state, run, 'filter', 'ipc'), {
+    text: 'ipc 2/65,536', title: 'ipset ipc (hash:ip): 2/65,536 entries, 444 bytes of kernel memory, 3 references', known: true,
+  });
+  assert.equal(setLabel(state, run, 'filter', 'gone').title, 'ipset gone: not in live ipset');
+  assert.match(statusText(state), /; 1 ipset from live ipset$/);
+  // A listing that does not read keeps the sets before it, and says why.
+  applySets(state, { name: 'cut.txt', error: { line: 2, message: 'set `x` has no `Header:` line' } });
+  assert.equal(state.sets.name, 'live ipset');
+  assert.equal(state.notice, 'cut.txt: does not read as ipset\'s output (line 2): set `x` has no `Header:` line');
+  // An nft listing's own sets, by table.
+  const nft = startRun(state, dump('{"nftables": []}'), 'auto', 0);
+  nft.objects = [
+    { table: 'inet t', kind: 'set', name: 'allowed', line: 2, elements: 2n },
+    { table: 'inet t', kind: 'counter', name: 'ipc', line: 3, counters: { packets: 1n, bytes: 1n } },
+  ];
+  assert.equal(setLabel(state, nft, 'inet t', 'allowed').text, 'allowed 2');
+  assert.equal(setLabel(state, nft, 'inet u', 'allowed').known, false);
+  assert.equal(setLabel(state, nft, 'inet t', 'ipc').known, false, 'a counter is no set');
 });

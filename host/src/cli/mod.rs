@@ -96,8 +96,9 @@ pub struct ServeArgs {
     #[arg(long = "web.disable-openmetrics")]
     pub disable_openmetrics: bool,
     /// Let the analyzer page (/analyzer/) load the live rulesets: serves
-    /// the save commands' whole output at /analyzer/rulesets/FAMILY, and
-    /// nft's listing at /analyzer/rulesets/nftables.
+    /// the save commands' whole output at /analyzer/rulesets/FAMILY, nft's
+    /// listing at /analyzer/rulesets/nftables, and `ipset list -t` at
+    /// /analyzer/rulesets/ipset.
     #[arg(long = "web.enable-ruleset-endpoint")]
     pub enable_ruleset_endpoint: bool,
     /// Maximum number of metrics requests served at once; more get 503 (0

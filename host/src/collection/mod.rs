@@ -110,11 +110,14 @@ pub struct IpsetSource {
 }
 
 /// A ruleset the collection reads whole, as the analyzer page may load
-/// it live: a family's save output, or what `nft` listed.
+/// it live: a family's save output, what `nft` listed, or the sets
+/// `ipset list -t` listed (the page shows their sizes beside the rules
+/// that match against them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Live {
     Family(Family),
     Nftables,
+    Ipset,
 }
 
 impl Live {
@@ -123,6 +126,7 @@ impl Live {
         match self {
             Live::Family(family) => family.label(),
             Live::Nftables => "nftables",
+            Live::Ipset => "ipset",
         }
     }
 
@@ -130,6 +134,7 @@ impl Live {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "nftables" => Some(Live::Nftables),
+            "ipset" => Some(Live::Ipset),
             _ => Family::from_label(name).map(Live::Family),
         }
     }
@@ -295,11 +300,13 @@ impl Collector {
     }
 
     /// The live rulesets the analyzer page may load: the families in
-    /// order, then nft's listing when that source is on.
+    /// order, then nft's listing and ipset's sets when those sources are
+    /// on.
     pub fn rulesets(&self) -> Vec<Live> {
         let families = self.families().into_iter().map(Live::Family);
         families
             .chain(self.nftables.as_ref().map(|_| Live::Nftables))
+            .chain(self.ipset.as_ref().map(|_| Live::Ipset))
             .collect()
     }
 
@@ -674,8 +681,10 @@ impl Collection {
         let saved = self.families.iter();
         let families = saved.map(|s| (Live::Family(s.family), s.read.output.clone()));
         let listing = self.nftables.iter();
+        let sets = self.ipset.iter();
         families
             .chain(listing.map(|l| (Live::Nftables, l.read.output.clone())))
+            .chain(sets.map(|s| (Live::Ipset, s.read.output.clone())))
             .collect()
     }
 }

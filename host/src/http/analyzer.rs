@@ -104,15 +104,17 @@ mod tests {
             rulesets_index(&[
                 Live::Family(Family::Ipv4),
                 Live::Family(Family::Ipv6),
-                Live::Nftables
+                Live::Nftables,
+                Live::Ipset
             ]),
-            "{\"rulesets\":[{\"name\":\"ipv4\",\"path\":\"rulesets/ipv4\"},{\"name\":\"ipv6\",\"path\":\"rulesets/ipv6\"},{\"name\":\"nftables\",\"path\":\"rulesets/nftables\"}]}\n"
+            "{\"rulesets\":[{\"name\":\"ipv4\",\"path\":\"rulesets/ipv4\"},{\"name\":\"ipv6\",\"path\":\"rulesets/ipv6\"},{\"name\":\"nftables\",\"path\":\"rulesets/nftables\"},{\"name\":\"ipset\",\"path\":\"rulesets/ipset\"}]}\n"
         );
         assert_eq!(rulesets_index(&[]), "{\"rulesets\":[]}\n");
         for live in [
             Live::Family(Family::Ipv4),
             Live::Family(Family::Ipv6),
             Live::Nftables,
+            Live::Ipset,
         ] {
             assert_eq!(Live::from_name(live.name()), Some(live));
         }

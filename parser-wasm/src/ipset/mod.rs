@@ -57,6 +57,44 @@ pub fn member_listings(headers: &[u8], options: &Options) -> Result<Vec<String>,
         .collect())
 }
 
+/// What an analyzer shows of a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub name: String,
+    /// `Type:` (`hash:ip`).
+    pub kind: String,
+    /// The kernel's count, else the members listed, else unknown.
+    pub entries: Option<u64>,
+    /// See [`listing::Set::max_entries`].
+    pub max_entries: Option<u64>,
+    pub memory_bytes: u64,
+    pub references: u64,
+}
+
+/// Every set of a listing (`ipset list`, terse or not), as an analyzer
+/// shows it beside the rules that match against it.
+pub fn summaries(listing: &[u8]) -> Result<Vec<Summary>, SourceError> {
+    let text = text(listing);
+    let parsed = parse(&text).map_err(|error| SourceError {
+        listing: None,
+        error,
+    })?;
+    Ok(parsed
+        .sets
+        .iter()
+        .map(|set| Summary {
+            name: set.name.to_owned(),
+            kind: set.kind.to_owned(),
+            entries: set
+                .entries
+                .or_else(|| set.members.as_ref().map(|m| m.len() as u64)),
+            max_entries: set.max_entries(),
+            memory_bytes: set.memory_bytes,
+            references: set.references,
+        })
+        .collect())
+}
+
 /// Parses the headers and the member listings, and renders the series.
 pub fn render_listing(
     headers: &[u8],
@@ -364,6 +402,30 @@ Members:
         // Nothing at all is no set, not an error: a node without ipsets.
         assert_eq!(rendered("", &[], &options).1.sets, 0);
         assert_eq!(rendered("\n", &[], &options).0, "");
+    }
+
+    #[test]
+    fn summaries_give_each_set_its_size_counting_members_where_the_count_is_missing() {
+        let ipc =
+            summaries(IPC_MEMBERS.replace("Number of entries: 2\n", "").as_bytes()).expect("reads");
+        assert_eq!(
+            ipc,
+            [Summary {
+                name: "ipc".into(),
+                kind: "hash:ip".into(),
+                entries: Some(2),
+                max_entries: Some(65536),
+                memory_bytes: 434,
+                references: 3,
+            }]
+        );
+        let terse = summaries(TERSE.as_bytes()).expect("reads");
+        assert_eq!(terse.len(), 4);
+        assert_eq!(
+            (terse[2].entries, terse[2].max_entries),
+            (Some(0), Some(64))
+        );
+        assert!(summaries(b"Name: x\nType: hash:ip\n").is_err());
     }
 
     #[test]

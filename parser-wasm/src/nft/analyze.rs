@@ -158,6 +158,7 @@ fn of_listing(listing: &Listing) -> NftAnalysis {
                     text: rule.text.clone(),
                     target,
                     counters: rule.counters,
+                    sets: rule.sets.clone(),
                 });
             }
         }
@@ -323,6 +324,30 @@ mod tests {
     }
 
     const TABLE: &str = r#"{"table": {"family": "ip", "name": "kp", "handle": 1}}"#;
+
+    #[test]
+    fn a_rule_names_every_set_and_map_it_refers_to_once() {
+        let analysis = analysed(&format!(
+            r#"{TABLE},
+            {{"chain": {{"family": "ip", "table": "kp", "name": "c", "handle": 2}}}},
+            {{"rule": {{"family": "ip", "table": "kp", "chain": "c", "handle": 3, "expr": [
+                {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "saddr"}}}}, "right": "@blocklist"}}}},
+                {{"set": {{"op": "add", "elem": {{"payload": {{"protocol": "ip", "field": "saddr"}}}}, "set": "@seen"}}}},
+                {{"match": {{"op": "!=", "left": {{"payload": {{"protocol": "ip", "field": "daddr"}}}}, "right": "@blocklist"}}}},
+                {{"counter": {{"packets": 1, "bytes": 2}}}}]}}}},
+            {{"rule": {{"family": "ip", "table": "kp", "chain": "c", "handle": 4, "comment": "@not-a-set", "expr": [{{"accept": null}}]}}}}"#
+        ));
+        let sets: Vec<&[String]> = analysis
+            .details
+            .rules
+            .iter()
+            .map(|r| r.sets.as_slice())
+            .collect();
+        assert_eq!(
+            sets,
+            [&["blocklist".to_owned(), "seen".to_owned()][..], &[][..]]
+        );
+    }
 
     #[test]
     fn named_verdict_maps_anonymous_ones_and_jumps_are_edges() {

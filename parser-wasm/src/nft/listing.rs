@@ -77,6 +77,9 @@ pub struct Rule {
     pub jumps: Vec<Jump>,
     /// Named maps it uses as verdict maps.
     pub verdict_maps: Vec<String>,
+    /// The named sets and maps it refers to (`@name` anywhere in its
+    /// expressions), each once, in order.
+    pub sets: Vec<String>,
     /// 1-based position of the item in the listing.
     pub item: u32,
 }
@@ -414,6 +417,7 @@ impl Builder {
             counter_map: printed.counter_map,
             jumps: printed.jumps,
             verdict_maps: printed.verdict_maps,
+            sets: set_references(exprs),
             item,
         };
         chain_mut(self.table(&family, &table), &chain, item)
@@ -717,4 +721,27 @@ pub fn tables(bytes: &[u8]) -> Result<Vec<(String, String)>, ListingError> {
         .into_iter()
         .map(|table| (table.family, table.name))
         .collect())
+}
+
+/// Every `@name` string in a rule's expressions (a set lookup, a map, a
+/// verdict map, a set statement), each once, in order.
+fn set_references(exprs: &[Value]) -> Vec<String> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::String(s) => {
+                if let Some(name) = s.strip_prefix('@')
+                    && !name.is_empty()
+                    && !found.iter().any(|f| f == name)
+                {
+                    found.push(name.to_owned());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            Value::Object(fields) => fields.values().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    exprs.iter().for_each(|e| walk(e, &mut found));
+    found
 }

@@ -22,6 +22,8 @@ export class RuleList {
   #header;
   #onLine;
   #onChain;
+  #onSet;
+  #setLabel;
   /** Every rule, in input order (so in line order). */
   #rules = [];
   /** Indices into #rules of the rules shown, in the order shown. */
@@ -36,7 +38,7 @@ export class RuleList {
   #pool = [];
   #highlight = -1;
 
-  constructor(viewport, canvas, { filter, header, shown, onLine, onChain }) {
+  constructor(viewport, canvas, { filter, header, shown, onLine, onChain, onSet, setLabel }) {
     this.#viewport = viewport;
     this.#canvas = canvas;
     this.#filter = filter;
@@ -44,6 +46,8 @@ export class RuleList {
     this.#header = header;
     this.#onLine = onLine;
     this.#onChain = onChain;
+    this.#onSet = onSet;
+    this.#setLabel = setLabel;
     viewport.addEventListener('scroll', () => this.paint(), { passive: true });
     new ResizeObserver(() => this.paint()).observe(viewport);
     filter.addEventListener('input', () => {
@@ -62,7 +66,8 @@ export class RuleList {
       const button = event.target.closest('button[data-action]');
       if (button === null) return;
       const rule = this.#rules[Number(button.closest('.row').dataset.index)];
-      if (button.dataset.action === 'line') this.#onLine(rule.line);
+      if (button.dataset.action === 'set') this.#onSet(rule.table, button.dataset.set);
+      else if (button.dataset.action === 'line') this.#onLine(rule.line);
       else if (button.dataset.action === 'chain') this.#onChain(rule.table, rule.chain);
       else this.#onChain(rule.table, rule.target);
     });
@@ -80,7 +85,9 @@ export class RuleList {
     const run = state.run;
     if (run === null) return;
     const selected = run.selected === null ? '' : `${run.selected.table}/${run.selected.chain}`;
-    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected].join('|');
+    // The sets' sizes come with the objects, or from an ipset listing.
+    const sets = `${run.objects.length}/${state.sets?.name ?? ''}/${state.sets?.byName.size ?? 0}`;
+    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected, sets].join('|');
     if (key === this.#drawn) return;
     if (!this.#drawn.startsWith(`${run.id}|`)) {
       this.#query = '';
@@ -183,7 +190,7 @@ export class RuleList {
 
   #fill(row, index, position) {
     const rule = this.#rules[index];
-    const [line, table, chain, number, packets, bytes, target, text] = row.children;
+    const [line, table, chain, number, packets, bytes, target, sets, text] = row.children;
     row.style.transform = `translateY(${position * ROW}px)`;
     row.dataset.index = index;
     row.dataset.line = rule.line;
@@ -197,8 +204,26 @@ export class RuleList {
     const jump = target.firstChild;
     jump.textContent = rule.target === undefined ? '' : `${rule.goto ? 'goto ' : ''}${rule.target}`;
     jump.disabled = !this.#chains.has(`${rule.table}/${rule.target}`);
+    sets.replaceChildren(...rule.sets.map((name) => this.#setButton(rule.table, name)));
     text.textContent = rule.text;
     text.title = rule.text;
+  }
+
+  /**
+   * A set the rule matches against, with its size where it is known.
+   * @param {string} table
+   * @param {string} name
+   */
+  #setButton(table, name) {
+    const { text, title, known } = this.#setLabel(table, name);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = known ? 'link set' : 'link set unknown';
+    button.dataset.action = 'set';
+    button.dataset.set = name;
+    button.textContent = text;
+    button.title = title;
+    return button;
   }
 }
 
@@ -217,6 +242,6 @@ function newRow() {
     }
     return span;
   };
-  row.append(cell('', 'line'), cell(''), cell('', 'chain'), cell(''), cell('num'), cell('num'), cell('', 'target'), cell('text'));
+  row.append(cell('', 'line'), cell(''), cell('', 'chain'), cell(''), cell('num'), cell('num'), cell('', 'target'), cell('sets'), cell('text'));
   return row;
 }

@@ -1,7 +1,8 @@
 // @ts-check
 // The tree of tables and chains, with the selected chain's filter chip and
-// jump links, and an nft listing's named objects (sets with their sizes,
-// counters, quotas) under their tables. A kube-proxy nat table has tens of
+// jump links, an nft listing's named objects (sets with their sizes,
+// counters, quotas) under their tables, and the ipsets loaded, first.
+// A rule's set link marks its set here. A kube-proxy nat table has tens of
 // thousands of chains: the tables are drawn as they arrive and never again
 // for the same dump.
 import { $, element } from '../dom.js';
@@ -24,6 +25,8 @@ export class TreeView {
   #runId = 0;
   #tablesDrawn = 0;
   #objectsDrawn = false;
+  /** What the ipsets section was drawn from. */
+  #setsKey = '';
   /** What the chip and links were drawn for. */
   #linksKey = '';
 
@@ -41,8 +44,10 @@ export class TreeView {
       this.#tablesDrawn = 0;
       this.#objectsDrawn = false;
       this.#linksKey = '';
+      this.#setsKey = '';
       $('tree').replaceChildren();
     }
+    this.#ipsets(state);
     for (const table of run.tables.slice(this.#tablesDrawn)) $('tree').append(this.#table(table));
     this.#tablesDrawn = run.tables.length;
     // The objects come with the jumps, after every table.
@@ -51,6 +56,53 @@ export class TreeView {
       this.#objects(run.objects);
     }
     this.#links(run);
+  }
+
+  /**
+   * The ipsets loaded (live, or an `ipset list` output dropped), above the
+   * tables: each with its entries of what it can hold.
+   * @param {State} state
+   */
+  #ipsets(state) {
+    const sets = state.sets;
+    const key = sets === null ? '' : `${sets.name}|${sets.byName.size}`;
+    if (key === this.#setsKey) return;
+    this.#setsKey = key;
+    $('tree').querySelector('section.ipsets')?.remove();
+    if (sets === null) return;
+    const section = element('section', { className: 'ipsets' });
+    section.append(
+      element('h3', { textContent: 'ipsets ' }, element('span', { className: 'meta', textContent: `${plural(sets.byName.size, 'set')} from ${sets.name}` })),
+      element('ul', {}, ...[...sets.byName.values()].map((set) => {
+        const item = element('li');
+        item.dataset.set = set.name;
+        const size = set.entries === undefined ? '?' : count(set.entries);
+        const of = set.maxEntries === undefined ? '' : ` of ${count(set.maxEntries)}`;
+        item.append(
+          element('span', { textContent: set.name }),
+          element('span', { className: 'meta', textContent: `${set.kind} · ${size}${of} entries · ${plural(Number(set.references), 'reference')}` }),
+        );
+        return item;
+      })),
+    );
+    $('tree').prepend(section);
+  }
+
+  /**
+   * Marks the set a rule's link names, and scrolls to it: a named set or
+   * map of the rule's nft table, else an ipset loaded. False when neither
+   * is on screen.
+   * @param {string} table
+   * @param {string} name
+   */
+  revealSet(table, name) {
+    for (const item of $('tree').querySelectorAll('li.set-selected')) item.classList.remove('set-selected');
+    const nft = $('tree').querySelector(`section.table[data-table="${CSS.escape(table)}"] ul.objects li[data-name="${CSS.escape(name)}"]`);
+    const item = nft ?? $('tree').querySelector(`section.ipsets li[data-set="${CSS.escape(name)}"]`);
+    if (item === null) return false;
+    item.classList.add('set-selected');
+    item.scrollIntoView({ block: 'nearest' });
+    return true;
   }
 
   /**

@@ -153,6 +153,15 @@ impl exports::iptables_exporter::parser::netlink::Guest for Hostile {
 
 /// An ipset listing misbehaves as its first line says, as a dump does.
 impl exports::iptables_exporter::parser::ipset::Guest for Hostile {
+    fn sets(
+        _listing: Vec<u8>,
+    ) -> Result<
+        Vec<exports::iptables_exporter::parser::ipset::SetSummary>,
+        exports::iptables_exporter::parser::ipset::ListingError,
+    > {
+        Ok(Vec::new())
+    }
+
     fn member_listings(
         _headers: Vec<u8>,
         _settings: exports::iptables_exporter::parser::ipset::Settings,
