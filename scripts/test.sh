@@ -8,6 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Network namespaces the tests made (`ipte2e-*`) that outlive them fail
+# the suite, as left processes do; one left by an earlier run is deleted
+# first, and said.
+left_namespaces() { ip netns list 2>/dev/null | awk '$1 ~ /^ipte2e-/ {print $1}'; }
+if [ -z "${IPTABLES_EXPORTER_REAPED:-}" ]; then
+  for ns in $(left_namespaces); do
+    echo "deleting network namespace $ns, left by an earlier run" >&2
+    ip netns del "$ns"
+  done
+fi
+
 # Under scripts/reap.py: a process the suite leaves behind fails it.
 if [ -z "${IPTABLES_EXPORTER_REAPED:-}" ]; then
   export IPTABLES_EXPORTER_REAPED=1
@@ -32,3 +43,9 @@ cargo test --workspace --locked
 # that they keep building and running; `benches/tests/smoke.rs` (above)
 # does the same for scrape-bench.
 cargo test -p benches --benches --locked
+left=$(left_namespaces)
+if [ -n "$left" ]; then
+  echo "the tests left network namespaces behind:" >&2
+  echo "$left" >&2
+  exit 1
+fi

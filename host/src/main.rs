@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         let selections = render::Selections {
             iptables: &cli.selection.selection(),
             nftables: &cli.nft_selection.selection(),
+            ipset: &cli.ipset.settings(),
         };
         return render::run(args, &cli.input, &cli.sandbox, &selections);
     }

@@ -1,7 +1,9 @@
 //! The `render` subcommand: one dump through the same component, streamed
 //! to stdout the way the server streams it; or an `nft -j list ruleset`
 //! listing (told by its content: a JSON object) rendered whole, as the
-//! server renders it, with the `--nftables.*` selection.
+//! server renders it, with the `--nftables.*` selection; or an `ipset
+//! list` output (it starts with `Name:`), with the `--ipset.*` flags (a
+//! full listing gives element counters with `--ipset.element-counters`).
 //!
 //! Exit status 0: the whole exposition is on stdout. 1: the input is
 //! malformed; the line and the problem are on stderr, nothing on stdout.
@@ -11,7 +13,8 @@
 
 use crate::cli::{InputArgs, RenderArgs, SandboxArgs};
 use crate::sandbox::{
-    Dump, Failure, Listing, NftOptions, Options, PIECE_BYTES, ParseFailure, Selection,
+    Dump, Failure, IpsetListing, IpsetSettings, Listing, NftOptions, Options, PIECE_BYTES,
+    ParseFailure, Selection,
 };
 use anyhow::Context as _;
 use std::io::{Read, Write as _};
@@ -28,6 +31,8 @@ pub struct Selections<'a> {
     pub iptables: &'a Selection,
     /// `--nftables.*`, for a listing.
     pub nftables: &'a Selection,
+    /// `--ipset.*`, for an `ipset list` output.
+    pub ipset: &'a IpsetSettings,
 }
 
 pub fn run(
@@ -76,6 +81,9 @@ fn render(
     if is_listing(&save_output) {
         return render_listing(&sandbox, args, save_output, selections.nftables);
     }
+    if is_ipset(&save_output) {
+        return render_sets(&sandbox, args, save_output, selections.ipset);
+    }
     let selection = selections.iptables;
     crate::check_selection(&sandbox, "iptables", selection)?;
     let mut stdout = std::io::stdout().lock();
@@ -113,6 +121,56 @@ fn is_listing(input: &[u8]) -> bool {
     input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
+/// Whether the input is an `ipset list` output: it starts with `Name:`
+/// (no save output does).
+fn is_ipset(input: &[u8]) -> bool {
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    input[start..].starts_with(b"Name:")
+}
+
+/// An `ipset list` output rendered as the server renders the ipset source
+/// (no member listings: a full listing carries its members itself).
+fn render_sets(
+    sandbox: &crate::sandbox::Sandbox,
+    args: &RenderArgs,
+    output: Vec<u8>,
+    settings: &IpsetSettings,
+) -> anyhow::Result<Result<(), ParseFailure>> {
+    let listing = IpsetListing {
+        headers: output.into(),
+        members: Vec::new(),
+        timestamp_ms: None,
+    };
+    finish(
+        sandbox
+            .render_ipset(&listing, settings, args.format)
+            .outcome
+            .map(|(text, _)| text),
+        args,
+    )
+}
+
+/// Writes a whole exposition and its end, or says why there is none.
+fn finish(
+    outcome: Result<String, Failure>,
+    args: &RenderArgs,
+) -> anyhow::Result<Result<(), ParseFailure>> {
+    match outcome {
+        Ok(exposition) => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(exposition.as_bytes())?;
+            stdout.write_all(args.format.end().as_bytes())?;
+            stdout.flush()?;
+            Ok(Ok(()))
+        }
+        Err(Failure::Rejected(rejected)) => Ok(Err(rejected)),
+        Err(Failure::Sandbox(err)) => Err(err.into()),
+    }
+}
+
 /// An nft listing rendered whole, as the server renders the nftables
 /// source (every table: no iptables source to leave any to).
 fn render_listing(
@@ -134,17 +192,8 @@ fn render_listing(
         set_elements: true,
         left_to_iptables: &[],
     };
-    match sandbox.render_nftables(&listing, options).outcome {
-        Ok((exposition, _stats)) => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(exposition.as_bytes())?;
-            stdout.write_all(args.format.end().as_bytes())?;
-            stdout.flush()?;
-            Ok(Ok(()))
-        }
-        Err(Failure::Rejected(rejected)) => Ok(Err(rejected)),
-        Err(Failure::Sandbox(err)) => Err(err.into()),
-    }
+    let outcome = sandbox.render_nftables(&listing, options).outcome;
+    finish(outcome.map(|(text, _)| text), args)
 }
 
 /// Reads all of `reader`, refusing more than `limit` bytes.

@@ -52,6 +52,51 @@ fn renders_an_nft_listing_as_its_golden_file() {
     assert_eq!(text(&cut.stdout), "");
 }
 
+/// An `ipset list` output, told by its content, renders as the server
+/// renders the ipset source; a full listing gives element counters with
+/// `--ipset.element-counters`; one cut short exits 1 naming its line.
+#[test]
+fn renders_an_ipset_listing() {
+    let dir = fixtures().join("ipset");
+    let terse = std::fs::read(dir.join("mixed.txt")).expect("listing");
+    let golden = std::fs::read_to_string(dir.join("mixed.prom")).expect("golden");
+    let out = render(&[], &terse);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let without_elements: String = golden
+        .lines()
+        .filter(|l| !l.contains("ipset_element_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(text(&out.stdout), without_elements);
+    let full = std::fs::read(dir.join("mixed.members/ipc.txt")).expect("listing");
+    let counted = run_with_stdin(
+        exporter().args(["--ipset.element-counters", "render"]),
+        &full,
+    );
+    assert_eq!(counted.status.code(), Some(0), "{}", text(&counted.stderr));
+    let elements: Vec<&str> = golden
+        .lines()
+        .filter(|l| l.starts_with("ipset_element_") && l.contains("set=\"ipc\""))
+        .collect();
+    for line in &elements {
+        assert!(text(&counted.stdout).contains(line), "{line}");
+    }
+    assert_eq!(elements.len(), 4);
+    let at = terse
+        .windows(15)
+        .position(|w| w == b"Size in memory:")
+        .expect("ipc's size");
+    let cut = render(&[], &terse[..at]);
+    assert_eq!(cut.status.code(), Some(1), "{}", text(&cut.stderr));
+    assert!(
+        text(&cut.stderr).starts_with(
+            "line 1: ipset list -t: set `ipc` has no `Size in memory:` line: the listing is cut short"
+        ),
+        "{}",
+        text(&cut.stderr)
+    );
+}
+
 #[test]
 fn reads_stdin_with_dash_or_nothing_and_takes_the_family() {
     let input = fixtures().join("ipv6-nft.ipv6.rules");

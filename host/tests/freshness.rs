@@ -88,7 +88,10 @@ fn past_its_deadline_a_scrape_gets_the_last_collection_and_the_late_one_answers_
     // read time.
     let address = exporter.address.clone();
     let next = std::thread::spawn(move || http::get(&address, "/metrics").expect("scrape"));
-    exporter.wait_for_log("waiting for the collection in progress", 1);
+    // The first scrape waited for it too (until its deadline): the second
+    // line is this scrape's. Released before it arrives, the collection
+    // would be over and the scrape would start one of its own.
+    exporter.wait_for_log("waiting for the collection in progress", 2);
     held.release();
     let next = String::from_utf8(next.join().expect("client").body).expect("UTF-8");
     let second = stamped_answer(&next);

@@ -198,7 +198,7 @@ fn a_bad_listing_fails_only_the_ipset_source() {
     for (ipset, logged) in [
         (&cut, "has no `Size in memory:` line"),
         (&failing, "Operation not permitted"),
-        (&prose, "line 1: expected `Name:`"),
+        (&prose, "line 1: ipset list -t: expected `Name:`"),
         (&twice, "set `ipc` is listed twice"),
     ] {
         let exporter = exporter_with(dir.path(), ipset, &[]);

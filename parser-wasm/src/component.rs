@@ -244,7 +244,11 @@ mod ipset {
                 ErrorKind::DuplicateSet => wit::ErrorKind::DuplicateSet,
             },
             line: err.error.line,
-            message: err.to_string(),
+            // The line is a field of its own (the host prints it first).
+            message: match &err.listing {
+                None => format!("ipset list -t: {}", err.error.message),
+                Some(set) => format!("ipset list {set}: {}", err.error.message),
+            },
             listing: err.listing,
         }
     }

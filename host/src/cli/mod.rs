@@ -47,7 +47,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render one save dump through the component to stdout and exit.
+    /// Render one save dump (or an `nft -j` listing, or an `ipset list`
+    /// output) through the component to stdout and exit.
     ///
     /// Malformed input: exit status 1, `line N: <what was expected>` on
     /// stderr and nothing on stdout. Other failures: exit status 2.

@@ -83,10 +83,37 @@ impl Netns {
 }
 
 impl Drop for Netns {
+    /// Deletes the namespace. `ip netns del` can fail while other tests
+    /// add and delete namespaces at the same moment (they share the
+    /// /run/netns mount): it is tried again until the namespace is gone,
+    /// and scripts/test.sh fails the suite on any `ipte2e-` namespace left.
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        let mut failures = Vec::new();
+        for _ in 0..50 {
+            let out = Command::new("ip")
+                .args(["netns", "del", &self.name])
+                .output();
+            match out {
+                Ok(out) if out.status.success() => break,
+                Ok(out) => failures.push(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+                Err(err) => failures.push(err.to_string()),
+            }
+            if !self.path().exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(first) = failures.first() {
+            eprintln!(
+                "ip netns del {} failed {} time(s), first: {first}",
+                self.name,
+                failures.len()
+            );
+        }
+        if !self.path().exists() {
+            return;
+        }
+        eprintln!("network namespace {} could not be deleted", self.name);
     }
 }
 
