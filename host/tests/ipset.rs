@@ -358,18 +358,12 @@ fn real_ipsets_are_scraped_and_prometheus_sees_them_move() {
         &format!("--web.listen-address={EXPORTER}"),
     ]);
     let _exporter = Exporter::spawn(command);
-    let _prometheus = Prometheus::start(
-        &ns,
-        &format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: firewall\n    static_configs:\n      - targets: ['{EXPORTER}']\n"
-        ),
-    );
+    let _prometheus = Prometheus::every_second(&ns, EXPORTER);
     ns.enter(|| {
         http::wait_for_listener(EXPORTER, Duration::from_secs(60));
         // Every series against ipset's own listing of the same moment.
         let before = ipset_now(&ns);
-        let body = String::from_utf8(http::get(EXPORTER, "/metrics").expect("scrape").body)
-            .expect("utf-8");
+        let body = http::get_text(EXPORTER, "/metrics");
         let after = ipset_now(&ns);
         assert!(body.contains("\nipset_scrape_success 1\n"), "{body}");
         between(&before, &body, &after);

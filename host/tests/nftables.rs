@@ -318,16 +318,10 @@ fn real_nft_beside_iptables_is_scraped_once_and_prometheus_sees_it_move() {
         &format!("--web.listen-address={EXPORTER}"),
     ]);
     let _exporter = Exporter::spawn(command);
-    let _prometheus = Prometheus::start(
-        &ns,
-        &format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: firewall\n    static_configs:\n      - targets: ['{EXPORTER}']\n"
-        ),
-    );
+    let _prometheus = Prometheus::every_second(&ns, EXPORTER);
     ns.enter(|| {
         http::wait_for_listener(EXPORTER, Duration::from_secs(60));
-        let body = String::from_utf8(http::get(EXPORTER, "/metrics").expect("scrape").body)
-            .expect("utf-8");
+        let body = http::get_text(EXPORTER, "/metrics");
         assert!(body.contains("\nnftables_scrape_success 1\n"), "{body}");
 
         // Never twice: the table iptables-nft-save shows is iptables'; the
@@ -435,8 +429,7 @@ fn real_nft_beside_iptables_is_scraped_once_and_prometheus_sees_it_move() {
         let objects = nft_fixtures().join("sources/objects.nft");
         ns.run("nft", &["delete", "table", "inet", "objects"], b"");
         ns.run("nft", &["-f", &objects.display().to_string()], b"");
-        let after = String::from_utf8(http::get(EXPORTER, "/metrics").expect("scrape").body)
-            .expect("utf-8");
+        let after = http::get_text(EXPORTER, "/metrics");
         assert_eq!(labels(&after), before, "labels changed across a reload");
     });
 }

@@ -294,63 +294,49 @@ impl Answers {
             output: listing,
             timestamp_ms: stamped.then(|| unix_millis(read.read_at)),
         };
-        let sandbox = self.sandbox.clone();
         let selection = self.settings.nft_selection.clone();
         // A terse listing (asked for, or fallen back on) has no elements
         // to count: its sets' sizes are unknown, not 0.
         let set_elements = self.settings.set_elements && with_elements;
         let left = left_to_iptables.to_vec();
-        let rendered = tokio::task::spawn_blocking(move || {
-            let options = sandbox::NftOptions {
-                options: sandbox::Options {
-                    format,
-                    selection: &selection,
-                },
-                set_elements,
-                left_to_iptables: &left,
-            };
-            sandbox.render_nftables(&listing, options)
-        })
-        .await;
-        let report = match rendered {
-            Ok(report) => report,
-            Err(err) => {
-                tracing::error!(source = "nftables", %err, "rendering task failed");
-                return outcome;
-            }
+        let (rendered, guest_time) = self
+            .render_whole("nftables", move |sandbox| {
+                let options = sandbox::NftOptions {
+                    options: sandbox::Options {
+                        format,
+                        selection: &selection,
+                    },
+                    set_elements,
+                    left_to_iptables: &left,
+                };
+                sandbox.render_nftables(&listing, options)
+            })
+            .await;
+        outcome.duration += guest_time;
+        let Some((exposition, stats)) = rendered else {
+            return outcome;
         };
-        outcome.duration += report.guest_time;
-        match report.outcome {
-            Ok((exposition, stats)) => {
-                tracing::debug!(source = "nftables", tables = stats.tables, chains = stats.chains, rules = stats.rules, sets = stats.sets, version = ?stats.version, "parsed");
-                if !stats.left_to_iptables.is_empty() {
-                    tracing::debug!(source = "nftables", tables = ?stats.left_to_iptables, "tables left to the iptables source");
-                }
-                if stats.findings > 0 {
-                    tracing::info!(
-                        source = "nftables",
-                        findings = stats.findings,
-                        "the listing holds items or expressions the exporter does not know; see the analyzer"
-                    );
-                }
-                if stats.rule_series_dropped > 0 {
-                    tracing::warn!(
-                        source = "nftables",
-                        dropped = stats.rule_series_dropped,
-                        "rules past --nftables.max-rule-series have no series"
-                    );
-                }
-                output.push(Bytes::from(exposition));
-                outcome.success = true;
-                outcome.rule_series_dropped = Some(stats.rule_series_dropped);
-            }
-            Err(Failure::Rejected(err)) => {
-                tracing::error!(source = "nftables", %err, "nft listing rejected")
-            }
-            Err(Failure::Sandbox(err)) => {
-                tracing::error!(source = "nftables", %err, "rendering failed")
-            }
+        tracing::debug!(source = "nftables", tables = stats.tables, chains = stats.chains, rules = stats.rules, sets = stats.sets, version = ?stats.version, "parsed");
+        if !stats.left_to_iptables.is_empty() {
+            tracing::debug!(source = "nftables", tables = ?stats.left_to_iptables, "tables left to the iptables source");
         }
+        if stats.findings > 0 {
+            tracing::info!(
+                source = "nftables",
+                findings = stats.findings,
+                "the listing holds items or expressions the exporter does not know; see the analyzer"
+            );
+        }
+        if stats.rule_series_dropped > 0 {
+            tracing::warn!(
+                source = "nftables",
+                dropped = stats.rule_series_dropped,
+                "rules past --nftables.max-rule-series have no series"
+            );
+        }
+        output.push(Bytes::from(exposition));
+        outcome.success = true;
+        outcome.rule_series_dropped = Some(stats.rule_series_dropped);
         outcome
     }
 
@@ -377,57 +363,74 @@ impl Answers {
             members: sets.members.clone(),
             timestamp_ms: stamped.then(|| unix_millis(read.read_at)),
         };
-        let sandbox = self.sandbox.clone();
         let settings = self.settings.ipset.clone();
-        let rendered =
-            tokio::task::spawn_blocking(move || sandbox.render_ipset(&listing, &settings, format))
-                .await;
-        let report = match rendered {
+        let (rendered, guest_time) = self
+            .render_whole("ipset", move |sandbox| {
+                sandbox.render_ipset(&listing, &settings, format)
+            })
+            .await;
+        outcome.duration += guest_time;
+        let Some((exposition, stats)) = rendered else {
+            return outcome;
+        };
+        tracing::debug!(source = "ipset", sets = stats.sets, "parsed");
+        if !stats.counted.is_empty() {
+            tracing::debug!(source = "ipset", sets = ?stats.counted, "entries counted from the members: the kernel gives no count (set protocol 6)");
+        }
+        if !stats.uncounted.is_empty() {
+            tracing::warn!(source = "ipset", sets = ?stats.uncounted, "sets without ipset_entries: the kernel gives no count and their members could not be listed");
+        }
+        if !stats.unknown_types.is_empty() {
+            tracing::info!(source = "ipset", sets = ?stats.unknown_types, "sets of a type whose capacity the exporter does not know: no ipset_max_entries");
+        }
+        if stats.findings > 0 {
+            tracing::info!(
+                source = "ipset",
+                findings = stats.findings,
+                "header lines the exporter does not know were skipped"
+            );
+        }
+        if stats.element_series_dropped > 0 {
+            tracing::warn!(
+                source = "ipset",
+                dropped = stats.element_series_dropped,
+                "elements past --ipset.max-element-series have no series"
+            );
+        }
+        output.push(Bytes::from(exposition));
+        outcome.success = true;
+        outcome.element_series_dropped = Some(stats.element_series_dropped);
+        outcome
+    }
+
+    /// A source rendered whole in the sandbox (`render`, blocking), off
+    /// the async runtime's workers: its text and sizes, or `None` when it
+    /// failed (logged, naming `source`); and the guest's time either way.
+    async fn render_whole<S: Send + 'static>(
+        &self,
+        source: &'static str,
+        render: impl FnOnce(&Sandbox) -> sandbox::WholeReport<S> + Send + 'static,
+    ) -> (Option<(String, S)>, Duration) {
+        let sandbox = self.sandbox.clone();
+        let report = match tokio::task::spawn_blocking(move || render(&sandbox)).await {
             Ok(report) => report,
             Err(err) => {
-                tracing::error!(source = "ipset", %err, "rendering task failed");
-                return outcome;
+                tracing::error!(source, %err, "rendering task failed");
+                return (None, Duration::ZERO);
             }
         };
-        outcome.duration += report.guest_time;
-        match report.outcome {
-            Ok((exposition, stats)) => {
-                tracing::debug!(source = "ipset", sets = stats.sets, "parsed");
-                if !stats.counted.is_empty() {
-                    tracing::debug!(source = "ipset", sets = ?stats.counted, "entries counted from the members: the kernel gives no count (set protocol 6)");
-                }
-                if !stats.uncounted.is_empty() {
-                    tracing::warn!(source = "ipset", sets = ?stats.uncounted, "sets without ipset_entries: the kernel gives no count and their members could not be listed");
-                }
-                if !stats.unknown_types.is_empty() {
-                    tracing::info!(source = "ipset", sets = ?stats.unknown_types, "sets of a type whose capacity the exporter does not know: no ipset_max_entries");
-                }
-                if stats.findings > 0 {
-                    tracing::info!(
-                        source = "ipset",
-                        findings = stats.findings,
-                        "header lines the exporter does not know were skipped"
-                    );
-                }
-                if stats.element_series_dropped > 0 {
-                    tracing::warn!(
-                        source = "ipset",
-                        dropped = stats.element_series_dropped,
-                        "elements past --ipset.max-element-series have no series"
-                    );
-                }
-                output.push(Bytes::from(exposition));
-                outcome.success = true;
-                outcome.element_series_dropped = Some(stats.element_series_dropped);
-            }
+        let rendered = match report.outcome {
+            Ok(rendered) => Some(rendered),
             Err(Failure::Rejected(err)) => {
-                tracing::error!(source = "ipset", %err, "ipset listing rejected")
+                tracing::error!(source, %err, "output rejected");
+                None
             }
             Err(Failure::Sandbox(err)) => {
-                tracing::error!(source = "ipset", %err, "rendering failed")
+                tracing::error!(source, %err, "rendering failed");
+                None
             }
-        }
-        outcome
+        };
+        (rendered, report.guest_time)
     }
 
     /// Renders the dumps into `output` and marks the families that parsed as

@@ -6,7 +6,6 @@ use super::wit::ipset;
 use super::{Failure, Filter, ParseFailure, Sandbox};
 use bytes::Bytes;
 use exposition::Format;
-use std::time::{Duration, Instant};
 
 /// What ipset printed: `ipset list -t`, and the sets listed with their
 /// members (`ipset list NAME`).
@@ -34,12 +33,7 @@ pub struct IpsetSettings {
 pub type IpsetStats = ipset::Stats;
 
 /// How a listing fared.
-#[derive(Debug)]
-pub struct IpsetReport {
-    pub outcome: Result<(String, IpsetStats), Failure>,
-    /// Wall time of the call into the component.
-    pub guest_time: Duration,
-}
+pub type IpsetReport = super::WholeReport<IpsetStats>;
 
 fn settings_to_wit(settings: &IpsetSettings, format: Format) -> ipset::Settings<'_> {
     ipset::Settings {
@@ -91,12 +85,7 @@ impl Sandbox {
         settings: &IpsetSettings,
         format: Format,
     ) -> IpsetReport {
-        let started = Instant::now();
-        let outcome = self.render_sets(listing, settings, format);
-        IpsetReport {
-            outcome,
-            guest_time: started.elapsed(),
-        }
+        IpsetReport::timed(|| self.render_sets(listing, settings, format))
     }
 
     fn render_sets(

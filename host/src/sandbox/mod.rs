@@ -144,6 +144,27 @@ pub enum Failure {
     Sandbox(Error),
 }
 
+/// How a source rendered whole in one call (nft's listing, ipset's sets)
+/// fared: its text and sizes, and the wall time of the call.
+#[derive(Debug)]
+pub struct WholeReport<S> {
+    pub outcome: Result<(String, S), Failure>,
+    /// Wall time of the call into the component.
+    pub guest_time: Duration,
+}
+
+impl<S> WholeReport<S> {
+    /// `render`'s outcome, timed.
+    fn timed(render: impl FnOnce() -> Result<(String, S), Failure>) -> Self {
+        let started = std::time::Instant::now();
+        let outcome = render();
+        Self {
+            outcome,
+            guest_time: started.elapsed(),
+        }
+    }
+}
+
 /// How one family fared in a streamed rendering.
 #[derive(Debug)]
 pub struct FamilyReport {

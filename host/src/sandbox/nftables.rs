@@ -5,7 +5,6 @@
 use super::wit::{nftables, options_to_wit};
 use super::{Failure, Options, ParseFailure, Sandbox};
 use bytes::Bytes;
-use std::time::{Duration, Instant};
 
 /// One listing going into the component.
 pub struct Listing {
@@ -35,23 +34,13 @@ pub struct NftOptions<'a> {
 pub type NftStats = nftables::Stats;
 
 /// How a listing fared.
-#[derive(Debug)]
-pub struct NftReport {
-    pub outcome: Result<(String, NftStats), Failure>,
-    /// Wall time of the call into the component.
-    pub guest_time: Duration,
-}
+pub type NftReport = super::WholeReport<NftStats>;
 
 impl Sandbox {
     /// Parses and renders one listing in a fresh instance. Blocking: call
     /// it off the async runtime's worker threads.
     pub fn render_nftables(&self, listing: &Listing, options: NftOptions<'_>) -> NftReport {
-        let started = Instant::now();
-        let outcome = self.render_listing(listing, options);
-        NftReport {
-            outcome,
-            guest_time: started.elapsed(),
-        }
+        NftReport::timed(|| self.render_listing(listing, options))
     }
 
     fn render_listing(

@@ -138,6 +138,14 @@ impl Bounded {
             .join(" ")
     }
 
+    /// The same command and bounds with `args`.
+    pub fn with_args<'a>(&self, args: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            args: args.into_iter().map(str::to_owned).collect(),
+            ..self.clone()
+        }
+    }
+
     /// The error for output past the cap.
     pub fn too_large(&self) -> Error {
         Error::TooLarge {

@@ -39,7 +39,7 @@ pub struct ListCommand {
 impl ListCommand {
     /// `ipset list -t`: every set's header, no members.
     pub async fn headers(&self) -> Result<Output, Error> {
-        self.run(&["list", "-t"]).await
+        self.bounded.with_args(["list", "-t"]).run().await
     }
 
     /// `ipset list NAME` for each of `sets`, one after the other, within
@@ -49,8 +49,7 @@ impl ListCommand {
         let mut listed = Vec::with_capacity(sets.len());
         let mut left = self.bounded.max_output;
         for set in sets {
-            let mut bounded = self.bounded.clone();
-            bounded.args = vec!["list".to_owned(), set.clone()];
+            let mut bounded = self.bounded.with_args(["list", set.as_str()]);
             bounded.max_output = left;
             match bounded.run().await {
                 Ok(output) => {
@@ -63,12 +62,6 @@ impl ListCommand {
             }
         }
         listed
-    }
-
-    async fn run(&self, args: &[&str]) -> Result<Output, Error> {
-        let mut bounded = self.bounded.clone();
-        bounded.args = args.iter().map(|a| (*a).to_owned()).collect();
-        bounded.run().await
     }
 }
 

@@ -162,13 +162,10 @@ impl ListCommand {
     async fn run_each(&self, commands: &[&[&str]], terse: bool) -> Result<Output, Error> {
         let mut whole = Output::empty();
         for command in commands {
-            let mut bounded = self.bounded.clone();
-            bounded.args = std::iter::once("-j")
+            let args = std::iter::once("-j")
                 .chain(terse.then_some("-t"))
-                .chain(command.iter().copied())
-                .map(str::to_owned)
-                .collect();
-            let output = bounded.run().await?;
+                .chain(command.iter().copied());
+            let output = self.bounded.with_args(args).run().await?;
             if !whole.append(output, self.bounded.max_output) {
                 return Err(self.bounded.too_large());
             }

@@ -112,6 +112,13 @@ pub fn exchange(
     })
 }
 
+/// `GET path`'s body as text; fails the test when the request or the
+/// UTF-8 does.
+pub fn get_text(address: &str, path: &str) -> String {
+    let response = get(address, path).unwrap_or_else(|err| panic!("GET {path}: {err}"));
+    String::from_utf8(response.body).expect("a UTF-8 body")
+}
+
 pub fn get(address: &str, path: &str) -> std::io::Result<Response> {
     request("GET", address, path)
 }

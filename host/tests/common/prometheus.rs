@@ -43,6 +43,17 @@ impl Prometheus {
         }
     }
 
+    /// Prometheus in `ns` scraping `target` every second (timeout 1 s),
+    /// as job `firewall`.
+    pub fn every_second(ns: &Netns, target: &str) -> Self {
+        Self::start(
+            ns,
+            &format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: firewall\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }

@@ -44,10 +44,7 @@ impl std::fmt::Display for SourceError {
 /// with members already.
 pub fn member_listings(headers: &[u8], options: &Options) -> Result<Vec<String>, SourceError> {
     let text = text(headers);
-    let listing = parse(&text).map_err(|error| SourceError {
-        listing: None,
-        error,
-    })?;
+    let listing = read(&text, None)?;
     Ok(listing
         .sets
         .iter()
@@ -75,10 +72,7 @@ pub struct Summary {
 /// shows it beside the rules that match against it.
 pub fn summaries(listing: &[u8]) -> Result<Vec<Summary>, SourceError> {
     let text = text(listing);
-    let parsed = parse(&text).map_err(|error| SourceError {
-        listing: None,
-        error,
-    })?;
+    let parsed = read(&text, None)?;
     Ok(parsed
         .sets
         .iter()
@@ -102,19 +96,23 @@ pub fn render_listing(
     options: &Options,
 ) -> Result<(String, Stats), SourceError> {
     let text_of_headers = text(headers);
-    let listing = parse(&text_of_headers).map_err(|error| SourceError {
-        listing: None,
-        error,
-    })?;
+    let listing = read(&text_of_headers, None)?;
     let texts: Vec<_> = members.iter().map(|m| text(m.output)).collect();
-    let mut listed = Vec::with_capacity(texts.len());
-    for (member, text) in members.iter().zip(&texts) {
-        listed.push(parse(text).map_err(|error| SourceError {
-            listing: Some(member.set.to_owned()),
-            error,
-        })?);
-    }
+    let listed = members
+        .iter()
+        .zip(&texts)
+        .map(|(member, text)| read(text, Some(member.set)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(render::render(&listing, &listed, options))
+}
+
+/// [`parse`], its error naming the output it is in: `ipset list -t`
+/// (`None`) or the set listed on its own.
+fn read<'t>(text: &'t str, set: Option<&str>) -> Result<Listing<'t>, SourceError> {
+    parse(text).map_err(|error| SourceError {
+        listing: set.map(str::to_owned),
+        error,
+    })
 }
 
 #[cfg(test)]
