@@ -42,5 +42,7 @@ mod prometheus;
 mod repository;
 /// The sandbox's limits against a hostile component.
 mod sandbox;
+/// The packet tracer against real iptables (root).
+mod trace;
 /// TLS, basic auth and reloads of `--web.config.file`.
 mod web_config;

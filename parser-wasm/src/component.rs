@@ -390,6 +390,7 @@ mod analysis {
     use crate::analyze::{self, Code, Details, Outline, Severity};
     use crate::counters::Counters;
     use crate::nft::analyze::{NftAnalysis, ObjectKind};
+    use crate::trace;
     use std::cell::OnceCell;
 
     impl wit::Guest for Component {
@@ -447,6 +448,50 @@ mod analysis {
 
         fn diagnostics(&self, start: u32, count: u32) -> Vec<wit::Diagnostic> {
             diagnostics(self.details(), start, count)
+        }
+
+        fn trace(&self, packet: wit::Packet) -> Result<wit::Trace, String> {
+            let packet = trace::Packet {
+                hook: match packet.hook {
+                    wit::Hook::Prerouting => trace::Hook::Prerouting,
+                    wit::Hook::Input => trace::Hook::Input,
+                    wit::Hook::Forward => trace::Hook::Forward,
+                    wit::Hook::Output => trace::Hook::Output,
+                    wit::Hook::Postrouting => trace::Hook::Postrouting,
+                },
+                source: packet.source,
+                destination: packet.destination,
+                protocol: packet.protocol,
+                source_port: packet.source_port,
+                destination_port: packet.destination_port,
+                in_interface: packet.in_interface,
+                out_interface: packet.out_interface,
+                ctstate: packet.ctstate,
+            };
+            let tables = &self.outline.tables;
+            let traced = trace::trace(tables, &self.details().rules, &packet)
+                .map_err(|err| err.to_string())?;
+            Ok(wit::Trace {
+                verdict: traced.verdict,
+                certain: traced.certain,
+                steps: traced
+                    .steps
+                    .into_iter()
+                    .map(|step| wit::TraceStep {
+                        line: saturate(step.line),
+                        table: tables[step.table].name.clone(),
+                        chain: tables[step.table].chains[step.chain].name.clone(),
+                        position: saturate(step.position),
+                        outcome: match step.outcome {
+                            trace::Outcome::Matched => wit::TraceOutcome::Matched,
+                            trace::Outcome::NotMatched => wit::TraceOutcome::NotMatched,
+                            trace::Outcome::MayMatch => wit::TraceOutcome::MayMatch,
+                        },
+                        reason: step.reason,
+                        target: step.target,
+                    })
+                    .collect(),
+            })
         }
     }
 

@@ -25,6 +25,7 @@
 //! - [`ipset`]: `ipset list` output → the `ipset_*` series.
 //! - [`analyze`]: a dump as a ruleset analyzer sees it: every rule as
 //!   written, the jumps between chains, diagnostics.
+//! - [`trace`]: a packet traced through a dump's chains to a verdict.
 //! - `component`: wasm32 only, the WIT exports.
 //! - `check` (feature `fuzzing`, and in tests): properties every input must
 //!   keep, shared by the fuzz targets and the property tests.
@@ -47,6 +48,7 @@ pub mod render;
 pub mod ruleset;
 pub mod select;
 pub mod syntax;
+pub mod trace;
 pub mod words;
 
 #[cfg(target_arch = "wasm32")]

@@ -15,6 +15,23 @@ export type ObjectKind = analysis.ObjectKind;
 export type SetSummary = ipset.SetSummary;
 
 export type Family = 'ipv4' | 'ipv6';
+
+/** A packet to trace; a field left out leaves the rules asking about it a `may-match`. */
+export interface Packet {
+  hook: 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING' | 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+  source?: string;
+  destination?: string;
+  /** `tcp`, `udp`, `icmp`, … or a number. */
+  protocol?: string;
+  sourcePort?: number;
+  destinationPort?: number;
+  inInterface?: string;
+  outInterface?: string;
+  /** `NEW`, `ESTABLISHED`, `RELATED`, `INVALID`, `UNTRACKED`. */
+  ctstate?: string;
+}
+export type TraceStep = analysis.TraceStep;
+export type TraceResult = analysis.Trace;
 /** What some bytes are: an iptables-save dump, an `nft -j` listing or an `ipset list` output. */
 export type Kind = 'iptables' | 'nftables' | 'ipset';
 
@@ -54,6 +71,15 @@ export interface Analysis extends Disposable {
   readonly diagnosticCount: number;
   /** Diagnostics in line order, paged like `rules`. */
   diagnostics(start: number, count: number): Diagnostic[];
+  /**
+   * `packet` walked through the tables that hook where it enters, in
+   * netfilter's order, following `-j`, `-g` and `RETURN`, to a verdict
+   * (`ACCEPT`, `DROP`, `REJECT`, … in capitals); every rule met says why it
+   * matched, did not, or may (an option not interpreted, a field left
+   * out). Dumps only: an nft listing, or a packet field that does not
+   * read, throws `TypeError`.
+   */
+  trace(packet: Packet): TraceResult;
   dispose(): void;
 }
 

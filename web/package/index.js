@@ -131,6 +131,44 @@ export function ipsets(bytes) {
   return rethrowingParseErrors(() => ipset.sets(input));
 }
 
+const HOOKS = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
+
+/**
+ * One packet through a dump's tables (the component's `ruleset.trace`).
+ * @param {any} ruleset
+ * @param {{hook: string, source?: string, destination?: string, protocol?: string, sourcePort?: number, destinationPort?: number, inInterface?: string, outInterface?: string, ctstate?: string}} packet
+ */
+function tracePacket(ruleset, packet) {
+  if (packet === null || typeof packet !== 'object') throw new TypeError(`trace: expected a packet object, got ${describe(packet)}`);
+  const hook = String(packet.hook ?? '').toLowerCase();
+  if (!HOOKS.includes(hook)) {
+    throw new TypeError(`trace: hook must be one of ${HOOKS.map((h) => h.toUpperCase()).join(', ')}, got ${JSON.stringify(packet.hook)}`);
+  }
+  const port = (value, name) => {
+    if (value === undefined || value === null) return undefined;
+    if (Number.isInteger(value) && value >= 0 && value <= 65535) return value;
+    throw new TypeError(`trace: ${name} must be a port (0 to 65535), got ${JSON.stringify(value)}`);
+  };
+  const text = (value) => (value === undefined || value === null || value === '' ? undefined : String(value));
+  try {
+    return ruleset.trace({
+      hook,
+      source: text(packet.source),
+      destination: text(packet.destination),
+      protocol: text(packet.protocol),
+      sourcePort: port(packet.sourcePort, 'sourcePort'),
+      destinationPort: port(packet.destinationPort, 'destinationPort'),
+      inInterface: text(packet.inInterface),
+      outInterface: text(packet.outInterface),
+      ctstate: text(packet.ctstate),
+    });
+  } catch (err) {
+    // jco throws a result's error value as the `payload` of its error.
+    if (typeof err?.payload === 'string') throw new TypeError(`trace: ${err.payload}`);
+    throw err;
+  }
+}
+
 /**
  * Analyses one dump or nft listing (told by its content): its tables and
  * chains, every rule as written, the jumps between chains, diagnostics
@@ -167,6 +205,10 @@ export function analyze(bytes) {
       return (diagnosticCount ??= ruleset.diagnosticCount());
     },
     diagnostics: (start, count) => ruleset.diagnostics(start, count),
+    trace: (packet) => {
+      if (kind === 'nftables') throw new TypeError('trace: an nft listing is not traced; only iptables-save dumps are');
+      return tracePacket(ruleset, packet);
+    },
     dispose: () => ruleset[DISPOSE](),
     [DISPOSE]: () => ruleset[DISPOSE](),
   };

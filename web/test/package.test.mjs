@@ -235,3 +235,42 @@ test('a rule names the sets it matches against', () => {
     analysis.dispose();
   }
 });
+
+test('trace gives the steps the tracer gave against real iptables, for every case', () => {
+  const dump = readFileSync(join(fixtures, 'trace', 'loopback.ipv4.rules'));
+  const golden = JSON.parse(readFileSync(join(fixtures, 'trace', 'loopback.ipv4.trace.json'), 'utf8'));
+  assert.equal(golden.cases.length, 9);
+  const analysis = analyze(dump);
+  try {
+    for (const c of golden.cases) {
+      for (const want of c.hooks) {
+        const inbound = want.hook === 'prerouting' || want.hook === 'input';
+        const got = analysis.trace({
+          hook: want.hook.toUpperCase(),
+          source: c.source,
+          destination: c.destination,
+          protocol: 'udp',
+          sourcePort: c.sourcePort,
+          destinationPort: c.destinationPort,
+          inInterface: inbound ? 'lo' : undefined,
+          outInterface: inbound ? undefined : 'lo',
+          ctstate: 'NEW',
+        });
+        const { hook, ...expected } = want;
+        const steps = got.steps.map((s) => ({ ...s, target: s.target ?? null }));
+        assert.deepEqual({ verdict: got.verdict, certain: got.certain, steps }, expected, `${c.about}, ${hook}`);
+      }
+    }
+    assert.throws(() => analysis.trace({ hook: 'INPUT', source: '10.0.0.300' }), /^TypeError: trace: source: "10.0.0.300" is not an IPv4 or IPv6 address$/);
+    assert.throws(() => analysis.trace({ hook: 'INGRESS' }), /trace: hook must be one of PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING, got "INGRESS"/);
+    assert.throws(() => analysis.trace({ hook: 'INPUT', destinationPort: 70000 }), /destinationPort must be a port/);
+    // A packet with nothing known: the first rule may match.
+    const vague = analysis.trace({ hook: 'input' });
+    assert.equal(vague.certain, false);
+    const firstRule = vague.steps.find((s) => s.position > 0);
+    assert.equal(firstRule.outcome, 'may-match');
+    assert.match(firstRule.reason, /--ctstate RELATED,ESTABLISHED: the packet has no conntrack state/);
+  } finally {
+    analysis.dispose();
+  }
+});
