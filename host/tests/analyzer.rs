@@ -295,6 +295,7 @@ fn the_page_in_a_real_browser() {
             "lastLine": big_analysis.rules.last().map(|r| r.line),
         },
         "live": live_trees,
+        "trace": trace_plan(),
     });
     let plan_path = dir.path().join("plan.json");
     std::fs::write(&plan_path, plan.to_string()).expect("write plan");
@@ -318,7 +319,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 17, "every check ran: {result}");
+    assert_eq!(checks, 18, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -329,6 +330,7 @@ fn the_page_in_a_real_browser() {
         "big",
         "live",
         "nftables",
+        "trace",
     ] {
         assert!(
             screenshots.join(format!("{shot}.png")).is_file(),
@@ -444,6 +446,40 @@ fn nft_plan(name: &str) -> Value {
             "item": mapped.line,
         },
         "counted": {"item": counted.line, "text": item_text(&listing, counted.line)},
+    })
+}
+
+/// The tracer's first case (fixtures/trace/), at INPUT: its packet, and
+/// the verdict and steps the tracer gave there (checked against real
+/// iptables by `trace.rs`).
+fn trace_plan() -> Value {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("trace/loopback.ipv4.trace.json"))
+            .expect("the tracer's golden file"),
+    )
+    .expect("JSON");
+    let case = &golden["cases"][0];
+    let input = case["hooks"]
+        .as_array()
+        .and_then(|hooks| hooks.iter().find(|h| h["hook"] == "input"))
+        .expect("the first case reaches INPUT");
+    let steps: Vec<Value> = input["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| json!([s["line"], s["outcome"]]))
+        .collect();
+    json!({
+        "path": fixtures().join("trace/loopback.ipv4.rules"),
+        "packet": {
+            "hook": "INPUT",
+            "source": case["source"],
+            "sourcePort": case["sourcePort"],
+            "destination": case["destination"],
+            "destinationPort": case["destinationPort"],
+        },
+        "verdict": input["verdict"],
+        "steps": steps,
     })
 }
 

@@ -12,6 +12,7 @@ import { ExpositionView } from './views/exposition.js';
 import { RuleList } from './views/rules.js';
 import { SourceView } from './views/source.js';
 import { renderStatus } from './views/status.js';
+import { TraceView } from './views/trace.js';
 import { TreeView } from './views/tree.js';
 
 /** @typedef {import('./state.js').Source} Source */
@@ -89,6 +90,19 @@ const exposition = new ExpositionView({
   },
 });
 $('download').onclick = () => exposition.download(state);
+const tracer = new TraceView({
+  onTrace: (packet) => {
+    const run = state.run;
+    if (run === null || !run.outlined || run.error) return;
+    run.trace = null;
+    render();
+    send({ kind: 'trace', id: run.id, packet });
+  },
+  onLine: (line) => {
+    showLine(line, 1);
+    if (rules.reveal(line)) showPane('rules');
+  },
+});
 
 /** The one render step: every view, from the state. */
 function render() {
@@ -104,6 +118,7 @@ function render() {
   diagnostics.render(state);
   source.render(state);
   exposition.render(state);
+  tracer.render(state);
   if (state.pane === 'rules') rules.paint();
 }
 
@@ -116,7 +131,7 @@ function showPane(pane) {
 for (const tab of document.querySelectorAll('[role=tab]')) {
   if (!(tab instanceof HTMLElement)) continue;
   const pane = tab.dataset.pane;
-  tab.onclick = () => showPane(pane === 'diagnostics' || pane === 'exposition' ? pane : 'rules');
+  tab.onclick = () => showPane(pane === 'diagnostics' || pane === 'exposition' || pane === 'trace' ? pane : 'rules');
 }
 
 worker.onmessage = ({ data }) => {

@@ -18,7 +18,8 @@ import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf, plural } from
 /** @typedef {import('./package/index.js').Edge} Edge */
 /** @typedef {import('./package/index.js').Diagnostic} Diagnostic */
 /** @typedef {{line: number, message: string}} ParseErrorInfo a dump that does not parse */
-/** @typedef {'rules' | 'diagnostics' | 'exposition'} Pane */
+/** @typedef {'rules' | 'diagnostics' | 'exposition' | 'trace'} Pane */
+/** @typedef {import('./package/index.js').TraceResult} TraceResult */
 /** @typedef {'text' | 'openmetrics'} Format */
 
 /** Diagnostics listed at first, and added by each "show more". */
@@ -70,6 +71,8 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {{table: string, chain: string} | null} selected
  * @property {{line: number, column: number} | null} source the line shown in context
  * @property {Exposition | null} exposition
+ * @property {{result: TraceResult | null, error: string | null, traceMs: number | null} | null} trace
+ *   the last packet traced through this dump (null while on its way)
  */
 
 /**
@@ -131,6 +134,7 @@ export function startRun(state, source, chosen, now) {
     selected: null,
     source: null,
     exposition: null,
+    trace: null,
   };
   state.phase = 'analysing';
   state.notice = null;
@@ -182,6 +186,9 @@ export function applyMessage(state, data) {
       run.exposition = data.error
         ? { format: data.format, text: null, error: data.error, renderMs: null, note: null }
         : { format: data.format, text: data.text, error: null, renderMs: data.renderMs, note: null };
+      return true;
+    case 'trace':
+      run.trace = { result: data.result ?? null, error: data.error ?? null, traceMs: data.traceMs ?? null };
       return true;
     case 'failed':
       run.failure = data.message;

@@ -1,7 +1,7 @@
 // @ts-check
 // The analyzer's parsing, off the page's thread: the component analyses a
-// dump or an nft listing (the package tells which by its content) and
-// renders its exposition here, and the results go to the page in
+// dump or an nft listing (the package tells which by its content), renders
+// its exposition and traces packets through it here, and the results go to the page in
 // pieces (the tree first, then the jumps, then rules and diagnostics in
 // pages) so that a 100k-rule dump shows its first table before the
 // component has even read its rules.
@@ -10,15 +10,22 @@ import { analyze, ipsets, render, ParseError } from './package/index.js';
 /** Rules and diagnostics per message. */
 const PAGE = 20000;
 
-/** The dump last analysed, kept to render its exposition on request. */
-/** @type {{id: number, bytes: Uint8Array, family: import('./package/index.js').Family}} */
-let current = { id: 0, bytes: new Uint8Array(), family: 'ipv4' };
+/**
+ * The dump last analysed, kept to render its exposition and trace packets
+ * on request (its analysis stays until the next dump, so that a trace of
+ * a 100k-rule dump does not read it again).
+ * @type {{id: number, bytes: Uint8Array, family: import('./package/index.js').Family, analysis: any}}
+ */
+let current = { id: 0, bytes: new Uint8Array(), family: 'ipv4', analysis: null };
 
 self.onmessage = ({ data }) => {
   try {
     if (data.kind === 'analyze') {
-      current = { id: data.id, bytes: data.bytes, family: data.family };
+      current.analysis?.dispose();
+      current = { id: data.id, bytes: data.bytes, family: data.family, analysis: null };
       analyzeCurrent();
+    } else if (data.kind === 'trace' && data.id === current.id) {
+      traceCurrent(data.packet);
     } else if (data.kind === 'render' && data.id === current.id) {
       renderCurrent(data.format);
     } else if (data.kind === 'sets') {
@@ -39,30 +46,41 @@ function analyzeCurrent() {
   const { id, bytes } = current;
   const started = performance.now();
   const result = analyze(bytes);
+  current.analysis = result;
+  // The tree first, a table at a time (a kube-proxy nat table has tens
+  // of thousands of chains): the component has only outlined the dump
+  // so far.
+  const [first = null, ...rest] = result.tables;
+  self.postMessage({
+    kind: 'tree',
+    id,
+    error: result.error ?? null,
+    table: first,
+    ruleCount: result.ruleCount,
+    analyseMs: performance.now() - started,
+  });
+  for (const table of rest) self.postMessage({ kind: 'table', id, table });
+  self.postMessage({ kind: 'edges', id, edges: result.edges, objects: result.objects, diagnosticCount: result.diagnosticCount });
+  for (let start = 0; start < result.ruleCount; start += PAGE) {
+    self.postMessage({ kind: 'rules', id, start, rules: result.rules(start, PAGE) });
+  }
+  for (let start = 0; start < result.diagnosticCount; start += PAGE) {
+    self.postMessage({ kind: 'diagnostics', id, start, diagnostics: result.diagnostics(start, PAGE) });
+  }
+  self.postMessage({ kind: 'done', id, totalMs: performance.now() - started });
+}
+
+/** A packet through the dump on screen. */
+function traceCurrent(packet) {
+  const { id, analysis } = current;
+  if (analysis === null) return;
+  const started = performance.now();
   try {
-    // The tree first, a table at a time (a kube-proxy nat table has tens
-    // of thousands of chains): the component has only outlined the dump
-    // so far.
-    const [first = null, ...rest] = result.tables;
-    self.postMessage({
-      kind: 'tree',
-      id,
-      error: result.error ?? null,
-      table: first,
-      ruleCount: result.ruleCount,
-      analyseMs: performance.now() - started,
-    });
-    for (const table of rest) self.postMessage({ kind: 'table', id, table });
-    self.postMessage({ kind: 'edges', id, edges: result.edges, objects: result.objects, diagnosticCount: result.diagnosticCount });
-    for (let start = 0; start < result.ruleCount; start += PAGE) {
-      self.postMessage({ kind: 'rules', id, start, rules: result.rules(start, PAGE) });
-    }
-    for (let start = 0; start < result.diagnosticCount; start += PAGE) {
-      self.postMessage({ kind: 'diagnostics', id, start, diagnostics: result.diagnostics(start, PAGE) });
-    }
-    self.postMessage({ kind: 'done', id, totalMs: performance.now() - started });
-  } finally {
-    result.dispose();
+    const result = analysis.trace(packet);
+    self.postMessage({ kind: 'trace', id, result, traceMs: performance.now() - started });
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    self.postMessage({ kind: 'trace', id, error: err.message.replace(/^trace: /, '') });
   }
 }
 

@@ -48,6 +48,7 @@ try {
   await big();
   await nftables();
   await nftMalformed();
+  await tracer();
   await live();
   await endpointOff();
   await staticFiles();
@@ -189,6 +190,16 @@ async function big() {
   results.timings.bigScroll = await page.evaluate(scrollThrough);
   await page.$eval('#rule-viewport', (v) => { v.scrollTop = v.scrollHeight; });
   await page.waitForSelector(`#rule-canvas .row[data-line="${lastLine}"]`, { state: 'visible' });
+  // A packet through 100k rules: how long the component takes (printed).
+  await page.click('[data-pane=trace]');
+  await page.fill('#trace-source', '10.0.0.1');
+  await page.fill('#trace-destination', '10.96.0.10');
+  await page.fill('#trace-protocol', 'tcp');
+  await page.fill('#trace-destination-port', '443');
+  await page.click('#trace-run');
+  await page.waitForSelector('#trace-verdict[data-trace-ms]');
+  results.timings.bigTraceMs = Number(await page.getAttribute('#trace-verdict', 'data-trace-ms'));
+  await page.click('[data-pane=rules]');
   await shot(page, 'big');
   results.checks.push('big');
   await done(page);
@@ -232,6 +243,43 @@ async function nftables() {
   await page.click('[data-pane=rules]');
   await shot(page, 'nftables');
   results.checks.push('nftables: diagnostics, exposition');
+  await done(page);
+}
+
+/**
+ * The tracer's pane: the first case of fixtures/trace/ (checked against
+ * real iptables by host/tests/trace.rs) at INPUT gives the verdict and
+ * steps the tracer gave there; a step's line opens the rule; a packet
+ * that does not read says why.
+ */
+async function tracer() {
+  const page = await open(plan.exporter);
+  const { path, packet, verdict, steps } = plan.trace;
+  await load(page, path, 'ready');
+  await page.click('[data-pane=trace]');
+  await page.selectOption('#trace-hook', packet.hook);
+  await page.fill('#trace-source', packet.source);
+  await page.fill('#trace-source-port', String(packet.sourcePort));
+  await page.fill('#trace-destination', packet.destination);
+  await page.fill('#trace-destination-port', String(packet.destinationPort));
+  await page.fill('#trace-protocol', 'udp');
+  await page.fill('#trace-in', 'lo');
+  await page.selectOption('#trace-ctstate', 'NEW');
+  await page.click('#trace-run');
+  await page.waitForSelector(`#trace-verdict[data-verdict="${verdict}"]`);
+  const shown = await page.$$eval('#trace-steps li', (items) => items.map((li) => [Number(li.dataset.line), li.dataset.outcome]));
+  assert.deepEqual(shown, steps, 'the steps, in order');
+  await shot(page, 'trace');
+  // The last rule met (the one that decided) opens in the rule list.
+  const [line] = steps.at(-1);
+  await page.click(`#trace-steps li[data-line="${line}"] button`);
+  await page.waitForSelector(`#rule-canvas .row.highlight[data-line="${line}"]`, { state: 'visible' });
+  await page.click('[data-pane=trace]');
+  await page.fill('#trace-source', '127.0.0.999');
+  await page.click('#trace-run');
+  await page.waitForSelector('#trace-verdict[data-verdict="error"]');
+  assert.equal(await page.textContent('#trace-verdict'), 'The packet does not read: source: "127.0.0.999" is not an IPv4 or IPv6 address');
+  results.checks.push('trace');
   await done(page);
 }
 
