@@ -296,6 +296,7 @@ fn the_page_in_a_real_browser() {
         },
         "live": live_trees,
         "trace": trace_plan(),
+        "readable": {"path": fixtures().join("big-counters-nft.ipv4.rules")},
     });
     let plan_path = dir.path().join("plan.json");
     std::fs::write(&plan_path, plan.to_string()).expect("write plan");
@@ -319,7 +320,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 18, "every check ran: {result}");
+    assert_eq!(checks, 19, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -331,6 +332,7 @@ fn the_page_in_a_real_browser() {
         "live",
         "nftables",
         "trace",
+        "narrow",
     ] {
         assert!(
             screenshots.join(format!("{shot}.png")).is_file(),

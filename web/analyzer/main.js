@@ -72,11 +72,14 @@ const diagnostics = new DiagnosticsView({
     render();
   },
 });
-const source = new SourceView({
-  onClose: () => {
-    if (state.run) state.run.source = null;
-    render();
-  },
+const closeSource = () => {
+  if (state.run) state.run.source = null;
+  render();
+};
+const source = new SourceView({ onClose: closeSource });
+// Escape closes the lines in context, wherever focus is.
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && state.run?.source) closeSource();
 });
 const exposition = new ExpositionView({
   onFormat: (format) => {

@@ -21,6 +21,29 @@ export function count(value) {
   return GROUPED.format(value);
 }
 
+const UNITS = ['', 'K', 'M', 'G', 'T', 'P', 'E'];
+
+/**
+ * A counter as a column of fixed width shows it: exact below 100,000,
+ * else in thousands, millions, … with three figures (`502M`, `18.4E`), as
+ * `iptables -L -v` does; the exact value goes in its tooltip.
+ * @param {number | bigint} value
+ */
+export function scaled(value) {
+  const n = BigInt(value);
+  if (n < 100000n) return count(n);
+  let unit = 0;
+  let scale = 1n;
+  while (n / scale >= 1000n && unit < UNITS.length - 1) {
+    scale *= 1000n;
+    unit += 1;
+  }
+  const whole = n / scale;
+  if (whole >= 100n) return `${whole}${UNITS[unit]}`;
+  const tenths = (n * 10n) / scale;
+  return `${tenths / 10n}.${tenths % 10n}${UNITS[unit]}`;
+}
+
 /**
  * `3 rules`, `1 chain`.
  * @param {number} n

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'model.js');
 const {
   codeCounts, count, expositionFileName, familyOf, firstLines, itemAt, itemSpans, lineStarts, linesAround,
-  offsetOf, plural, policyCounters, unique, withCodes,
+  offsetOf, plural, policyCounters, scaled, unique, withCodes,
 } = await import(pathToFileURL(built).href);
 
 const bytes = (text) => new TextEncoder().encode(text);
@@ -101,4 +101,15 @@ test('a listing\'s items: their spans, strings skipped, one cut short, shown in 
     ['2 | {"rule": {"comment": "a } ] { \\" b", "expr": [{"x": [1]}]}}\n', true],
     ['3 | {"table": {}}\n', false],
   ]);
+});
+
+test('counters are scaled to three figures past 100,000, exact below', () => {
+  assert.equal(scaled(0n), '0');
+  assert.equal(scaled(99999n), '99,999');
+  assert.equal(scaled(100000n), '100K');
+  assert.equal(scaled(502168624n), '502M');
+  assert.equal(scaled(1234567n), '1.2M');
+  assert.equal(scaled(99_999_999_999n), '99.9G');
+  assert.equal(scaled(18446744073709551615n), '18.4E');
+  assert.equal(scaled(123), '123');
 });

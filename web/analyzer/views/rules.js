@@ -5,7 +5,7 @@
 // rules scroll as smoothly as ten. The rules are the state's own array;
 // what only the list needs (the filter text, the sort, the scroll) stays
 // here.
-import { count } from '../model.js';
+import { count, scaled } from '../model.js';
 
 /** @typedef {import('../state.js').State} State */
 
@@ -199,8 +199,8 @@ export class RuleList {
     table.textContent = rule.table;
     chain.firstChild.textContent = rule.chain;
     number.textContent = rule.position;
-    packets.textContent = rule.counters ? count(rule.counters.packets) : '';
-    bytes.textContent = rule.counters ? count(rule.counters.bytes) : '';
+    counter(packets, rule.counters?.packets);
+    counter(bytes, rule.counters?.bytes);
     const jump = target.firstChild;
     jump.textContent = rule.target === undefined ? '' : `${rule.goto ? 'goto ' : ''}${rule.target}`;
     jump.disabled = !this.#chains.has(`${rule.table}/${rule.target}`);
@@ -225,6 +225,24 @@ export class RuleList {
     button.title = title;
     return button;
   }
+}
+
+/**
+ * A counter cell: scaled to fit, the exact value on hover and in
+ * `data-value`.
+ * @param {HTMLElement} cell
+ * @param {bigint | undefined} value
+ */
+function counter(cell, value) {
+  if (value === undefined) {
+    cell.textContent = '';
+    cell.title = '';
+    delete cell.dataset.value;
+    return;
+  }
+  cell.textContent = scaled(value);
+  cell.title = count(value);
+  cell.dataset.value = String(value);
 }
 
 function newRow() {

@@ -211,8 +211,10 @@ export class TreeView {
     links.replaceChildren(
       element('span', { textContent: from.length ? 'Reached from: ' : 'Nothing jumps here. ' }),
       ...from.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.fromChain, `${e.fromChain} (${run.unit} ${e.line}${e.goto ? ', goto' : ''})`)),
+      ...leftOut(from.length),
       element('span', { textContent: to.length ? ' Jumps to: ' : '' }),
       ...to.slice(0, LINKS_SHOWN).map((e) => this.#jump(table, e.toChain, e.toChain)),
+      ...leftOut(to.length),
     );
   }
 
@@ -226,6 +228,16 @@ export class TreeView {
     link.onclick = () => this.#onChain(table, chain);
     return link;
   }
+}
+
+/**
+ * What a jump list cut at [`LINKS_SHOWN`] says of the rest: never cut
+ * silently (KUBE-SERVICES is reached from thousands of rules).
+ * @param {number} total
+ */
+function leftOut(total) {
+  if (total <= LINKS_SHOWN) return [];
+  return [element('span', { className: 'left-out', textContent: ` and ${count(total - LINKS_SHOWN)} more` })];
 }
 
 /**
