@@ -8,16 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Network namespaces the tests made (`ipte2e-*`) that outlive them fail
-# the suite, as left processes do; one left by an earlier run is deleted
-# first, and said.
-left_namespaces() { ip netns list 2>/dev/null | awk '$1 ~ /^ipte2e-/ {print $1}'; }
-if [ -z "${IPTABLES_EXPORTER_REAPED:-}" ]; then
-  for ns in $(left_namespaces); do
-    echo "deleting network namespace $ns, left by an earlier run" >&2
-    ip netns del "$ns"
-  done
-fi
+# Network namespaces the tests of this run made (`ipte2e-RUN-*`; the run
+# is named here, so that another suite running meanwhile is not counted)
+# that outlive them fail the suite, as left processes do.
+export IPTABLES_EXPORTER_TEST_RUN="${IPTABLES_EXPORTER_TEST_RUN:-$$}"
+left_namespaces() {
+  ip netns list 2>/dev/null | awk -v prefix="ipte2e-${IPTABLES_EXPORTER_TEST_RUN}-" 'index($1, prefix) == 1 {print $1}'
+}
 
 # Under scripts/reap.py: a process the suite leaves behind fails it.
 if [ -z "${IPTABLES_EXPORTER_REAPED:-}" ]; then

@@ -25,8 +25,11 @@ impl Netns {
     pub fn new(tag: &str) -> Self {
         require_root();
         super::require_tool("ip", "iproute2");
+        // scripts/test.sh names its run, so that it can tell the
+        // namespaces its tests left from those of anything else running.
+        let run = std::env::var("IPTABLES_EXPORTER_TEST_RUN").unwrap_or_else(|_| "x".into());
         let name = format!(
-            "ipte2e-{tag}-{}-{}",
+            "ipte2e-{run}-{tag}-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
@@ -86,7 +89,8 @@ impl Drop for Netns {
     /// Deletes the namespace. `ip netns del` can fail while other tests
     /// add and delete namespaces at the same moment (they share the
     /// /run/netns mount): it is tried again until the namespace is gone,
-    /// and scripts/test.sh fails the suite on any `ipte2e-` namespace left.
+    /// and scripts/test.sh fails the suite on any namespace of its run
+    /// left.
     fn drop(&mut self) {
         let mut failures = Vec::new();
         for _ in 0..50 {
