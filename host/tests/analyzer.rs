@@ -240,6 +240,18 @@ fn the_page_in_a_real_browser() {
         "--web.enable-ruleset-endpoint",
     ]);
     let scraped = live.scrape();
+    // An exporter whose ipv6 save command fails.
+    let failing_save = script(
+        dir.path(),
+        "failing-save6",
+        "echo 'no ip6tables here' >&2; exit 1",
+    );
+    let failing = Exporter::start(&[
+        &format!("--iptables.save-path={}", save.display()),
+        &format!("--ip6tables.save-path={}", failing_save.display()),
+        "--iptables.families=ipv4,ipv6",
+        "--web.enable-ruleset-endpoint",
+    ]);
     let mut live_trees: Vec<Value> = Family::ALL
         .iter()
         .map(|family| json!({"family": family.label(), "tree": tree(&scraped, family.label())}))
@@ -297,6 +309,8 @@ fn the_page_in_a_real_browser() {
         "live": live_trees,
         "trace": trace_plan(),
         "readable": {"path": fixtures().join("big-counters-nft.ipv4.rules")},
+        "hostname": hostname(),
+        "liveFailing": format!("http://{}/analyzer", failing.address),
     });
     let plan_path = dir.path().join("plan.json");
     std::fs::write(&plan_path, plan.to_string()).expect("write plan");
@@ -320,7 +334,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 19, "every check ran: {result}");
+    assert_eq!(checks, 20, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -449,6 +463,14 @@ fn nft_plan(name: &str) -> Value {
         },
         "counted": {"item": counted.line, "text": item_text(&listing, counted.line)},
     })
+}
+
+/// This machine's host name, as the exporter sends it with a live ruleset.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("the host name")
+        .trim()
+        .to_owned()
 }
 
 /// The tracer's first case (fixtures/trace/), at INPUT: its packet, and

@@ -195,6 +195,7 @@ function useSources(list, started) {
 
 /** @param {File} file */
 async function loadFile(file) {
+  state.unavailable = [];
   const started = performance.now();
   const bytes = new Uint8Array(await file.arrayBuffer());
   useSources([{ name: file.name, bytes }], started);
@@ -202,6 +203,7 @@ async function loadFile(file) {
 
 /** @param {string} text */
 function loadText(text) {
+  state.unavailable = [];
   useSources([{ name: 'pasted', bytes: new TextEncoder().encode(text) }]);
 }
 
@@ -244,6 +246,7 @@ function notice(text, phase) {
 
 /** The exporter's rulesets (each family's, nft's), when it serves them (`--web.enable-ruleset-endpoint`). */
 async function loadLive() {
+  state.unavailable = [];
   notice('loading the live rulesets…');
   try {
     const index = await fetch('rulesets', { cache: 'no-store' });
@@ -257,15 +260,21 @@ async function loadLive() {
     for (const { name, path } of rulesets) {
       const response = await fetch(path, { cache: 'no-store' });
       if (!response.ok) {
-        notice(`${name}: ${(await response.text()).trim()}`);
+        // Kept, and said beside the rulesets that did load.
+        state.unavailable.push(`${name} (${(await response.text()).trim()})`);
         continue;
       }
       // A family's dump says its family; nft's listing is told by its content.
       const family = name === 'ipv4' || name === 'ipv6' ? name : undefined;
-      list.push({ name: `live ${name}`, family, bytes: new Uint8Array(await response.arrayBuffer()) });
+      const origin = {
+        host: response.headers.get('x-iptables-exporter-host'),
+        readAt: response.headers.get('x-iptables-exporter-read-at'),
+      };
+      list.push({ name: `live ${name}`, family, origin, bytes: new Uint8Array(await response.arrayBuffer()) });
     }
     if (list.length === 0) {
       state.phase = 'no-live';
+      state.notice = `no live ruleset could be loaded: ${state.unavailable.join('; ')}`;
       render();
       return;
     }

@@ -20,6 +20,7 @@ import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf, plural } from
 /** @typedef {{line: number, message: string}} ParseErrorInfo a dump that does not parse */
 /** @typedef {'rules' | 'diagnostics' | 'exposition' | 'trace'} Pane */
 /** @typedef {import('./package/index.js').TraceResult} TraceResult */
+/** @typedef {import('./package/index.js').Packet} Packet */
 /** @typedef {'text' | 'openmetrics'} Format */
 
 /** Diagnostics listed at first, and added by each "show more". */
@@ -30,6 +31,13 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {string} name
  * @property {Uint8Array} bytes
  * @property {Family} [family] known (a live family's dump), else chosen or guessed
+ * @property {Origin} [origin] where and when a live ruleset was read
+ */
+
+/**
+ * @typedef {object} Origin what the exporter says of a live ruleset
+ * @property {string | null} host the host it was read on
+ * @property {string | null} readAt when its command started (RFC 3339)
  */
 
 /**
@@ -47,6 +55,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {string} name
  * @property {Uint8Array} bytes
  * @property {Kind} kind an iptables-save dump or an nft listing, by its content
+ * @property {Origin | null} origin a live ruleset's host and read time
  * @property {Family} family
  * @property {'line' | 'item'} unit what `line` numbers count: a listing's are its items
  * @property {number} started when the dump was chosen (performance.now())
@@ -80,6 +89,8 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {'empty' | 'analysing' | 'ready' | 'error' | 'failed' | 'no-live'} phase
  * @property {string | null} notice a message about no dump in particular
  * @property {Source[]} sources dumps to switch between (the live families)
+ * @property {string[]} unavailable live rulesets that could not be loaded,
+ *   and why (said beside whichever is shown, until the next load)
  * @property {{name: string, byName: Map<string, SetSummary>} | null} sets
  *   the ipsets last loaded (live, or an `ipset list` output dropped): their
  *   sizes stand beside the rules that match against them, whatever dump
@@ -92,7 +103,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
 
 /** @returns {State} */
 export function initialState() {
-  return { phase: 'empty', notice: null, sources: [], sets: null, run: null, pane: 'rules', format: 'text', nextId: 1 };
+  return { phase: 'empty', notice: null, sources: [], unavailable: [], sets: null, run: null, pane: 'rules', format: 'text', nextId: 1 };
 }
 
 /**
@@ -110,6 +121,7 @@ export function startRun(state, source, chosen, now) {
     name: source.name,
     bytes: source.bytes,
     kind,
+    origin: source.origin ?? null,
     family: source.family ?? familyOf(source.bytes, chosen),
     unit: kind === 'nftables' ? 'item' : 'line',
     started: now,
@@ -301,7 +313,20 @@ export function statusText(state) {
   const timing = [`outlined in ${(run.analyseMs ?? 0).toFixed(0)} ms`];
   if (run.firstTableMs !== null) timing.push(`first table shown after ${run.firstTableMs.toFixed(0)} ms`);
   const sets = state.sets ? `; ${plural(state.sets.byName.size, 'ipset')} from ${state.sets.name}` : '';
-  return `${run.name}: ${what}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}${sets}`;
+  const unavailable = state.unavailable.length ? `; not loaded: ${state.unavailable.join('; ')}` : '';
+  return `${run.name}${originText(run.origin)}: ${what}, ${run.treeComplete ? summary(run) : 'reading…'}; ${timing.join(', ')}${sets}${unavailable}`;
+}
+
+/**
+ * ` (read 2026-12-05 11:52:03 UTC on node-a)`, or what of it is known.
+ * @param {Origin | null} origin
+ */
+function originText(origin) {
+  if (origin === null) return '';
+  const parts = [];
+  if (origin.readAt) parts.push(`read ${origin.readAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}`);
+  if (origin.host) parts.push(`on ${origin.host}`);
+  return parts.length ? ` (${parts.join(' ')})` : '';
 }
 
 /**
@@ -320,7 +345,7 @@ function errorSource(run, error) {
 /** @param {Run} run */
 function summary(run) {
   const chains = run.tables.reduce((n, t) => n + t.chains.length, 0);
-  return `${run.tables.length} tables, ${count(chains)} chains, ${count(run.ruleCount)} rules`;
+  return `${plural(run.tables.length, 'table')}, ${plural(chains, 'chain')}, ${plural(run.ruleCount, 'rule')}`;
 }
 
 /**

@@ -51,6 +51,7 @@ try {
   await tracer();
   await readable();
   await live();
+  await liveUnavailable();
   await endpointOff();
   await staticFiles();
   assert.deepEqual(offLoopback, [], 'requests off 127.0.0.1');
@@ -369,6 +370,10 @@ async function live() {
       await page.waitForFunction((name) => document.body.dataset.state === 'ready' && document.querySelector('#status').textContent.startsWith(name), `live ${family.family}`);
     }
     assert.deepEqual(await tree(page), sorted(family.tree), `live ${family.family}`);
+    // Where and when the exporter read it.
+    const status = await page.textContent('#status');
+    const origin = new RegExp(`^live ${family.family} \\(read \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC on ${plan.hostname.replace(/[.]/g, '\\.')}\\): `);
+    assert.match(status, origin, `live ${family.family}: the status says where and when`);
     if (family.set) await setLink(page, family);
   }
   await shot(page, 'live');
@@ -388,6 +393,19 @@ async function setLink(page, family) {
   await page.click(button);
   await page.waitForSelector(`#tree ${item}.set-selected`);
   results.checks.push(`live ${family.family}: set ${label}`);
+}
+
+/**
+ * A family whose save command fails: the others load, and the status
+ * says which did not and why, whichever ruleset is shown.
+ */
+async function liveUnavailable() {
+  const page = await open(`${plan.liveFailing}?live`);
+  await page.waitForSelector('body[data-state=ready]');
+  const said = 'not loaded: ipv6 (503 the command failed in the last collection; the exporter\'s log says why)';
+  assert.ok((await page.textContent('#status')).endsWith(said), await page.textContent('#status'));
+  results.checks.push('live: a family not loaded is said');
+  await done(page);
 }
 
 /** Without --web.enable-ruleset-endpoint, `?live` says why there is nothing. */
@@ -444,8 +462,9 @@ async function open(url) {
   };
   page.on('pageerror', (err) => problem(`page error: ${err.message}`));
   page.on('console', (message) => {
-    // The expected 404s of the endpoint-off and static checks are logged too.
-    if (message.type() === 'error' && !/status of 404/.test(message.text())) problem(`console: ${message.text()}`);
+    // The expected 404s of the endpoint-off and static checks, and the 503
+    // of the family whose save command fails, are logged too.
+    if (message.type() === 'error' && !/status of (404|503)/.test(message.text())) problem(`console: ${message.text()}`);
   });
   page.problems = problems;
   await page.goto(url);

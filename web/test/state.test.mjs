@@ -38,7 +38,7 @@ test('a dump goes from analysing to ready, its status saying what it holds', () 
   assert.equal(statusText(state), 'node.rules: ipv4, reading…; outlined in 4 ms');
   applyMessage(state, { kind: 'edges', id: run.id, edges: [], diagnosticCount: 0 });
   run.firstTableMs = 12;
-  assert.equal(statusText(state), 'node.rules: ipv4, 1 tables, 2 chains, 3 rules; outlined in 4 ms, first table shown after 12 ms');
+  assert.equal(statusText(state), 'node.rules: ipv4, 1 table, 2 chains, 3 rules; outlined in 4 ms, first table shown after 12 ms');
   applyMessage(state, { kind: 'done', id: run.id, totalMs: 9 });
   assert.equal(state.phase, 'ready');
   assert.equal(run.totalMs, 9);
@@ -150,7 +150,7 @@ test('an nft listing is told by its content: items, not lines; its error shown i
   const objects = [{ table: 'inet t', kind: 'set', name: 's', line: 3, elements: 2n }];
   applyMessage(state, { kind: 'edges', id: ok.id, edges: [], objects, diagnosticCount: 0 });
   assert.deepEqual(ok.objects, objects);
-  assert.match(statusText(state), /an nft listing, 1 tables, 0 chains, 0 rules/);
+  assert.match(statusText(state), /an nft listing, 1 table, 0 chains, 0 rules/);
   const dumpRun = startRun(state, dump('*filter\n'), 'auto', 0);
   assert.equal(dumpRun.kind, 'iptables');
   assert.equal(dumpRun.unit, 'line');
@@ -182,4 +182,19 @@ test('a rule\'s sets show their sizes: an ipset loaded, or a set of the nft list
   assert.equal(setLabel(state, nft, 'inet t', 'allowed').text, 'allowed 2');
   assert.equal(setLabel(state, nft, 'inet u', 'allowed').known, false);
   assert.equal(setLabel(state, nft, 'inet t', 'ipc').known, false, 'a counter is no set');
+});
+
+test('a live ruleset says where and when it was read, and which others could not be loaded', () => {
+  const state = initialState();
+  state.unavailable = ['ipv6 (503 the command failed in the last collection; the exporter\'s log says why)'];
+  const run = startRun(state, { ...dump('*filter\n'), name: 'live ipv4', family: 'ipv4', origin: { host: 'node-a', readAt: '2026-12-05T11:52:03.123Z' } }, 'auto', 0);
+  applyMessage(state, { kind: 'tree', id: run.id, error: null, table, ruleCount: 3, analyseMs: 4 });
+  applyMessage(state, { kind: 'edges', id: run.id, edges: [], diagnosticCount: 0 });
+  assert.equal(
+    statusText(state),
+    'live ipv4 (read 2026-12-05 11:52:03 UTC on node-a): ipv4, 1 table, 2 chains, 3 rules; outlined in 4 ms; not loaded: ipv6 (503 the command failed in the last collection; the exporter\'s log says why)',
+  );
+  // A dump from a file has no origin.
+  const other = startRun(state, dump('*filter\n'), 'auto', 0);
+  assert.equal(other.origin, null);
 });

@@ -140,6 +140,14 @@ impl Live {
     }
 }
 
+/// What a live ruleset's command printed in a collection (`None`: it
+/// failed), and when it ran.
+pub struct LiveOutput {
+    pub live: Live,
+    pub output: Option<Bytes>,
+    pub read_at: SystemTime,
+}
+
 /// One run of every source's commands.
 pub struct Collection {
     /// When it was started, on the monotonic clock (its commands start
@@ -313,7 +321,7 @@ impl Collector {
     /// What each family's save command, and `nft`, printed (`None`: it
     /// failed), from a collection as fresh as a scrape would get: the live
     /// rulesets the analyzer page loads.
-    pub async fn saved_outputs(self: &Arc<Self>) -> Vec<(Live, Option<Bytes>)> {
+    pub async fn saved_outputs(self: &Arc<Self>) -> Vec<LiveOutput> {
         let mut waiting = match self.join(&mut self.lock()) {
             Joined::Fresh(last) => return last.outputs(),
             Joined::Running(running) => running.done,
@@ -677,14 +685,19 @@ impl Collection {
         self.finished.duration_since(self.started)
     }
 
-    fn outputs(&self) -> Vec<(Live, Option<Bytes>)> {
+    fn outputs(&self) -> Vec<LiveOutput> {
+        let output = |live, read: &Read| LiveOutput {
+            live,
+            output: read.output.clone(),
+            read_at: read.read_at,
+        };
         let saved = self.families.iter();
-        let families = saved.map(|s| (Live::Family(s.family), s.read.output.clone()));
+        let families = saved.map(|s| output(Live::Family(s.family), &s.read));
         let listing = self.nftables.iter();
         let sets = self.ipset.iter();
         families
-            .chain(listing.map(|l| (Live::Nftables, l.read.output.clone())))
-            .chain(sets.map(|s| (Live::Ipset, s.read.output.clone())))
+            .chain(listing.map(|l| output(Live::Nftables, &l.read)))
+            .chain(sets.map(|s| output(Live::Ipset, &s.read)))
             .collect()
     }
 }

@@ -5,6 +5,7 @@ use super::body::{Body, full, plain, with_type};
 use super::landing;
 use super::web_config::WebConfig;
 use super::{App, ResetOnClose};
+use crate::collection::LiveOutput;
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{
@@ -103,10 +104,16 @@ impl App {
             }
             Some(live) => {
                 let saved = self.collector.saved_outputs().await;
-                match saved.into_iter().find(|(l, _)| *l == live) {
-                    Some((_, Some(output))) => {
+                match saved.into_iter().find(|s| s.live == live) {
+                    Some(LiveOutput {
+                        output: Some(output),
+                        read_at,
+                        ..
+                    }) => {
                         // As printed: save output is not necessarily UTF-8.
-                        with_type(Response::new(full(output)), "text/plain")
+                        let mut response = with_type(Response::new(full(output)), "text/plain");
+                        read_where_and_when(response.headers_mut(), read_at);
+                        response
                     }
                     _ => {
                         return plain(
@@ -121,6 +128,23 @@ impl App {
             .headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+/// Which host a live ruleset was read on and when (its command started),
+/// for the analyzer page to say: `X-Iptables-Exporter-Host` and
+/// `X-Iptables-Exporter-Read-At` (RFC 3339, UTC).
+fn read_where_and_when(headers: &mut hyper::HeaderMap, read_at: std::time::SystemTime) {
+    let when = humantime::format_rfc3339_millis(read_at).to_string();
+    if let Ok(value) = HeaderValue::from_str(&when) {
+        headers.insert("x-iptables-exporter-read-at", value);
+    }
+    // A host name that is no header value (not visible ASCII) is left out.
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok());
+    if let Some(value) = host.and_then(|h| HeaderValue::from_str(&h).ok()) {
+        headers.insert("x-iptables-exporter-host", value);
     }
 }
 

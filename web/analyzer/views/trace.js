@@ -6,7 +6,7 @@ import { $, element } from '../dom.js';
 
 /** @typedef {import('../state.js').State} State */
 
-/** @typedef {import('../package/index.js').Packet} Packet */
+/** @typedef {import('../state.js').Packet} Packet */
 
 /**
  * The form's fields, as the package's `trace` takes them.
