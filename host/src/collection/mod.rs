@@ -1,8 +1,8 @@
 //! Collections: reading every family (its save command, or netlink into
-//! its last save's text: `netlink`) and then the nft tables that are not
-//! theirs, and keeping what they gave, scrape-driven and single-flight;
-//! and which collection answers a scrape, and whether its samples are
-//! stamped.
+//! its last save's text: `netlink`) and the ipsets, then the nft tables
+//! that are not the families', and keeping what they gave, scrape-driven
+//! and single-flight; and which collection answers a scrape, and whether
+//! its samples are stamped.
 //!
 //! A scrape starts a collection only when none is running and the last one
 //! finished at least `--iptables.min-interval` ago (and its counters are
@@ -318,9 +318,9 @@ impl Collector {
             .collect()
     }
 
-    /// What each family's save command, and `nft`, printed (`None`: it
-    /// failed), from a collection as fresh as a scrape would get: the live
-    /// rulesets the analyzer page loads.
+    /// What each family's save command, `nft` and `ipset list -t` printed
+    /// (`None`: it failed) and when, from a collection as fresh as a scrape
+    /// would get: the live rulesets the analyzer page loads.
     pub async fn saved_outputs(self: &Arc<Self>) -> Vec<LiveOutput> {
         let mut waiting = match self.join(&mut self.lock()) {
             Joined::Fresh(last) => return last.outputs(),

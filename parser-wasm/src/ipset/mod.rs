@@ -245,6 +245,14 @@ Members:
             samples(&text, "ipset_element_bytes_total")[1],
             r#"ipset_element_bytes_total{set="ipc",element="127.0.0.1"} 1220"#
         );
+        // An element listed twice (ipset never does) is one series, summed.
+        let twice =
+            IPC_MEMBERS.replace("10.1.2.3 packets 0 bytes 0", "127.0.0.1 packets 4 bytes 80");
+        let (text, _) = rendered(TERSE, &[("ipc", &twice)], &options);
+        assert_eq!(
+            samples(&text, "ipset_element_bytes_total"),
+            [r#"ipset_element_bytes_total{set="ipc",element="127.0.0.1"} 1300"#]
+        );
         options.max_element_series = Some(1);
         let (text, stats_capped) = rendered(TERSE, &[("ipc", IPC_MEMBERS)], &options);
         assert_eq!(samples(&text, "ipset_element_bytes_total").len(), 1);
