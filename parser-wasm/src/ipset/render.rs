@@ -2,7 +2,7 @@
 //! (`docs/metrics.md`): how full each set is, and, when asked, each
 //! element's counters under a cap on series.
 
-use super::listing::{Listing, Set};
+use super::listing::{Listing, Member, Set};
 use crate::select::Filter;
 use exposition::{Format, Kind, Metric, MetricWriter};
 
@@ -80,23 +80,26 @@ pub struct Stats {
     pub findings: u32,
 }
 
-/// The sets of `listing` the filter keeps, each with the members listed
-/// for it apart (`member_listings`, by set name), if any.
+/// Renders the sets of `listing` the filter keeps, each with its members:
+/// those `listing` lists, else those listed for it apart
+/// (`member_listings`, by set name), if any.
 pub fn render(
     listing: &Listing<'_>,
     members: &[Listing<'_>],
     options: &Options,
 ) -> (String, Stats) {
-    let kept: Vec<(&Set<'_>, Option<&Set<'_>>)> = listing
+    let kept: Vec<(&Set<'_>, Option<&[Member<'_>]>)> = listing
         .sets
         .iter()
         .filter(|set| options.sets.keeps(Some(set.name)))
         .map(|set| {
-            let listed = members
-                .iter()
-                .flat_map(|l| &l.sets)
-                .find(|m| m.name == set.name && m.members.is_some());
-            (set, listed)
+            let listed = || {
+                members
+                    .iter()
+                    .flat_map(|l| &l.sets)
+                    .find_map(|m| m.members.as_deref().filter(|_| m.name == set.name))
+            };
+            (set, set.members.as_deref().or_else(listed))
         })
         .collect();
     let mut stats = Stats {
@@ -109,14 +112,9 @@ pub fn render(
     };
     let mut out = String::new();
     let mut w = writer(options, &mut out, &ENTRIES);
-    for (set, listed) in &kept {
-        // The kernel's count; else the members, of this listing or of the
-        // set's own (`ipset list NAME`).
-        let counted = set
-            .members
-            .as_ref()
-            .or_else(|| listed.and_then(|l| l.members.as_ref()))
-            .map(|members| members.len() as u64);
+    for (set, members) in &kept {
+        // The kernel's count; else its members, counted.
+        let counted = members.map(|members| members.len() as u64);
         match set.entries.or(counted) {
             Some(n) => {
                 if set.entries.is_none() {
@@ -163,21 +161,14 @@ pub fn render(
 /// that no series is exported twice; past `max`, the rest counted as
 /// dropped.
 fn element_series<'a>(
-    kept: &[(&'a Set<'a>, Option<&'a Set<'a>>)],
+    kept: &[(&'a Set<'a>, Option<&'a [Member<'a>]>)],
     max: Option<u64>,
     stats: &mut Stats,
 ) -> Vec<(&'a str, &'a str, u64, u64)> {
     let mut budget = max.unwrap_or(u64::MAX);
     let mut series = Vec::new();
-    for (set, listed) in kept {
-        if !set.header.counters {
-            continue;
-        }
-        let Some(members) = set
-            .members
-            .as_ref()
-            .or_else(|| listed.and_then(|l| l.members.as_ref()))
-        else {
+    for (set, members) in kept {
+        let Some(members) = members.filter(|_| set.header.counters) else {
             continue;
         };
         let mut elements: Vec<(&str, u64, u64)> = members
