@@ -305,12 +305,18 @@ fn the_page_in_a_real_browser() {
             "path": big,
             "ruleLines": big_analysis.rules.len(),
             "lastLine": big_analysis.rules.last().map(|r| r.line),
+            // A chain far past the first 300 a table lists: found by the tree's search.
+            "lateChain": big_analysis.tables.iter().flat_map(|t| t.chains.iter().skip(20_000).map(move |c| json!({"table": t.name, "chain": c.name}))).next(),
         },
         "live": live_trees,
         "trace": trace_plan(),
         "readable": {"path": fixtures().join("big-counters-nft.ipv4.rules")},
+        // Enough rules that Tab walks past those first drawn.
+        "keyboard": {"path": fixtures().join("public/iptables-semantics/typical-home-user.save")},
         "hostname": hostname(),
         "liveFailing": format!("http://{}/analyzer", failing.address),
+        "liveNetns": ns.name,
+        "diff": diff_plan(dir.path(), &fixtures().join("kube-proxy-nft.ipv4.rules"), &big_dump),
     });
     let plan_path = dir.path().join("plan.json");
     std::fs::write(&plan_path, plan.to_string()).expect("write plan");
@@ -334,7 +340,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 20, "every check ran: {result}");
+    assert_eq!(checks, 33, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -347,6 +353,14 @@ fn the_page_in_a_real_browser() {
         "nftables",
         "trace",
         "narrow",
+        "diff",
+        "live-rates",
+        "light-1400",
+        "dark-1400",
+        "light-390",
+        "dark-390",
+        "phone-rules-light",
+        "phone-rules-dark",
     ] {
         assert!(
             screenshots.join(format!("{shot}.png")).is_file(),
@@ -609,15 +623,35 @@ fn tree(exposition: &str, family: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The native analysis's diagnostics, and the dump's lines to find them in.
+/// The native analysis's diagnostics as the findings pane lists and
+/// exports them (errors, then warnings, then the rest; the analysis's
+/// order within each), each with its rule's table, chain and text, and the
+/// dump's lines to find them in.
 fn diagnostics_plan(path: &Path) -> Value {
     let dump = std::fs::read(path).expect("fixture");
     let analysis = analyze::analyze(&dump);
-    let rule_lines: Vec<usize> = analysis.rules.iter().map(|r| r.line).collect();
-    let expected: Vec<Value> = analysis
-        .diagnostics
+    let mut by_severity: Vec<&analyze::Diagnostic> = analysis.diagnostics.iter().collect();
+    // Stable: ties keep the analysis's order.
+    by_severity.sort_by_key(|d| d.code.severity());
+    let expected: Vec<Value> = by_severity
         .iter()
-        .map(|d| json!({"line": d.line, "code": d.code.as_str(), "rule": rule_lines.contains(&d.line)}))
+        .map(|d| {
+            let rule = analysis.rules.iter().find(|r| r.line == d.line);
+            let (table, chain, text) =
+                rule.map_or((String::new(), String::new(), String::new()), |r| {
+                    let table = &analysis.tables[r.table];
+                    (
+                        table.name.clone(),
+                        table.chains[r.chain].name.clone(),
+                        r.text.clone(),
+                    )
+                });
+            let severity = format!("{:?}", d.code.severity()).to_lowercase();
+            json!({
+                "severity": severity, "code": d.code.as_str(), "line": d.line, "column": d.column,
+                "table": table, "chain": chain, "rule": text, "message": d.message,
+            })
+        })
         .collect();
     let codes: std::collections::BTreeSet<&str> = analysis
         .diagnostics
@@ -690,16 +724,235 @@ fn interaction_plan(path: &Path) -> Value {
         .iter()
         .find(|e| e.line < 30 && chain(e.table, e.to).rules > 0)
         .expect("a jump near the top to a chain with rules");
+    // An address the dump names only as part of a network, and a port
+    // whose digits are in other rules' text too: the page must find the
+    // rules that hold them, which a substring search would not.
+    let (address, port) = ("127.0.0.5", 53);
+    let texts: Vec<&str> = analysis.rules.iter().map(|r| r.text.as_str()).collect();
+    let holding = texts
+        .iter()
+        .filter(|t| holds_address(t, address.parse().expect("address")))
+        .count();
+    let with_port = texts.iter().filter(|t| holds_port(t, port)).count();
+    assert!(
+        holding > 0 && !texts.iter().any(|t| t.contains(address)),
+        "{address}: in a network only"
+    );
+    assert!(
+        with_port > 0
+            && texts
+                .iter()
+                .filter(|t| t.contains(&port.to_string()))
+                .count()
+                > with_port,
+        "{port}: digits elsewhere too"
+    );
     json!({
         "path": path,
         "maxPackets": max_packets.to_string(),
         "filter": {"query": query, "count": matching},
+        "address": {"query": address, "count": holding},
+        "port": {"query": port.to_string(), "count": with_port},
         "jump": {
             "line": jump.line,
+            "table": analysis.tables[jump.table].name,
             "from": chain(jump.table, jump.from).name,
             "to": chain(jump.table, jump.to).name,
             "rules": chain(jump.table, jump.to).rules,
         },
+    })
+}
+
+/// Two pairs of dumps to diff, each the second made from the first:
+/// a small one with one rule removed, one added, one moved to the end of
+/// its chain and one counting five packets more; and the 100k dump with
+/// every tenth rule counting a packet more and a hundred rules gone. What
+/// the page must find is counted by a model of its own (rules paired by
+/// table, chain, text and which of identical ones).
+fn diff_plan(dir: &Path, small: &Path, big: &str) -> Value {
+    let before = std::fs::read_to_string(small).expect("fixture");
+    let lines: Vec<&str> = before.lines().collect();
+    let chain_of = |line: &str| {
+        line.split(" -A ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .map(str::to_owned)
+    };
+    let rule_lines: Vec<usize> = (0..lines.len())
+        .filter(|&i| chain_of(lines[i]).is_some())
+        .collect();
+    let rules_in = |chain: &str| {
+        rule_lines
+            .iter()
+            .copied()
+            .filter(|&i| chain_of(lines[i]).as_deref() == Some(chain))
+            .collect::<Vec<_>>()
+    };
+    // A chain of three rules or more: its first rule goes to its end.
+    let (moved_chain, moved) = rule_lines
+        .iter()
+        .filter_map(|&i| chain_of(lines[i]).map(|c| (c, i)))
+        .find(|(c, _)| rules_in(c).len() >= 3)
+        .expect("a chain with three rules");
+    let last_of_moved = *rules_in(&moved_chain).last().expect("rules");
+    let others: Vec<usize> = rule_lines
+        .iter()
+        .copied()
+        .filter(|&i| chain_of(lines[i]).as_deref() != Some(&moved_chain))
+        .collect();
+    let (removed, counted) = (others[0], others[others.len() / 2]);
+    let mut after: Vec<String> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i == moved || i == removed {
+            continue;
+        }
+        if i == counted {
+            after.push(more_packets(line, 5));
+        } else {
+            after.push((*line).to_owned());
+        }
+        if i == last_of_moved {
+            after.push(lines[moved].to_owned());
+        }
+        if i == others[1] {
+            after.push(format!(
+                "[0:0] -A {} -s 192.0.2.1/32 -j DROP",
+                chain_of(line).expect("a rule")
+            ));
+        }
+    }
+    let small_after = dir.join("diff-after.ipv4.rules");
+    std::fs::write(&small_after, after.join("\n") + "\n").expect("write");
+
+    let big_lines: Vec<&str> = big.lines().collect();
+    let mut k = 0;
+    let mut big_after = String::new();
+    for line in &big_lines {
+        if chain_of(line).is_some() {
+            k += 1;
+            if k % 1000 == 5 {
+                continue;
+            }
+            if k % 10 == 0 {
+                big_after.push_str(&more_packets(line, 1));
+                big_after.push('\n');
+                continue;
+            }
+        }
+        big_after.push_str(line);
+        big_after.push('\n');
+    }
+    let big_before_path = dir.join("diff-big-before.ipv4.rules");
+    let big_after_path = dir.join("diff-big-after.ipv4.rules");
+    std::fs::write(&big_before_path, big).expect("write");
+    std::fs::write(&big_after_path, &big_after).expect("write");
+    let mut small_counts = diff_counts(
+        before.as_bytes(),
+        &std::fs::read(&small_after).expect("read"),
+    );
+    // Moved by construction: the model pairs rules, it does not order them.
+    small_counts["moved"] = json!(1);
+    let mut big_counts = diff_counts(big.as_bytes(), big_after.as_bytes());
+    big_counts["moved"] = json!(0);
+    json!({
+        "small": {"before": small, "after": small_after, "counts": small_counts, "movedChain": moved_chain},
+        "big": {"before": big_before_path, "after": big_after_path, "counts": big_counts},
+    })
+}
+
+/// A rule line with `n` packets more in its `[packets:bytes]`.
+fn more_packets(line: &str, n: u64) -> String {
+    let (counters, rest) = line.split_once("] ").expect("a rule with counters");
+    let (packets, bytes) = counters
+        .trim_start_matches('[')
+        .split_once(':')
+        .expect("packets:bytes");
+    let packets: u64 = packets.parse().expect("packets");
+    format!("[{}:{bytes}] {rest}", packets + n)
+}
+
+/// Rules added, removed, counting more and counting less between two
+/// dumps, each rule known by its table, chain, text and which of identical
+/// ones it is.
+fn diff_counts(before: &[u8], after: &[u8]) -> Value {
+    let keyed = |dump: &[u8]| {
+        let analysis = analyze::analyze(dump);
+        let mut seen: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+        analysis
+            .rules
+            .iter()
+            .map(|r| {
+                let table = &analysis.tables[r.table];
+                let base = (
+                    table.name.clone(),
+                    table.chains[r.chain].name.clone(),
+                    r.text.clone(),
+                );
+                let nth = seen.entry(base.clone()).or_default();
+                *nth += 1;
+                ((base, *nth), r.counters.map(|c| (c.packets, c.bytes)))
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (was, now) = (keyed(before), keyed(after));
+    let (mut added, mut removed, mut counted, mut reset) = (0, 0, 0, 0);
+    for (key, counters) in &now {
+        match (was.get(key), counters) {
+            (None, _) => added += 1,
+            (Some(Some(old)), Some(new)) if new.0 < old.0 || new.1 < old.1 => reset += 1,
+            (Some(Some(old)), Some(new)) if new != old => counted += 1,
+            _ => {}
+        }
+    }
+    removed += was.keys().filter(|k| !now.contains_key(*k)).count();
+    json!({"added": added, "removed": removed, "counted": counted, "reset": reset})
+}
+
+/// Whether a rule's `-s` or `-d` (not negated) is a network holding
+/// `address`: the model the page's address search is checked against.
+fn holds_address(text: &str, address: std::net::Ipv4Addr) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, word)| {
+        let negated = i > 0 && words[i - 1] == "!";
+        let value = words.get(i + 1).copied().unwrap_or("");
+        matches!(*word, "-s" | "-d")
+            && !negated
+            && value.split(',').any(|network| {
+                let (base, length) = network.split_once('/').unwrap_or((network, "32"));
+                let (Ok(base), Ok(length)) =
+                    (base.parse::<std::net::Ipv4Addr>(), length.parse::<u32>())
+                else {
+                    return false;
+                };
+                let mask = u32::MAX.checked_shl(32 - length).unwrap_or(0);
+                u32::from(base) & mask == u32::from(address) & mask
+            })
+    })
+}
+
+/// Whether a rule's `--dport`/`--sport`/`--dports`/`--sports` (not negated)
+/// include `port`.
+fn holds_port(text: &str, port: u16) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, word)| {
+        let negated = i > 0 && words[i - 1] == "!";
+        let value = words.get(i + 1).copied().unwrap_or("");
+        matches!(*word, "--dport" | "--sport" | "--dports" | "--sports")
+            && !negated
+            && value.split(',').any(|ports| {
+                let (low, high) = ports.split_once(':').unwrap_or((ports, ports));
+                let low = if low.is_empty() {
+                    0
+                } else {
+                    low.parse().unwrap_or(u16::MAX)
+                };
+                let high = if high.is_empty() {
+                    u16::MAX
+                } else {
+                    high.parse().unwrap_or(0)
+                };
+                (low..=high).contains(&port)
+            })
     })
 }
 

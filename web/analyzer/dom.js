@@ -1,5 +1,5 @@
 // @ts-check
-// The two DOM helpers every view uses.
+// The DOM helpers the views share.
 
 /**
  * The element with this id; the page's markup (index.html) has them all.
@@ -24,4 +24,17 @@ export function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
+}
+
+/**
+ * Saves `text` as a file the browser downloads.
+ * @param {string} name
+ * @param {string} text
+ * @param {string} type its media type
+ */
+export function saveFile(name, text, type) {
+  const link = element('a', { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  link.click();
+  // The download has the bytes by then; the URL is only memory.
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }

@@ -6,8 +6,13 @@
 // then `render` draws each view from it: data flows one way.
 import { $, element } from './dom.js';
 import { kindOf } from './package/kind.js';
-import { applyMessage, applySets, initialState, selectChain, setLabel, startRun, toggleCode, wantExposition, DIAGNOSTICS_SHOWN } from './state.js';
+import {
+  applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setHitWindow, setLabel, setQuery, sortBy, startRun, toggleCode,
+  viewOf, wantExposition, DIAGNOSTICS_SHOWN,
+} from './state.js';
+import { hashOf, parseHash } from './url.js';
 import { DiagnosticsView } from './views/diagnostics.js';
+import { DiffView } from './views/diff.js';
 import { ExpositionView } from './views/exposition.js';
 import { RuleList } from './views/rules.js';
 import { SourceView } from './views/source.js';
@@ -19,6 +24,8 @@ import { TreeView } from './views/tree.js';
 /** @typedef {import('./state.js').Pane} Pane */
 
 const state = initialState();
+/** Whether the dumps are the exporter's live rulesets (they refresh). */
+let live = false;
 
 const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
 /** Resolves once the Worker has loaded the component and listens. */
@@ -55,12 +62,19 @@ const rules = new RuleList($('rule-viewport'), $('rule-canvas'), {
   filter: $('filter'),
   header: document.querySelector('.row.head'),
   shown: $('shown'),
+  hitWindow: $('hit-window'),
   onLine: (/** @type {number} */ line) => showLine(line, 1),
   onChain,
   onSet: (/** @type {string} */ table, /** @type {string} */ name) => tree.revealSet(table, name),
   setLabel: (/** @type {string} */ table, /** @type {string} */ name) => (state.run ? setLabel(state, state.run, table, name) : { text: name, title: name, known: false }),
+  onQuery: (/** @type {string} */ query) => { setQuery(state, query); render(); },
+  onSort: (/** @type {'line' | 'packets' | 'bytes' | 'delta'} */ key) => { sortBy(state, key); render(); },
+  onHitWindow: (/** @type {import('./state.js').HitWindow} */ window) => { setHitWindow(state, window); render(); },
 });
-const tree = new TreeView({ onChain });
+const tree = new TreeView({
+  onChain,
+  onSearch: (query) => { setChainQuery(state, query); render(); },
+});
 const diagnostics = new DiagnosticsView({
   onCode: (code) => { toggleCode(state, code); render(); },
   onLine: (line, column) => {
@@ -107,6 +121,19 @@ const tracer = new TraceView({
   },
 });
 
+const diff = new DiffView({
+  onLine: (line) => {
+    showLine(line, 1);
+    if (rules.reveal(line)) showPane('rules');
+  },
+  onCompare: async (file) => {
+    const run = state.run;
+    if (run === null) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    send({ kind: 'baseline', id: run.id, name: file.name, bytes });
+  },
+});
+
 /** The one render step: every view, from the state. */
 function render() {
   // The exposition pane on screen wants the dump's exposition in the
@@ -122,8 +149,52 @@ function render() {
   source.render(state);
   exposition.render(state);
   tracer.render(state);
+  diff.render(state);
+  $('refresh-control').hidden = !live;
   if (state.pane === 'rules') rules.paint();
+  keepLocation();
 }
+
+// ---- the view in the address bar (url.js) ----
+
+/** The view a link or a reload asked for, shown once the first dump has come. */
+let wanted = location.hash === '' ? null : parseHash(location.hash);
+
+/**
+ * Where a view is: its chain and tab. Another place is another entry in
+ * the history; another filter or sort is not.
+ * @param {import('./url.js').View} view
+ */
+const placeOf = (view) => `${view.selected?.table}/${view.selected?.chain}|${view.pane}`;
+/** Where the history's current entry is. */
+let place = placeOf(parseHash(location.hash));
+
+/**
+ * Writes the view in the fragment: a new history entry for another chain
+ * or tab (so Back goes back to where a jump came from), the same entry
+ * for the filter and the sort as they are typed and clicked.
+ */
+function keepLocation() {
+  if (state.run === null || wanted !== null) return;
+  const view = viewOf(state);
+  const hash = hashOf(view);
+  if (hash === location.hash) return;
+  const here = placeOf(view);
+  const url = hash === '' ? `${location.pathname}${location.search}` : hash;
+  if (here === place) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  place = here;
+}
+
+/** Back, Forward, or an edited fragment: the view it holds. */
+function followLocation() {
+  const view = parseHash(location.hash);
+  place = placeOf(view);
+  applyView(state, view);
+  render();
+}
+window.addEventListener('popstate', followLocation);
+window.addEventListener('hashchange', followLocation);
 
 /** @param {Pane} pane */
 function showPane(pane) {
@@ -134,7 +205,7 @@ function showPane(pane) {
 for (const tab of document.querySelectorAll('[role=tab]')) {
   if (!(tab instanceof HTMLElement)) continue;
   const pane = tab.dataset.pane;
-  tab.onclick = () => showPane(pane === 'diagnostics' || pane === 'exposition' || pane === 'trace' ? pane : 'rules');
+  tab.onclick = () => showPane(pane === 'diagnostics' || pane === 'exposition' || pane === 'trace' || pane === 'diff' ? pane : 'rules');
 }
 
 worker.onmessage = ({ data }) => {
@@ -144,6 +215,14 @@ worker.onmessage = ({ data }) => {
     return;
   }
   if (!applyMessage(state, data)) return;
+  // The view asked for by the address, once the dump's chains have come.
+  if (data.kind === 'done') scheduleRefresh();
+  if (data.kind === 'done' && wanted !== null) {
+    const view = wanted;
+    wanted = null;
+    place = placeOf(view);
+    applyView(state, view);
+  }
   render();
   if (data.kind === 'tree') {
     const run = state.run;
@@ -166,10 +245,11 @@ worker.onerror = (event) => {
 /**
  * @param {Source} dump
  * @param {number} [started] when the user chose it, if before now
+ * @param {import('./state.js').Run | null} [previous] the same ruleset read before (a live refresh)
  */
-function load(dump, started = performance.now()) {
+function load(dump, started = performance.now(), previous = null) {
   const family = $('family').value;
-  const run = startRun(state, dump, family === 'ipv4' || family === 'ipv6' ? family : 'auto', started);
+  const run = startRun(state, dump, family === 'ipv4' || family === 'ipv6' ? family : 'auto', started, previous);
   render();
   send({ kind: 'analyze', id: run.id, bytes: run.bytes, family: run.family });
 }
@@ -177,8 +257,10 @@ function load(dump, started = performance.now()) {
 /**
  * @param {Source[]} list
  * @param {number} [started]
+ * @param {boolean} [refresh] the live rulesets read again: the one on
+ *   screen stays, compared with its reading before
  */
-function useSources(list, started) {
+function useSources(list, started, refresh = false) {
   // An `ipset list` output is no ruleset: its sets stand beside the rules
   // of whichever dump is on screen, now and after.
   const rulesets = list.filter((s) => kindOf(s.bytes) !== 'ipset');
@@ -190,11 +272,14 @@ function useSources(list, started) {
   const select = $('source');
   select.hidden = rulesets.length < 2;
   select.replaceChildren(...rulesets.map((s, i) => element('option', { value: String(i), textContent: s.name })));
-  load(rulesets[0], started);
+  const shown = refresh ? Math.max(0, rulesets.findIndex((s) => s.name === state.run?.name)) : 0;
+  select.value = String(shown);
+  load(rulesets[shown], started, refresh ? state.run : null);
 }
 
 /** @param {File} file */
 async function loadFile(file) {
+  live = false;
   state.unavailable = [];
   const started = performance.now();
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -203,6 +288,7 @@ async function loadFile(file) {
 
 /** @param {string} text */
 function loadText(text) {
+  live = false;
   state.unavailable = [];
   useSources([{ name: 'pasted', bytes: new TextEncoder().encode(text) }]);
 }
@@ -244,10 +330,36 @@ function notice(text, phase) {
   render();
 }
 
-/** The exporter's rulesets (each family's, nft's), when it serves them (`--web.enable-ruleset-endpoint`). */
-async function loadLive() {
+// ---- live refresh ----
+
+/** Seconds between live readings; 0 for none (`?refresh=15`, or the control). */
+let refreshSeconds = Math.max(0, Math.floor(Number(new URLSearchParams(location.search).get('refresh')) || 0));
+let refreshTimer = 0;
+if ([...$('refresh').options].every((o) => o.value !== String(refreshSeconds))) {
+  $('refresh').append(element('option', { value: String(refreshSeconds), textContent: `every ${refreshSeconds} s` }));
+}
+$('refresh').value = String(refreshSeconds);
+$('refresh').onchange = () => {
+  refreshSeconds = Number($('refresh').value);
+  scheduleRefresh();
+};
+
+/** The next live reading, once this one is in: readings never overlap. */
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  if (live && refreshSeconds > 0 && state.phase === 'ready') refreshTimer = setTimeout(() => loadLive(true), refreshSeconds * 1000);
+}
+
+/**
+ * The exporter's rulesets (each family's, nft's), when it serves them
+ * (`--web.enable-ruleset-endpoint`); read again on a refresh, the one on
+ * screen compared with its reading before.
+ * @param {boolean} [refresh]
+ */
+async function loadLive(refresh = false) {
+  live = true;
   state.unavailable = [];
-  notice('loading the live rulesets…');
+  if (!refresh) notice('loading the live rulesets…');
   try {
     const index = await fetch('rulesets', { cache: 'no-store' });
     if (!index.ok) {
@@ -278,12 +390,12 @@ async function loadLive() {
       render();
       return;
     }
-    useSources(list);
+    useSources(list, undefined, refresh);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     notice(`no live rulesets: ${message} (is this page served by the exporter?)`, 'no-live');
   }
 }
 
-$('live').onclick = loadLive;
+$('live').onclick = () => loadLive();
 if (new URLSearchParams(location.search).has('live')) loadLive();

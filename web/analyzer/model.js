@@ -211,9 +211,9 @@ export function linesAround(bytes, starts, line, column, around, ends) {
 }
 
 /**
- * How many diagnostics there are of each code, in the order codes first
- * appear.
- * @param {Diagnostic[]} diagnostics
+ * How many diagnostics (or findings) there are of each code, in the order
+ * codes first appear.
+ * @param {{code: string}[]} diagnostics
  * @returns {[string, number][]}
  */
 export function codeCounts(diagnostics) {
@@ -224,9 +224,12 @@ export function codeCounts(diagnostics) {
 }
 
 /**
- * The diagnostics whose code is one of `codes` (all of them when none is).
- * @param {Diagnostic[]} diagnostics
+ * The diagnostics (or findings) whose code is one of `codes` (all of them
+ * when none is).
+ * @template {{code: string}} D
+ * @param {D[]} diagnostics
  * @param {Set<string>} codes
+ * @returns {D[]}
  */
 export function withCodes(diagnostics, codes) {
   return codes.size === 0 ? diagnostics : diagnostics.filter((d) => codes.has(d.code));
@@ -256,7 +259,7 @@ export function firstLines(text, maxLines) {
  * @param {'text' | 'openmetrics'} format
  */
 export function expositionFileName(dumpName, format) {
-  return `${dumpName.replace(/\.[^.]*$/, '')}.${format === 'openmetrics' ? 'om' : 'prom'}`;
+  return fileNameFor(dumpName, format === 'openmetrics' ? '.om' : '.prom');
 }
 
 /**
@@ -268,4 +271,120 @@ export function expositionFileName(dumpName, format) {
 export function unique(list, key) {
   const seen = new Set();
   return list.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
+}
+
+/** @typedef {import('./package/index.js').Rule} Rule */
+
+/**
+ * The rule on a 1-based line, or -1: its index in `rules` (which are in
+ * line order, as the component gives them).
+ * @param {{line: number}[]} rules
+ * @param {number} line
+ */
+export function ruleIndexAt(rules, line) {
+  let low = 0;
+  let high = rules.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const at = rules[middle].line;
+    if (at === line) return middle;
+    if (at < line) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
+/** Errors first, then warnings, then the rest. */
+const SEVERITY_RANK = { error: 0, warning: 1, info: 2 };
+
+/**
+ * What an engineer calls the findings the component gives a code for.
+ * @type {Record<string, string>}
+ */
+export const FINDING_NAMES = {
+  'never-matched': 'unused',
+  'unreachable-rule': 'shadowed',
+  'duplicate-rule': 'duplicate',
+};
+
+/**
+ * @typedef {object} Finding a diagnostic with the rule it is about
+ * @property {string} severity
+ * @property {string} code
+ * @property {number} line 0 for the dump as a whole
+ * @property {number} column
+ * @property {string} table '' when it is about no rule
+ * @property {string} chain
+ * @property {string} rule the rule's text
+ * @property {string} message
+ */
+
+/**
+ * The diagnostics by severity (errors first), each with the table, chain
+ * and text of the rule on its line (empty when it is about no rule, as a
+ * chain's or the dump's are). Ties keep the component's order.
+ * @param {Diagnostic[]} diagnostics
+ * @param {Rule[]} rules in line order
+ * @returns {Finding[]}
+ */
+export function findings(diagnostics, rules) {
+  const rank = (/** @type {string} */ severity) => SEVERITY_RANK[/** @type {'error'} */ (severity)] ?? 3;
+  return diagnostics
+    .map((d, order) => ({ d, order }))
+    .sort((a, b) => rank(a.d.severity) - rank(b.d.severity) || a.order - b.order)
+    .map(({ d }) => {
+      const rule = d.line === 0 ? undefined : rules[ruleIndexAt(rules, d.line)];
+      return {
+        severity: d.severity,
+        code: d.code,
+        line: d.line,
+        column: d.column,
+        table: rule?.table ?? '',
+        chain: rule?.chain ?? '',
+        rule: rule?.text ?? '',
+        message: d.message,
+      };
+    });
+}
+
+/** The columns of a findings export, in order. */
+const FINDING_COLUMNS = /** @type {const} */ (['severity', 'code', 'line', 'column', 'table', 'chain', 'rule', 'message']);
+
+/**
+ * Findings as CSV (RFC 4180: a header, every field quoted, CRLF). A field
+ * a spreadsheet would take for a formula (`=`, `+`, `@`, a tab or CR, or
+ * `-` before anything but a letter or `-`) gets a leading `'`, as OWASP
+ * advises: rule text comes from the dump. An option (`-i lo …`) is left
+ * as it is, or every iptables rule would be changed.
+ * @param {Finding[]} list
+ */
+export function findingsCsv(list) {
+  /** @param {string | number} value */
+  const field = (value) => {
+    let text = String(value);
+    if (/^([=+@\t\r]|-[^A-Za-z-])/.test(text)) text = `'${text}`;
+    return `"${text.replaceAll('"', '""')}"`;
+  };
+  const rows = [FINDING_COLUMNS.map(field).join(',')];
+  for (const finding of list) rows.push(FINDING_COLUMNS.map((c) => field(finding[c])).join(','));
+  return `${rows.join('\r\n')}\r\n`;
+}
+
+/**
+ * Findings as JSON: `{"dump", "findings": [...]}`, each finding with the
+ * fields of the CSV, numbers as numbers.
+ * @param {string} dump the dump's name
+ * @param {Finding[]} list
+ */
+export function findingsJson(dump, list) {
+  return `${JSON.stringify({ dump, findings: list }, null, 2)}\n`;
+}
+
+/**
+ * A download's file name: the dump's, without its extension, then `suffix`.
+ * @param {string} dumpName
+ * @param {string} suffix `.prom`, `.findings.csv`, …
+ */
+export function fileNameFor(dumpName, suffix) {
+  return `${dumpName.replace(/\.[^.]*$/, '')}${suffix}`;
 }

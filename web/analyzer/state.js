@@ -5,6 +5,7 @@
 // copy of what a dump holds, so a new dump cannot leave an old one's
 // diagnostics, chains or exposition on screen. Pure: unit-tested with
 // `node --test` (test/state.test.mjs).
+import { deltasOf, identities, matchRules } from './diff.js';
 import { kindOf } from './package/kind.js';
 import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf, plural } from './model.js';
 
@@ -18,10 +19,12 @@ import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf, plural } from
 /** @typedef {import('./package/index.js').Edge} Edge */
 /** @typedef {import('./package/index.js').Diagnostic} Diagnostic */
 /** @typedef {{line: number, message: string}} ParseErrorInfo a dump that does not parse */
-/** @typedef {'rules' | 'diagnostics' | 'exposition' | 'trace'} Pane */
+/** @typedef {import('./url.js').Pane} Pane */
 /** @typedef {import('./package/index.js').TraceResult} TraceResult */
 /** @typedef {import('./package/index.js').Packet} Packet */
 /** @typedef {'text' | 'openmetrics'} Format */
+/** @typedef {import('./url.js').View} View */
+/** @typedef {import('./url.js').Sort} Sort */
 
 /** Diagnostics listed at first, and added by each "show more". */
 export const DIAGNOSTICS_SHOWN = 1000;
@@ -38,6 +41,15 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @typedef {object} Origin what the exporter says of a live ruleset
  * @property {string | null} host the host it was read on
  * @property {string | null} readAt when its command started (RFC 3339)
+ */
+
+/**
+ * @typedef {object} Baseline the ruleset a dump is compared with: the
+ *   live snapshot before (a refresh), or a dump chosen to compare with
+ * @property {string} name
+ * @property {Table[]} tables
+ * @property {Rule[]} rules
+ * @property {string | null} readAt when the exporter read it (live only)
  */
 
 /**
@@ -78,6 +90,16 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {Set<string>} codes the diagnostic codes shown (all when empty)
  * @property {number} diagnosticsShown
  * @property {{table: string, chain: string} | null} selected
+ * @property {string} query the rule filter as typed (search.js reads it)
+ * @property {Sort} sort the rule list's order
+ * @property {string} chainQuery the tree's chain search as typed
+ * @property {Baseline | null} baseline what the dump is compared with
+ * @property {string | null} baselineError why a dump chosen to compare with could not be
+ * @property {import('./diff.js').Deltas | null} deltas what each rule counted
+ *   since the baseline (once both have all their rules)
+ * @property {number | null} interval seconds between the baseline's reading and this one's (live)
+ * @property {string[] | null} identities each rule's, to look up its last hit (live)
+ * @property {HitWindow} hitWindow which rules the list keeps by when they last counted
  * @property {{line: number, column: number} | null} source the line shown in context
  * @property {Exposition | null} exposition
  * @property {{result: TraceResult | null, error: string | null, traceMs: number | null} | null} trace
@@ -99,23 +121,32 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {Pane} pane
  * @property {Format} format
  * @property {number} nextId
+ * @property {Map<string, number>} hits when each live rule last counted a
+ *   packet, as the exporter's clock has it (ms), by ruleset and identity:
+ *   kept across refreshes
  */
+
+/** @typedef {'' | '1' | '5' | '15' | 'never'} HitWindow '' all; minutes; never hit since the page had them */
 
 /** @returns {State} */
 export function initialState() {
-  return { phase: 'empty', notice: null, sources: [], unavailable: [], sets: null, run: null, pane: 'rules', format: 'text', nextId: 1 };
+  return { phase: 'empty', notice: null, sources: [], unavailable: [], sets: null, run: null, pane: 'rules', format: 'text', nextId: 1, hits: new Map() };
 }
 
 /**
- * A new dump to analyse, replacing the one on screen.
+ * A new dump to analyse, replacing the one on screen. A live refresh
+ * passes the run it replaces: its view (chain, filter, sort, searches)
+ * stays, and its rules are the baseline the new counters are compared with.
  * @param {State} state
  * @param {Source} source
  * @param {'auto' | Family} chosen the family control's value
  * @param {number} now
+ * @param {Run | null} [previous] the same ruleset read before
  * @returns {Run}
  */
-export function startRun(state, source, chosen, now) {
+export function startRun(state, source, chosen, now, previous = null) {
   const kind = kindOf(source.bytes);
+  const before = previous !== null && previous.name === source.name && previous.totalMs !== null && previous.error === null ? previous : null;
   state.run = {
     id: state.nextId++,
     name: source.name,
@@ -143,7 +174,16 @@ export function startRun(state, source, chosen, now) {
     diagnostics: [],
     codes: new Set(),
     diagnosticsShown: DIAGNOSTICS_SHOWN,
-    selected: null,
+    selected: before?.selected ?? null,
+    query: before?.query ?? '',
+    sort: before?.sort ?? { key: 'line', descending: false },
+    chainQuery: before?.chainQuery ?? '',
+    baseline: before === null ? null : { name: before.name, tables: before.tables, rules: before.rules, readAt: before.origin?.readAt ?? null },
+    baselineError: null,
+    deltas: null,
+    interval: null,
+    identities: null,
+    hitWindow: before?.hitWindow ?? '',
     source: null,
     exposition: null,
     trace: null,
@@ -192,6 +232,16 @@ export function applyMessage(state, data) {
     case 'done':
       run.totalMs = data.totalMs;
       state.phase = run.error ? 'error' : 'ready';
+      compare(state, run);
+      return true;
+    case 'baseline':
+      if (data.error) {
+        run.baselineError = `${data.name} does not parse (line ${data.error.line}): ${data.error.message}`;
+        return true;
+      }
+      run.baseline = { name: data.name, tables: data.tables, rules: data.rules, readAt: null };
+      run.baselineError = null;
+      compare(state, run);
       return true;
     case 'exposition':
       if (run.exposition === null || data.format !== run.exposition.format) return false;
@@ -209,6 +259,53 @@ export function applyMessage(state, data) {
     default:
       return false;
   }
+}
+
+/**
+ * The dump compared with its baseline, once it has all its rules: what
+ * each rule counted since, per second when both were read live, and when
+ * each rule last counted.
+ * @param {State} state
+ * @param {Run} run
+ */
+function compare(state, run) {
+  const baseline = run.baseline;
+  if (baseline === null || run.totalMs === null || run.error !== null) return;
+  run.deltas = deltasOf(baseline.rules, run.rules, matchRules(baseline.rules, run.rules));
+  const was = baseline.readAt === null ? NaN : Date.parse(baseline.readAt);
+  const now = run.origin?.readAt ? Date.parse(run.origin.readAt) : NaN;
+  run.interval = Number.isFinite(was) && Number.isFinite(now) && now > was ? (now - was) / 1000 : null;
+  if (run.interval === null) return;
+  run.identities = identities(run.rules);
+  run.identities.forEach((identity, i) => {
+    const packets = run.deltas?.packets[i];
+    if (packets !== null && packets !== undefined && packets > 0n) state.hits.set(`${run.name}\u0000${identity}`, now);
+  });
+}
+
+/**
+ * Keeps only the rules that last counted within `window` (live refresh).
+ * @param {State} state
+ * @param {HitWindow} window
+ */
+export function setHitWindow(state, window) {
+  if (state.run) state.run.hitWindow = window;
+}
+
+/**
+ * Whether rule `index` of the dump shown is kept by its hit window: it
+ * last counted within so many minutes of this reading, or (`never`) has
+ * not counted since the page first read it.
+ * @param {State} state
+ * @param {number} index
+ */
+export function keptByHits(state, index) {
+  const run = state.run;
+  if (run === null || run.hitWindow === '' || run.identities === null) return true;
+  const last = state.hits.get(`${run.name}\u0000${run.identities[index]}`);
+  if (run.hitWindow === 'never') return last === undefined;
+  const now = Date.parse(run.origin?.readAt ?? '');
+  return last !== undefined && now - last <= Number(run.hitWindow) * 60_000;
 }
 
 /**
@@ -287,6 +384,68 @@ export function selectChain(state, selected) {
   if (state.run === null) return;
   state.run.selected = selected;
   if (selected !== null) state.pane = 'rules';
+}
+
+/**
+ * Filters the rules by what is typed.
+ * @param {State} state
+ * @param {string} query
+ */
+export function setQuery(state, query) {
+  if (state.run) state.run.query = query;
+}
+
+/**
+ * Sorts the rules by `key`: a new key's counters from the largest, lines
+ * from the first; the same key again the other way.
+ * @param {State} state
+ * @param {Sort['key']} key
+ */
+export function sortBy(state, key) {
+  const run = state.run;
+  if (run === null) return;
+  const descending = run.sort.key === key ? !run.sort.descending : key !== 'line';
+  run.sort = { key, descending };
+}
+
+/**
+ * Lists only the chains whose name has what is typed.
+ * @param {State} state
+ * @param {string} query
+ */
+export function setChainQuery(state, query) {
+  if (state.run) state.run.chainQuery = query;
+}
+
+/**
+ * What the address bar keeps of the view (url.js writes it).
+ * @param {State} state
+ * @returns {View}
+ */
+export function viewOf(state) {
+  const run = state.run;
+  return {
+    selected: run?.selected ?? null,
+    pane: state.pane,
+    query: run?.query ?? '',
+    sort: run?.sort ?? { key: 'line', descending: false },
+  };
+}
+
+/**
+ * Shows a view from the address bar (Back, Forward, a shared link): a
+ * chain the dump does not have is not selected.
+ * @param {State} state
+ * @param {View} view
+ */
+export function applyView(state, view) {
+  state.pane = view.pane;
+  const run = state.run;
+  if (run === null) return;
+  const { selected } = view;
+  run.selected = selected !== null && run.chainKeys.has(`${selected.table}/${selected.chain}`) ? selected : null;
+  run.query = view.query;
+  run.sort = view.sort;
 }
 
 /**

@@ -30,6 +30,8 @@ self.onmessage = ({ data }) => {
       renderCurrent(data.format);
     } else if (data.kind === 'sets') {
       readSets(data.name, data.bytes);
+    } else if (data.kind === 'baseline') {
+      readBaseline(data.id, data.name, data.bytes);
     }
   } catch (err) {
     // A trap in the component (a bug, never the input's fault) or a
@@ -81,6 +83,23 @@ function traceCurrent(packet) {
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
     self.postMessage({ kind: 'trace', id, error: err.message.replace(/^trace: /, '') });
+  }
+}
+
+/**
+ * A dump to compare the one on screen with: its tables and all its rules
+ * at once (the page diffs them), the analysis of the dump on screen kept.
+ * @param {number} id the dump on screen
+ * @param {string} name
+ * @param {Uint8Array} bytes
+ */
+function readBaseline(id, name, bytes) {
+  const result = analyze(bytes);
+  try {
+    if (result.error) self.postMessage({ kind: 'baseline', id, name, error: result.error });
+    else self.postMessage({ kind: 'baseline', id, name, tables: result.tables, rules: result.rules(0, result.ruleCount) });
+  } finally {
+    result.dispose();
   }
 }
 

@@ -9,9 +9,10 @@
 // failure is an assertion; the figures measured are printed as one
 // `RESULT {json}` line. The browser may reach 127.0.0.1 only.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { basename, extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const plan = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -49,8 +50,12 @@ try {
   await nftables();
   await nftMalformed();
   await tracer();
+  await diffs();
   await readable();
+  await keyboard();
+  await themes();
   await live();
+  await liveRates();
   await liveUnavailable();
   await endpointOff();
   await staticFiles();
@@ -91,22 +96,26 @@ async function copyAndDownload(page, exposition) {
   await page.click('#copy');
   await page.waitForFunction(() => document.querySelector('#exposition-status').textContent === 'copied');
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), exposition, 'copied');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-  assert.match(download.suggestedFilename(), /\.prom$/);
-  assert.equal(readFileSync(await download.path(), 'utf8'), exposition, 'downloaded');
+  const download = await downloaded(page, '#download');
+  assert.match(download.name, /\.prom$/);
+  assert.equal(download.text, exposition, 'downloaded');
   results.checks.push('copy, download');
 }
 
-/** A diagnostic of each kind, each linking to its line in context. */
+/**
+ * A diagnostic of each kind, errors first, each with its rule's chain and
+ * linking to its line in context; the findings exported as CSV and JSON.
+ */
 async function diagnostics() {
   const page = await open(plan.exporter);
   const { path, expected, lines } = plan.diagnostics;
   await load(page, path, 'ready');
   await page.click('[data-pane=diagnostics]');
-  const shown = await page.$$eval('#diagnostics li', (items) => items.map((li) => ({ line: Number(li.dataset.line), code: li.dataset.code })));
-  assert.deepEqual(shown, expected.map(({ line, code }) => ({ line, code })), 'diagnostics');
+  const shown = await page.$$eval('#diagnostics li', (items) => items.map((li) => ({ line: Number(li.dataset.line), code: li.dataset.code, chain: li.dataset.chain })));
+  assert.deepEqual(shown, expected.map(({ line, code, chain }) => ({ line, code, chain })), 'findings by severity, with their chains');
   const codes = [...new Set(expected.map((d) => d.code))];
   assert.deepEqual(await page.$$eval('#diagnostic-codes .chip', (chips) => chips.map((c) => c.dataset.code)), codes);
+  await exports(page, expected);
   for (const code of codes) {
     const first = expected.find((d) => d.code === code);
     await page.click('[data-pane=diagnostics]');
@@ -114,7 +123,7 @@ async function diagnostics() {
     assert.equal(await page.getAttribute('#source-view', 'data-line'), String(first.line), `${code}: source line`);
     const here = await page.textContent('#source-lines .here');
     assert.ok(here.endsWith(`${lines[first.line - 1]}\n`), `${code}: line ${first.line} in context: ${here}`);
-    if (first.rule) {
+    if (first.chain !== '') {
       // A rule's line also shows it in the rule list.
       await page.waitForSelector(`#rule-canvas .row.highlight[data-line="${first.line}"]`, { state: 'visible' });
     }
@@ -131,6 +140,42 @@ async function diagnostics() {
   assert.equal(await page.isVisible('#source-view'), false, 'no line of the dump before in context');
   results.checks.push(`diagnostics ${codes.join(' ')}, then none`);
   await done(page);
+}
+
+/**
+ * The findings as the native analysis has them, downloaded as CSV (every
+ * field quoted) and as JSON; then only one code's, after its chip.
+ */
+async function exports(page, expected) {
+  const csv = await downloaded(page, '#export-csv');
+  assert.match(csv.name, /\.findings\.csv$/);
+  const columns = ['severity', 'code', 'line', 'column', 'table', 'chain', 'rule', 'message'];
+  assert.deepEqual(parseCsv(csv.text), [columns, ...expected.map((f) => columns.map((c) => String(f[c])))], 'CSV export');
+  const json = await downloaded(page, '#export-json');
+  assert.match(json.name, /\.findings\.json$/);
+  assert.deepEqual(JSON.parse(json.text).findings, expected, 'JSON export');
+  const code = expected[0].code;
+  await page.click(`#diagnostic-codes .chip[data-code="${code}"]`);
+  const only = JSON.parse((await downloaded(page, '#export-json')).text).findings;
+  assert.deepEqual(only, expected.filter((f) => f.code === code), `JSON export of ${code} only`);
+  await page.click(`#diagnostic-codes .chip[data-code="${code}"]`);
+  results.checks.push('findings exported as CSV and JSON');
+}
+
+/** What clicking `selector` downloads: its file name and text. */
+async function downloaded(page, selector) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return { name: download.suggestedFilename(), text: readFileSync(await download.path(), 'utf8') };
+}
+
+/** RFC 4180 CSV whose every field is quoted, rows ending in CRLF. */
+function parseCsv(text) {
+  assert.ok(text.endsWith('\r\n'), 'CSV ends with CRLF');
+  return text.slice(0, -2).split('\r\n').map((row) => {
+    const matches = [...row.matchAll(/"((?:[^"]|"")*)"(,|$)/gy)];
+    assert.equal(matches.map((m) => m[0]).join(''), row, 'every CSV field quoted');
+    return matches.map((m) => m[1].replaceAll('""', '"'));
+  });
 }
 
 /** Dumps that do not parse: the exporter's message, its line in context. */
@@ -158,17 +203,59 @@ async function sortFilterJump() {
   assert.equal(packets[0], maxPackets, 'largest packets first');
   assert.deepEqual(packets, [...packets].sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : BigInt(b) < BigInt(a) ? -1 : 0)), 'non-increasing');
   await page.fill('#filter', filter.query);
-  await page.waitForFunction((n) => document.querySelector('#shown').textContent.startsWith(`${n} shown`), filter.count);
+  await shown(page, filter.count);
+  // An address finds the rules whose networks hold it, a port the rules
+  // whose ports include it: not their digits in the text.
+  for (const { query, count } of [plan.interaction.address, plan.interaction.port]) {
+    await page.fill('#filter', query);
+    await shown(page, count);
+    assert.match(await page.textContent('#shown'), /; .* in a (source or destination|port match)$/);
+  }
   await page.fill('#filter', '');
   await page.click('button[data-sort=line]');
+  const all = await page.textContent('#shown');
   await page.click(`#rule-canvas .row[data-line="${jump.line}"] button[data-action=target]`);
-  await page.waitForFunction((n) => document.querySelector('#shown').textContent.startsWith(`${n} shown`), jump.rules);
+  await shown(page, jump.rules);
   const chains = await visibleColumn(page, 2);
   assert.ok(chains.length > 0 && chains.every((c) => c === jump.to), `only ${jump.to}'s rules: ${chains}`);
   assert.match(await page.textContent('#chain-links'), new RegExp(`Reached from: .*${jump.from} \\(line ${jump.line}\\)`));
   await shot(page, 'jump');
-  results.checks.push('sort, filter, jump');
+  results.checks.push('sort, filter by text, address and port, jump');
+
+  // Typing in the tree moves focus to the first chain with that start.
+  await page.focus('#tree li[data-chain] button');
+  await page.keyboard.type('kube-sv');
+  const found = await page.evaluate(() => ({
+    focused: document.activeElement?.closest('li')?.dataset.chain,
+    first: [...document.querySelectorAll('#tree li[data-chain]')].map((li) => li.dataset.chain).find((c) => c.toLowerCase().startsWith('kube-sv')),
+  }));
+  assert.ok(found.first && found.focused === found.first, `type-to-find: ${JSON.stringify(found)}`);
+
+  // The jump is in the address bar: Back leaves the chain, Forward returns.
+  const here = `#${jump.table}/${jump.to}`;
+  assert.equal(new URL(page.url()).hash, here);
+  await page.goBack();
+  await page.waitForFunction((text) => document.querySelector('#shown').textContent === text, all);
+  assert.equal(await page.isVisible('#chain-filter'), false, 'Back: no chain');
+  await page.goForward();
+  await shown(page, jump.rules);
+  assert.equal(new URL(page.url()).hash, here);
   await done(page);
+
+  // A shared link: the same view once the dump is loaded.
+  const shared = await open(`${plan.exporter}${here}?filter=${encodeURIComponent(filter.query)}&sort=-packets&tab=diagnostics`);
+  await load(shared, path, 'ready');
+  await shared.waitForSelector('#pane-diagnostics', { state: 'visible' });
+  assert.equal(await shared.inputValue('#filter'), filter.query);
+  assert.equal(await shared.textContent('#chain-filter'), `chain ${jump.table}/${jump.to} ×`);
+  assert.equal(await shared.getAttribute('button[data-sort=packets]', 'data-order'), ' ▼');
+  results.checks.push('the view in the address bar: Back, Forward, a shared link');
+  await done(shared);
+}
+
+/** Waits until the rule list says it shows `n` rules. */
+async function shown(page, n) {
+  await page.waitForFunction((text) => document.querySelector('#shown').textContent.startsWith(text), `${n.toLocaleString('en-US')} shown`);
 }
 
 /** The 100k-rule dump: time to the first table, a virtualised list, scrolling. */
@@ -210,6 +297,15 @@ async function big() {
   await page.$$eval('#rule-canvas .row:not([hidden])', (rows) => rows.find((r) => r.children[1].textContent === 'nat').querySelector('button[data-action=target]').click());
   await page.waitForFunction(() => /Jumps to: .* and [\d,]+ more$/.test(document.querySelector('#chain-links').textContent));
   await page.fill('#filter', '');
+  // The tree lists 300 chains a table; its search finds any.
+  const late = plan.big.lateChain;
+  const item = `#tree li[data-table="${late.table}"][data-chain="${late.chain}"]`;
+  assert.equal(await page.$(item), null, `${late.chain} is not listed before a search`);
+  await page.fill('#tree-search', late.chain);
+  await page.waitForSelector(item, { state: 'visible' });
+  await page.fill('#tree-search', 'no-such-chain');
+  await page.waitForFunction(() => document.querySelector('#tree .more .meta')?.textContent === 'no chain has "no-such-chain"');
+  await page.fill('#tree-search', '');
   await shot(page, 'big');
   results.checks.push('big');
   await done(page);
@@ -334,6 +430,218 @@ async function readable() {
   results.checks.push('readable at 1024 px');
 }
 
+/**
+ * Tab walks the virtualised list one rule at a time, past the rows first
+ * drawn, with focus seen at every step.
+ */
+async function keyboard() {
+  const page = await open(plan.exporter);
+  await load(page, plan.keyboard.path, 'ready');
+  await page.focus('#rule-canvas .row[data-position="0"] button[data-action=line]');
+  const positions = [0];
+  for (let step = 0; step < 240; step++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => {
+      const focused = document.activeElement;
+      const row = focused?.closest('#rule-canvas .row');
+      const box = focused?.getBoundingClientRect();
+      const viewport = document.querySelector('#rule-viewport').getBoundingClientRect();
+      return {
+        position: row ? Number(row.dataset.position) : -1,
+        outline: focused ? getComputedStyle(focused).outlineStyle : 'none',
+        seen: !!box && box.top >= viewport.top - 1 && box.bottom <= viewport.bottom + 1,
+      };
+    });
+    if (at.position === -1) break;
+    assert.ok(at.position - positions.at(-1) <= 1 && at.position >= positions.at(-1), `Tab went from rule ${positions.at(-1)} to ${at.position}`);
+    assert.notEqual(at.outline, 'none', `focus at rule ${at.position} is not seen`);
+    assert.ok(at.seen, `the focused control of rule ${at.position} is out of view`);
+    positions.push(at.position);
+  }
+  const rowsInView = await page.$eval('#rule-viewport', (v) => Math.floor(v.clientHeight / 22));
+  assert.ok(positions.at(-1) > rowsInView + 10, `Tab reached rule ${positions.at(-1)}, not past the ${rowsInView} rules first in view`);
+  results.checks.push(`Tab through ${positions.at(-1)} rules, one at a time`);
+  await done(page);
+}
+
+/**
+ * Light and dark (the system's), at 1400, 1024 and 390 px: every text on
+ * screen keeps a contrast of 4.5:1 with what is behind it, in the rules
+ * (a chain selected, a rule marked, a line in context), the findings and
+ * a trace; on a phone the page is one column with no sideways scroll and
+ * the rule text has the width.
+ */
+async function themes() {
+  for (const colorScheme of ['light', 'dark']) {
+    for (const width of [1400, 1024, 390]) {
+      const themed = await browser.newContext({ colorScheme, viewport: { width, height: width === 390 ? 844 : 900 } });
+      const page = await themed.newPage();
+      const problems = [];
+      page.on('pageerror', (err) => problems.push(err.message));
+      const where = `${colorScheme} at ${width} px`;
+      await page.goto(plan.exporter);
+      await contrast(page, `${where}, empty`);
+      const { path, expected } = plan.diagnostics;
+      await load(page, path, 'ready');
+      const first = expected.find((f) => f.chain !== '');
+      await page.click(`#tree li[data-table="${first.table}"][data-chain="${first.chain}"] button`);
+      // A finding's line: in context, and marked in the rule list.
+      await page.click('[data-pane=diagnostics]');
+      await page.click(`#diagnostics li[data-line="${first.line}"] button`);
+      await page.waitForSelector('#rule-canvas .row.highlight');
+      await contrast(page, `${where}, rules`);
+      if (width === 390) await phone(page, where);
+      await page.keyboard.press('Escape');
+      await page.click('[data-pane=diagnostics]');
+      await contrast(page, `${where}, findings`);
+      await page.click('[data-pane=trace]');
+      await page.fill('#trace-protocol', 'tcp');
+      await page.fill('#trace-destination-port', '22');
+      await page.click('#trace-run');
+      await page.waitForSelector('#trace-verdict[data-trace-ms]');
+      await contrast(page, `${where}, trace`);
+      if (width !== 1024) await page.screenshot({ path: join(plan.screenshots, `${colorScheme}-${width}.png`) });
+      assert.deepEqual(problems, [], `errors in the page, ${where}`);
+      await themed.close();
+      results.checks.push(`contrast ≥ 4.5:1, ${where}`);
+    }
+  }
+}
+
+/** At 390 px: one column, nothing wider than the screen, the rule readable. */
+async function phone(page, where) {
+  const layout = await page.evaluate(() => {
+    const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+    const text = document.querySelector('#rule-canvas .row:not([hidden]) .text');
+    return {
+      scrollWidth: document.documentElement.scrollWidth,
+      treeBottom: box('#tree-nav').bottom,
+      panesTop: box('#panes').top,
+      textWidth: text.getBoundingClientRect().width,
+    };
+  });
+  assert.ok(layout.scrollWidth <= 390, `${where}: the page is ${layout.scrollWidth} px wide`);
+  assert.ok(layout.treeBottom <= layout.panesTop + 1, `${where}: the tree is above the panes (${JSON.stringify(layout)})`);
+  assert.ok(layout.textWidth >= 300, `${where}: the rule text has ${layout.textWidth} px`);
+  await page.screenshot({ path: join(plan.screenshots, `phone-rules-${where.split(' ')[0]}.png`) });
+}
+
+/**
+ * Every text node on screen against the colour behind it (its element's
+ * and its ancestors' backgrounds, blended), by WCAG 2's contrast ratio.
+ * Disabled controls are exempt, as WCAG has them.
+ */
+async function contrast(page, where) {
+  const failures = await page.evaluate(() => {
+    const parse = (css) => {
+      const [r, g, b, a = 1] = css.match(/[\d.]+/g).map(Number);
+      return { r, g, b, a };
+    };
+    const over = (top, bottom) => ({
+      r: top.r * top.a + bottom.r * (1 - top.a),
+      g: top.g * top.a + bottom.g * (1 - top.a),
+      b: top.b * top.a + bottom.b * (1 - top.a),
+      a: 1,
+    });
+    const luminance = ({ r, g, b }) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const behind = (element) => {
+      const layers = [];
+      for (let e = element; e; e = e.parentElement) {
+        const color = parse(getComputedStyle(e).backgroundColor);
+        if (color.a > 0) layers.push(color);
+        if (color.a === 1) break;
+      }
+      return layers.reverse().reduce((color, layer) => over(layer, color), { r: 255, g: 255, b: 255, a: 1 });
+    };
+    const failed = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const element = node.parentElement;
+      if (!node.textContent.trim() || !element || element.closest(':disabled, option, [hidden]')) continue;
+      if (!element.checkVisibility({ opacityProperty: true, visibilityProperty: true }) || element.getClientRects().length === 0) continue;
+      const background = behind(element);
+      const text = over(parse(getComputedStyle(element).color), background);
+      const [light, dark] = [luminance(text), luminance(background)].sort((x, y) => y - x);
+      const ratio = (light + 0.05) / (dark + 0.05);
+      if (ratio < 4.5) failed.push(`${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}.${element.className} "${node.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+    }
+    return failed;
+  });
+  assert.deepEqual(failures, [], `${where}: text below 4.5:1`);
+}
+
+/**
+ * The diff: a dump changed by construction against the one it was made
+ * from (what host/tests/analyzer.rs's model counts); then two 100k dumps,
+ * the time printed.
+ */
+async function diffs() {
+  const page = await open(plan.exporter);
+  const { small, big: large } = plan.diff;
+  await load(page, small.after, 'ready');
+  await page.click('[data-pane=diff]');
+  await page.setInputFiles('#compare-file', small.before);
+  await page.waitForSelector('#diff-summary[data-diff-ms]');
+  assert.deepEqual(await counts(page), small.counts, 'small diff');
+  // The moved rule is the first of its chain gone to the end; its line
+  // opens it in the rule list.
+  const moved = await page.$eval('#diff-changes li.moved', (li) => ({ chain: li.dataset.chain, line: Number(li.dataset.line) }));
+  assert.equal(moved.chain, small.movedChain);
+  await page.click('#diff-changes li.moved button.rule');
+  await page.waitForSelector(`#rule-canvas .row.highlight[data-line="${moved.line}"]`, { state: 'visible' });
+  // A chip keeps one kind.
+  await page.click('[data-pane=diff]');
+  await page.click('#diff-kinds .chip[data-kind=added]');
+  assert.deepEqual(await page.$$eval('#diff-changes li', (items) => items.map((li) => li.dataset.kind)), ['added']);
+  await shot(page, 'diff');
+  results.checks.push('diff: added, removed, moved, counted');
+
+  await load(page, large.after, 'ready');
+  await page.setInputFiles('#compare-file', large.before);
+  await page.waitForSelector('#diff-summary[data-diff-ms]', { timeout: 120_000 });
+  results.timings.bigDiffMs = Number(await page.getAttribute('#diff-summary', 'data-diff-ms'));
+  assert.deepEqual(await counts(page), large.counts, '100k diff');
+  results.checks.push('diff of two 100k dumps');
+  await done(page);
+}
+
+/** What the diff summary counted, by kind. */
+async function counts(page) {
+  return page.$eval('#diff-summary', (s) => Object.fromEntries(['added', 'removed', 'moved', 'counted', 'reset'].map((k) => [k, Number(s.dataset[k])])));
+}
+
+/**
+ * Live rates: the page reads the live rulesets every second; a datagram
+ * sent in the namespace shows on the rule that counted it, with a
+ * rate, all of its chain's share, and that rule kept by "counted in the
+ * last minute".
+ */
+async function liveRates() {
+  const page = await open(`${plan.liveExporter}?live&refresh=1`);
+  await page.waitForSelector('#pane-rules.rates');
+  const cell = '#rule-canvas .row:not([hidden]):has(button[data-set="live4"]) .delta';
+  execFileSync('ip', ['netns', 'exec', plan.liveNetns, 'bash', '-c', 'echo x > /dev/udp/127.0.0.1/9']);
+  // The datagram, and the ICMP port unreachable it earns from 127.0.0.1
+  // (nothing listens on port 9): one reading or two may count them.
+  await page.waitForFunction((selector) => Number(document.querySelector(selector)?.dataset.value ?? 0) > 0, cell, { timeout: 30_000 }).catch(async (err) => {
+    const shown = await page.evaluate(() => [...document.querySelectorAll('#rule-canvas .row:not([hidden])')].map((r) => r.textContent).join(' | '));
+    throw new Error(`nothing counted on the live4 rule: ${await page.textContent('#status')}: ${shown}`, { cause: err });
+  });
+  const text = await page.textContent(cell);
+  assert.match(text, /^\+[12] [\d.]+\/s 100%$/, `the Δ cell: ${text}`);
+  await page.selectOption('#hit-window', '1');
+  await page.waitForSelector('#rule-canvas .row:not([hidden]) button[data-set="live4"]');
+  await page.selectOption('#hit-window', 'never');
+  await page.waitForSelector('#rule-canvas .row:not([hidden]) button[data-set="live4"]', { state: 'detached' });
+  assert.match(new URL(page.url()).search, /refresh=1/);
+  await shot(page, 'live-rates');
+  results.checks.push('live rates');
+  await done(page);
+}
+
 /** A listing cut short: the exporter's message, the item it ends in. */
 async function nftMalformed() {
   const page = await open(plan.exporter);
@@ -378,6 +686,17 @@ async function live() {
   }
   await shot(page, 'live');
   results.checks.push('live');
+
+  // A reload keeps the view: the live rulesets come again, then its chain and tab.
+  const { table, chain } = plan.live[0].tree[0];
+  await page.goto(`${plan.liveExporter}?live#${table}/${chain}?tab=trace`);
+  await page.reload();
+  await page.waitForSelector('body[data-state=ready]');
+  await page.waitForSelector('#pane-trace', { state: 'visible' });
+  await page.click('[data-pane=rules]');
+  assert.equal(await page.textContent('#chain-filter'), `chain ${table}/${chain} ×`);
+  assert.equal(new URL(page.url()).hash, `#${table}/${chain}`);
+  results.checks.push('live: a reload keeps the view');
   await done(page);
 }
 
@@ -477,10 +796,16 @@ async function done(page) {
   await page.close();
 }
 
+/**
+ * Opens a dump and waits until the page has it in `state`: its status
+ * names it, so that the dump before, in the same state, is not taken for it.
+ */
 async function load(page, path, state) {
   await page.setInputFiles('#file', path);
+  const name = basename(path);
   try {
-    await page.waitForSelector(`body[data-state=${state}]`, { state: 'attached' });
+    await page.waitForFunction(([wanted, named]) => document.body.dataset.state === wanted
+      && document.querySelector('#status').textContent.startsWith(`${named}:`), [state, name]);
   } catch (err) {
     const now = await page.evaluate(() => `${document.body.dataset.state}: ${document.querySelector('#status').textContent}`);
     throw new Error(`${path}: waiting for state ${state}, the page is ${now}`, { cause: err });

@@ -8,8 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // imports from), by a path made at run time: the build is not in the tree.
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'model.js');
 const {
-  codeCounts, count, expositionFileName, familyOf, firstLines, itemAt, itemSpans, lineStarts, linesAround,
-  offsetOf, plural, policyCounters, scaled, unique, withCodes,
+  codeCounts, count, expositionFileName, familyOf, findings, findingsCsv, findingsJson, firstLines, itemAt, itemSpans,
+  lineStarts, linesAround, offsetOf, plural, policyCounters, ruleIndexAt, scaled, unique, withCodes,
 } = await import(pathToFileURL(built).href);
 
 const bytes = (text) => new TextEncoder().encode(text);
@@ -117,4 +117,42 @@ test('counters are scaled to three figures past 100,000, exact below', () => {
   assert.equal(scaled(99_999_999_999n), '99.9G');
   assert.equal(scaled(18446744073709551615n), '18.4E');
   assert.equal(scaled(123), '123');
+});
+
+test('findings: errors first, ties in the order given, each with its rule', () => {
+  const rules = [
+    { line: 3, table: 'filter', chain: 'INPUT', text: '-i lo -j ACCEPT' },
+    { line: 5, table: 'filter', chain: 'WEB', text: '-j ACCEPT' },
+  ];
+  const d = (severity, code, line) => ({ severity, code, line, column: 1, message: `${code} at ${line}` });
+  const list = findings([d('info', 'never-matched', 3), d('warning', 'unreachable-rule', 5), d('info', 'unreferenced-chain', 4), d('error', 'jump-to-undeclared-chain', 5), d('warning', 'invalid-utf8', 0)], rules);
+  assert.deepEqual(list.map((f) => [f.severity, f.code, f.line, f.chain]), [
+    ['error', 'jump-to-undeclared-chain', 5, 'WEB'],
+    ['warning', 'unreachable-rule', 5, 'WEB'],
+    ['warning', 'invalid-utf8', 0, ''],
+    ['info', 'never-matched', 3, 'INPUT'],
+    ['info', 'unreferenced-chain', 4, ''],
+  ]);
+  assert.equal(list[3].rule, '-i lo -j ACCEPT');
+  assert.equal(ruleIndexAt(rules, 5), 1);
+  assert.equal(ruleIndexAt(rules, 4), -1);
+  assert.equal(ruleIndexAt([], 1), -1);
+});
+
+test('findings as CSV: every field quoted, quotes doubled, formulas defused, options kept', () => {
+  const finding = (rule, message) => ({ severity: 'info', code: 'never-matched', line: 2, column: 1, table: 'filter', chain: 'INPUT', rule, message });
+  const csv = findingsCsv([
+    finding('-m comment --comment "a, b" -j ACCEPT', 'plain'),
+    finding('=HYPERLINK("x")', '+1'),
+    finding('-2+3', '@SUM(A1)'),
+  ]);
+  assert.equal(csv, [
+    '"severity","code","line","column","table","chain","rule","message"',
+    '"info","never-matched","2","1","filter","INPUT","-m comment --comment ""a, b"" -j ACCEPT","plain"',
+    '"info","never-matched","2","1","filter","INPUT","\'=HYPERLINK(""x"")","\'+1"',
+    '"info","never-matched","2","1","filter","INPUT","\'-2+3","\'@SUM(A1)"',
+    '',
+  ].join('\r\n'));
+  assert.equal(findingsCsv([]), '"severity","code","line","column","table","chain","rule","message"\r\n');
+  assert.deepEqual(JSON.parse(findingsJson('d.rules', [finding('-j DROP', 'm')])), { dump: 'd.rules', findings: [finding('-j DROP', 'm')] });
 });

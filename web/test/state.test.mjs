@@ -10,8 +10,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // imports from), by a path made at run time: the build is not in the tree.
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'state.js');
 const {
-  DIAGNOSTICS_SHOWN, applyMessage, applySets, initialState, selectChain, setLabel, startRun, statusText, toggleCode, wantExposition,
+  DIAGNOSTICS_SHOWN, applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setLabel, setQuery, sortBy, startRun,
+  statusText, toggleCode, viewOf, wantExposition,
 } = await import(pathToFileURL(built).href);
+const { hashOf, parseHash } = await import(pathToFileURL(join(dirname(built), 'url.js')).href);
 
 const dump = (text) => ({ name: 'node.rules', bytes: new TextEncoder().encode(text) });
 const table = { name: 'filter', chains: [{ name: 'INPUT', policies: [], rules: 2 }, { name: 'KUBE', policies: [], rules: 1 }] };
@@ -197,4 +199,44 @@ test('a live ruleset says where and when it was read, and which others could not
   // A dump from a file has no origin.
   const other = startRun(state, dump('*filter\n'), 'auto', 0);
   assert.equal(other.origin, null);
+});
+
+test('the view goes to the fragment and back; a new dump starts from the default', () => {
+  const state = initialState();
+  const run = analysed(state);
+  assert.equal(hashOf(viewOf(state)), '', 'the default view is no fragment');
+  selectChain(state, { table: 'filter', chain: 'KUBE' });
+  setQuery(state, '10.0.0.5 & more');
+  sortBy(state, 'packets');
+  assert.deepEqual(run.sort, { key: 'packets', descending: true }, 'counters from the largest');
+  sortBy(state, 'packets');
+  assert.deepEqual(run.sort, { key: 'packets', descending: false }, 'the same key again the other way');
+  sortBy(state, 'line');
+  assert.deepEqual(run.sort, { key: 'line', descending: false }, 'lines from the first');
+  sortBy(state, 'bytes');
+  state.pane = 'diagnostics';
+  const hash = hashOf(viewOf(state));
+  assert.equal(hash, '#filter/KUBE?filter=10.0.0.5+%26+more&sort=-bytes&tab=diagnostics');
+  assert.deepEqual(parseHash(hash), viewOf(state));
+
+  // Back to a fragment: the view it holds, a chain the dump lacks ignored.
+  applyView(state, parseHash('#filter/INPUT?sort=packets'));
+  assert.deepEqual(viewOf(state), { selected: { table: 'filter', chain: 'INPUT' }, pane: 'rules', query: '', sort: { key: 'packets', descending: false } });
+  applyView(state, parseHash('#nat/NOPE?tab=trace'));
+  assert.equal(run.selected, null);
+  assert.equal(state.pane, 'trace');
+
+  setChainQuery(state, 'KU');
+  const next = startRun(state, dump('*nat\n'), 'auto', 0);
+  assert.deepEqual([next.query, next.sort, next.chainQuery, next.selected], ['', { key: 'line', descending: false }, '', null]);
+});
+
+test('a fragment that says too little or too much is the default in those parts', () => {
+  const fallback = { selected: null, pane: 'rules', query: '', sort: { key: 'line', descending: false } };
+  assert.deepEqual(parseHash(''), fallback);
+  assert.deepEqual(parseHash('#'), fallback);
+  assert.deepEqual(parseHash('#filter/?tab=nope&sort=-weight'), fallback);
+  assert.deepEqual(parseHash('#%E0%A4%A/x'), fallback, 'a broken escape');
+  assert.deepEqual(parseHash('#raw/PRE%2FROUTING').selected, { table: 'raw', chain: 'PRE/ROUTING' }, 'a slash in a chain name');
+  assert.equal(hashOf({ ...fallback, selected: { table: 'raw', chain: 'PRE/ROUTING' } }), '#raw/PRE%2FROUTING');
 });

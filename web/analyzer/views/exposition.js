@@ -1,7 +1,7 @@
 // @ts-check
 // The exposition pane: the text the exporter would serve for the dump, its
 // first lines on the page, all of it copied or downloaded.
-import { $, element } from '../dom.js';
+import { $, saveFile } from '../dom.js';
 import { count, expositionFileName, firstLines } from '../model.js';
 
 /** @typedef {import('../state.js').State} State */
@@ -36,12 +36,7 @@ export class ExpositionView {
   download(state) {
     const exposition = state.run?.exposition;
     if (!state.run || !exposition?.text) return;
-    const link = element('a', {
-      href: URL.createObjectURL(new Blob([exposition.text], { type: 'text/plain' })),
-      download: expositionFileName(state.run.name, exposition.format),
-    });
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    saveFile(expositionFileName(state.run.name, exposition.format), exposition.text, 'text/plain');
   }
 
   /** @param {State} state */

@@ -1,15 +1,17 @@
 // @ts-check
-// The rule list: every rule of the dump, filtered by chain and text,
-// sorted by line, packets or bytes, and virtualised: only the rows in view
-// (and a few either side) exist in the DOM, reused as it scrolls, so 100k
-// rules scroll as smoothly as ten. The rules are the state's own array;
-// what only the list needs (the filter text, the sort, the scroll) stays
-// here.
-import { count, scaled } from '../model.js';
+// The rule list: every rule of the dump, filtered by chain and by text, an
+// address or a port (search.js), sorted by line, packets or bytes, and
+// virtualised: only the rows in view (and a few either side) exist in the
+// DOM, reused as it scrolls, so 100k rules scroll as smoothly as ten. The
+// rules, the filter and the sort are the state's; only the scroll and the
+// rows drawn stay here.
+import { count, ruleIndexAt, scaled } from '../model.js';
+import { ruleHas, searchOf } from '../search.js';
+import { keptByHits } from '../state.js';
 
 /** @typedef {import('../state.js').State} State */
 
-/** Row height in pixels; the same as `--row` in analyzer.css. */
+/** Row height in pixels until `--row` (analyzer.css) is read. */
 const ROW = 22;
 /** Rows kept above and below the visible ones. */
 const OVERSCAN = 10;
@@ -34,11 +36,26 @@ export class RuleList {
   /** @type {{table: string, chain: string} | null} */
   #chain = null;
   #query = '';
+  /** @type {import('../state.js').Sort} */
   #sort = { key: 'line', descending: false };
+  #onQuery;
   #pool = [];
   #highlight = -1;
+  /** `--row`: one line wide, three on a phone. */
+  #row = ROW;
+  /** What the dump's line numbers count: lines, or a listing's items. */
+  #unit = 'line';
+  /** @type {import('../diff.js').Deltas | null} what each rule counted since the baseline */
+  #deltas = null;
+  /** Seconds between the baseline's reading and this one's, when live. */
+  /** @type {number | null} */
+  #interval = null;
+  /** @type {(index: number) => boolean} the hit window's test */
+  #kept = () => true;
 
-  constructor(viewport, canvas, { filter, header, shown, onLine, onChain, onSet, setLabel }) {
+  #hitWindow;
+
+  constructor(viewport, canvas, { filter, header, shown, hitWindow, onLine, onChain, onSet, setLabel, onQuery, onSort, onHitWindow }) {
     this.#viewport = viewport;
     this.#canvas = canvas;
     this.#filter = filter;
@@ -48,20 +65,22 @@ export class RuleList {
     this.#onChain = onChain;
     this.#onSet = onSet;
     this.#setLabel = setLabel;
+    this.#onQuery = onQuery;
     viewport.addEventListener('scroll', () => this.paint(), { passive: true });
-    new ResizeObserver(() => this.paint()).observe(viewport);
-    filter.addEventListener('input', () => {
-      this.#query = filter.value.trim().toLowerCase();
-      this.#refresh();
-    });
+    // A resize may cross into the phone layout, whose rows are taller.
+    new ResizeObserver(() => {
+      this.#row = parseFloat(getComputedStyle(viewport).getPropertyValue('--row')) || ROW;
+      this.#canvas.style.height = `${this.#view.length * this.#row}px`;
+      this.paint();
+    }).observe(viewport);
+    this.#hitWindow = hitWindow;
+    filter.addEventListener('input', () => onQuery(filter.value));
+    hitWindow.addEventListener('change', () => onHitWindow(hitWindow.value));
     header.addEventListener('click', (event) => {
       const key = event.target.closest('button[data-sort]')?.dataset.sort;
-      if (key === undefined) return;
-      // Counters first from the largest, lines from the first.
-      const descending = this.#sort.key === key ? !this.#sort.descending : key !== 'line';
-      this.#sort = { key, descending };
-      this.#refresh();
+      if (key !== undefined) onSort(key);
     });
+    canvas.addEventListener('keydown', (event) => this.#tab(event));
     canvas.addEventListener('click', (event) => {
       const button = event.target.closest('button[data-action]');
       if (button === null) return;
@@ -87,15 +106,26 @@ export class RuleList {
     const selected = run.selected === null ? '' : `${run.selected.table}/${run.selected.chain}`;
     // The sets' sizes come with the objects, or from an ipset listing.
     const sets = `${run.objects.length}/${state.sets?.name ?? ''}/${state.sets?.byName.size ?? 0}`;
-    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected, sets].join('|');
+    const order = `${run.sort.key}${run.sort.descending ? '-' : '+'}`;
+    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected, sets, order, run.query, run.deltas !== null, run.hitWindow].join('|');
     if (key === this.#drawn) return;
-    if (!this.#drawn.startsWith(`${run.id}|`)) {
-      this.#query = '';
-      this.#filter.value = '';
-      this.#highlight = -1;
-    }
+    if (!this.#drawn.startsWith(`${run.id}|`)) this.#highlight = -1;
     this.#drawn = key;
+    // Typing sets the state, the state the box: they only differ after a
+    // new dump, Back or a shared link.
+    if (this.#filter.value !== run.query) this.#filter.value = run.query;
+    this.#query = run.query;
+    this.#sort = run.sort;
     this.#rules = run.rules;
+    this.#unit = run.unit;
+    this.#deltas = run.deltas;
+    this.#interval = run.interval;
+    this.#kept = (index) => keptByHits(state, index);
+    // When each rule last counted is known of live rulesets read twice.
+    this.#hitWindow.hidden = run.identities === null;
+    this.#hitWindow.value = run.hitWindow;
+    // The Δ column is there when there is something to compare with.
+    this.#viewport.closest('.pane').classList.toggle('rates', run.deltas !== null);
     this.#expected = run.ruleCount;
     this.#chains = run.chainKeys;
     this.#chain = run.selected;
@@ -104,51 +134,42 @@ export class RuleList {
 
   /** Scrolls to the rule on `line` and marks it; false if no rule is there. */
   reveal(line) {
-    const index = this.#indexOfLine(line);
+    const index = ruleIndexAt(this.#rules, line);
     if (index === -1) return false;
     if (!this.#view.includes(index)) {
-      this.#query = '';
-      this.#filter.value = '';
-      // The chain shown is the state's: the page clears it and draws again.
+      // The filter and the chain shown are the state's: the page clears
+      // them and draws again.
+      if (this.#query !== '') this.#onQuery('');
       if (this.#chain !== null) this.#onChain(null, null);
-      this.#refresh();
     }
     this.#highlight = index;
     const position = this.#view.indexOf(index);
-    this.#viewport.scrollTop = Math.max(0, position * ROW - this.#viewport.clientHeight / 2);
+    this.#viewport.scrollTop = Math.max(0, position * this.#row - this.#viewport.clientHeight / 2);
     this.paint();
     return true;
   }
 
-  #indexOfLine(line) {
-    let low = 0;
-    let high = this.#rules.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >> 1;
-      const at = this.#rules[middle].line;
-      if (at === line) return middle;
-      if (at < line) low = middle + 1;
-      else high = middle - 1;
-    }
-    return -1;
-  }
-
   #refresh() {
     const { table, chain } = this.#chain ?? {};
-    const query = this.#query;
+    const search = searchOf(this.#query);
+    const text = search.kind === 'text' ? search.text : '';
     const view = [];
     for (let i = 0; i < this.#rules.length; i++) {
       const rule = this.#rules[i];
       if (this.#chain !== null && (rule.table !== table || rule.chain !== chain)) continue;
-      if (query !== '') {
+      if (!this.#kept(i)) continue;
+      if (search.kind !== 'text') {
+        if (!ruleHas(search, rule.text)) continue;
+      } else if (text !== '') {
         rule.search ??= `${rule.chain} ${rule.target ?? ''} ${rule.text}`.toLowerCase();
-        if (!rule.search.includes(query)) continue;
+        if (!rule.search.includes(text)) continue;
       }
       view.push(i);
     }
     const { key, descending } = this.#sort;
     if (key !== 'line') {
-      const value = (i) => this.#rules[i].counters?.[key] ?? -1n;
+      const deltas = this.#deltas?.packets;
+      const value = key === 'delta' ? (i) => deltas?.[i] ?? -1n : (i) => this.#rules[i].counters?.[key] ?? -1n;
       const sign = descending ? -1 : 1;
       // Ties keep input order, whichever way.
       view.sort((a, b) => {
@@ -166,16 +187,47 @@ export class RuleList {
     }
     const loading = this.#rules.length < this.#expected
       ? ` (${count(this.#rules.length)} of ${count(this.#expected)} loaded)` : '';
-    this.#shown.textContent = `${count(view.length)} shown${loading}`;
-    this.#canvas.style.height = `${view.length * ROW}px`;
+    const what = search.kind === 'address' ? `; ${this.#query.trim()} in a source or destination`
+      : search.kind === 'port' ? `; port ${search.port} in a port match` : '';
+    this.#shown.textContent = `${count(view.length)} shown${loading}${what}`;
+    this.#canvas.style.height = `${view.length * this.#row}px`;
     this.paint();
+  }
+
+  /**
+   * Tab from a row's last control (Shift+Tab from its first) goes to the
+   * next (previous) rule's, scrolled into view. Left to the browser, it
+   * went to the next row element, which scrolling had given to a rule
+   * some 25 further on.
+   * @param {KeyboardEvent} event
+   */
+  #tab(event) {
+    if (event.key !== 'Tab' || event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = /** @type {HTMLElement} */ (event.target);
+    const row = /** @type {HTMLElement | null} */ (target.closest('.row'));
+    if (row === null) return;
+    const stops = controls(row);
+    const edge = event.shiftKey ? stops[0] : stops.at(-1);
+    if (target !== edge) return;
+    const position = Number(row.dataset.position) + (event.shiftKey ? -1 : 1);
+    // Past either end, focus leaves the list as the browser would have it.
+    if (position < 0 || position >= this.#view.length) return;
+    event.preventDefault();
+    const top = position * this.#row;
+    const viewport = this.#viewport;
+    if (top < viewport.scrollTop) viewport.scrollTop = top;
+    else if (top + this.#row > viewport.scrollTop + viewport.clientHeight) viewport.scrollTop = top + this.#row - viewport.clientHeight;
+    this.paint();
+    const next = this.#pool.find((r) => !r.hidden && Number(r.dataset.position) === position);
+    const nextStops = next ? controls(next) : [];
+    (event.shiftKey ? nextStops.at(-1) : nextStops[0])?.focus({ preventScroll: true });
   }
 
   /** Draws the rows in view. */
   paint() {
     const top = this.#viewport.scrollTop;
-    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-    const last = Math.min(this.#view.length, Math.ceil((top + this.#viewport.clientHeight) / ROW) + OVERSCAN);
+    const first = Math.max(0, Math.floor(top / this.#row) - OVERSCAN);
+    const last = Math.min(this.#view.length, Math.ceil((top + this.#viewport.clientHeight) / this.#row) + OVERSCAN);
     while (this.#pool.length < last - first) {
       const row = newRow();
       this.#pool.push(row);
@@ -190,9 +242,10 @@ export class RuleList {
 
   #fill(row, index, position) {
     const rule = this.#rules[index];
-    const [line, table, chain, number, packets, bytes, target, sets, text] = row.children;
-    row.style.transform = `translateY(${position * ROW}px)`;
+    const [line, table, chain, number, packets, bytes, target, sets, text, delta] = row.children;
+    row.style.transform = `translateY(${position * this.#row}px)`;
     row.dataset.index = index;
+    row.dataset.position = position;
     row.dataset.line = rule.line;
     row.classList.toggle('highlight', index === this.#highlight);
     line.firstChild.textContent = rule.line;
@@ -205,8 +258,35 @@ export class RuleList {
     jump.textContent = rule.target === undefined ? '' : `${rule.goto ? 'goto ' : ''}${rule.target}`;
     jump.disabled = !this.#chains.has(`${rule.table}/${rule.target}`);
     sets.replaceChildren(...rule.sets.map((name) => this.#setButton(rule.table, name)));
-    text.textContent = rule.text;
-    text.title = rule.text;
+    this.#delta(delta, index);
+    text.firstChild.textContent = rule.text;
+    text.firstChild.title = `${rule.text}\n(opens its ${this.#unit} in context)`;
+  }
+
+  /**
+   * What the rule counted since the baseline: packets, per second when
+   * both were read live, and its share of its chain's.
+   * @param {HTMLElement} cell
+   * @param {number} index
+   */
+  #delta(cell, index) {
+    const packets = this.#deltas?.packets[index];
+    if (packets === null || packets === undefined) {
+      cell.textContent = this.#deltas === null ? '' : 'new';
+      cell.title = this.#deltas === null ? '' : 'not in the ruleset compared with, or without counters';
+      delete cell.dataset.value;
+      return;
+    }
+    const share = this.#deltas?.share[index];
+    const perSecond = this.#interval === null ? null : Number(packets) / this.#interval;
+    const rate = perSecond === null ? '' : ` ${perSecond < 10 ? perSecond.toFixed(1) : scaled(Math.round(perSecond))}/s`;
+    cell.textContent = packets < 0n ? 'reset' : `+${scaled(packets)}${rate}${share ? ` ${Math.round(share * 100)}%` : ''}`;
+    cell.title = packets < 0n
+      ? 'its counters went down: the rule was replaced or zeroed'
+      : `${count(packets)} packets, ${count(this.#deltas?.bytes[index] ?? 0n)} bytes since`
+        + `${this.#interval === null ? ' the dump compared with' : ` ${this.#interval.toFixed(0)} s before`}`
+        + `${share === null || share === undefined ? '' : `; ${(share * 100).toFixed(1)}% of what its chain's rules counted`}`;
+    cell.dataset.value = String(packets);
   }
 
   /**
@@ -245,6 +325,17 @@ function counter(cell, value) {
   cell.dataset.value = String(value);
 }
 
+/**
+ * A row's controls that Tab stops at, in order.
+ * @param {Element} row
+ * @returns {HTMLElement[]}
+ */
+function controls(row) {
+  /** @type {HTMLElement[]} */
+  const buttons = [...row.querySelectorAll('button:not([disabled])')].filter((b) => b instanceof HTMLElement);
+  return buttons.filter((b) => b.offsetParent !== null);
+}
+
 function newRow() {
   const row = document.createElement('div');
   row.className = 'row';
@@ -260,6 +351,10 @@ function newRow() {
     }
     return span;
   };
-  row.append(cell('', 'line'), cell(''), cell('', 'chain'), cell(''), cell('num'), cell('num'), cell('', 'target'), cell('sets'), cell('text'));
+    // The rule's text opens its line in context, as its number does: there
+  // it is whole and wrapped.
+  // The Δ cell comes last, so the others keep their places; CSS shows it
+  // beside the counters, and only while there is a baseline.
+  row.append(cell('', 'line'), cell(''), cell('', 'chain'), cell(''), cell('num'), cell('num'), cell('', 'target'), cell('sets'), cell('text', 'line'), cell('num delta'));
   return row;
 }

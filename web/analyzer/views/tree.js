@@ -3,8 +3,10 @@
 // jump links, an nft listing's named objects (sets with their sizes,
 // counters, quotas) under their tables, and the ipsets loaded, first.
 // A rule's set link marks its set here. A kube-proxy nat table has tens of
-// thousands of chains: the tables are drawn as they arrive and never again
-// for the same dump.
+// thousands of chains: the tables are drawn as they arrive, each listing
+// its first chains (all on asking), and only the lists are drawn again,
+// when the chain search changes. Typing a chain's first letters in the
+// tree moves focus to it.
 import { $, element } from '../dom.js';
 import { count, plural, policyCounters, unique } from '../model.js';
 
@@ -29,10 +31,37 @@ export class TreeView {
   #setsKey = '';
   /** What the chip and links were drawn for. */
   #linksKey = '';
+  /** Each table's chain list, to draw again for a search. */
+  /** @type {Map<string, {table: Table, list: HTMLElement, more: HTMLElement, all: boolean}>} */
+  #lists = new Map();
+  /** The chain search the lists were drawn for. */
+  #query = '';
+  /** What has been typed in the tree to find a chain, and when. */
+  #typed = { text: '', at: 0 };
 
-  /** @param {{onChain: (table: string, chain: string | null) => void}} handlers */
-  constructor({ onChain }) {
+  /** @param {{onChain: (table: string, chain: string | null) => void, onSearch: (query: string) => void}} handlers */
+  constructor({ onChain, onSearch }) {
     this.#onChain = onChain;
+    $('tree-search').addEventListener('input', () => onSearch($('tree-search').value));
+    $('tree').addEventListener('keydown', (/** @type {KeyboardEvent} */ event) => this.#typeToFind(event));
+  }
+
+  /**
+   * Focus moves to the first chain listed whose name starts with what was
+   * typed; a pause of a second starts again.
+   * @param {KeyboardEvent} event
+   */
+  #typeToFind(event) {
+    if (event.key.length !== 1 || event.key === ' ' || event.ctrlKey || event.metaKey || event.altKey) return;
+    const now = performance.now();
+    const text = (now - this.#typed.at > 1000 ? '' : this.#typed.text) + event.key.toLowerCase();
+    this.#typed = { text, at: now };
+    const found = [...$('tree').querySelectorAll('li[data-chain]')]
+      .find((li) => li instanceof HTMLElement && (li.dataset.chain ?? '').toLowerCase().startsWith(text));
+    if (found === undefined) return;
+    event.preventDefault();
+    found.querySelector('button')?.focus();
+    found.scrollIntoView({ block: 'nearest' });
   }
 
   /** @param {State} state */
@@ -45,7 +74,14 @@ export class TreeView {
       this.#objectsDrawn = false;
       this.#linksKey = '';
       this.#setsKey = '';
+      this.#lists.clear();
+      this.#query = run.chainQuery;
       $('tree').replaceChildren();
+    }
+    if ($('tree-search').value !== run.chainQuery) $('tree-search').value = run.chainQuery;
+    if (run.chainQuery !== this.#query) {
+      this.#query = run.chainQuery;
+      for (const entry of this.#lists.values()) this.#fill(entry);
     }
     this.#ipsets(state);
     for (const table of run.tables.slice(this.#tablesDrawn)) $('tree').append(this.#table(table));
@@ -143,17 +179,34 @@ export class TreeView {
     const rulesIn = table.chains.reduce((n, c) => n + c.rules, 0);
     section.append(element('h3', { textContent: `${table.name} ` },
       element('span', { className: 'meta', textContent: `${plural(table.chains.length, 'chain')}, ${plural(rulesIn, 'rule')}` })));
-    const list = element('ul');
-    /** @param {number} shown */
-    const show = (shown) => list.replaceChildren(...table.chains.slice(0, shown).map((c) => this.#chain(table, c)));
-    show(CHAINS_SHOWN);
-    section.append(list);
-    if (table.chains.length > CHAINS_SHOWN) {
-      const all = element('button', { type: 'button', className: 'link', textContent: `show all ${count(table.chains.length)} chains` });
-      all.onclick = () => { show(table.chains.length); all.remove(); };
-      section.append(all);
-    }
+    const entry = { table, list: element('ul'), more: element('div', { className: 'more' }), all: false };
+    this.#lists.set(table.name, entry);
+    this.#fill(entry);
+    section.append(entry.list, entry.more);
     return section;
+  }
+
+  /**
+   * A table's chain list: those the search finds (all when it is empty),
+   * the first [`CHAINS_SHOWN`] unless all were asked for, and what was
+   * left out.
+   * @param {{table: Table, list: HTMLElement, more: HTMLElement, all: boolean}} entry
+   */
+  #fill(entry) {
+    const { table } = entry;
+    const query = this.#query.trim().toLowerCase();
+    const found = query === '' ? table.chains : table.chains.filter((c) => c.name.toLowerCase().includes(query));
+    const shown = entry.all ? found : found.slice(0, CHAINS_SHOWN);
+    entry.list.replaceChildren(...shown.map((c) => this.#chain(table, c)));
+    if (found.length === 0) {
+      entry.more.replaceChildren(element('span', { className: 'meta', textContent: `no chain has "${query}"` }));
+    } else if (shown.length < found.length) {
+      const all = element('button', { type: 'button', className: 'link', textContent: `show all ${count(found.length)} chains${query ? ' found' : ''}` });
+      all.onclick = () => { entry.all = true; this.#fill(entry); };
+      entry.more.replaceChildren(all);
+    } else {
+      entry.more.replaceChildren();
+    }
   }
 
   /**
