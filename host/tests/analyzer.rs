@@ -208,6 +208,21 @@ fn the_page_in_a_real_browser() {
     );
     ns.run("ipset", &["add", "live4", "127.0.0.1"], b"");
     ns.run("ipset", &["add", "live4", "127.0.0.2"], b"");
+    // The chain view against iptables' own: a dump of negations laid out
+    // by `iptables -L -v -n -x --line-numbers`, before the live rules
+    // replace it.
+    let listing_dump = fixtures().join("negations-legacy.ipv4.rules");
+    ns.run(
+        "iptables-restore",
+        &["-c"],
+        &std::fs::read(&listing_dump).expect("fixture"),
+    );
+    let listed_input = ns.run(
+        "iptables",
+        &["-L", "INPUT", "-v", "-n", "-x", "--line-numbers"],
+        b"",
+    );
+    let chain_view = listing_plan(&listing_dump, &String::from_utf8_lossy(&listed_input));
     ns.run("iptables-restore", &["-c"], LIVE_IPV4.as_bytes());
     ns.run("ip6tables-restore", &["-c"], LIVE_IPV6.as_bytes());
     require_tool("nft", "nftables");
@@ -316,6 +331,7 @@ fn the_page_in_a_real_browser() {
         "hostname": hostname(),
         "liveFailing": format!("http://{}/analyzer", failing.address),
         "liveNetns": ns.name,
+        "listing": chain_view,
         "diff": diff_plan(dir.path(), &fixtures().join("kube-proxy-nft.ipv4.rules"), &big_dump),
     });
     let plan_path = dir.path().join("plan.json");
@@ -340,7 +356,7 @@ fn the_page_in_a_real_browser() {
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}\n{stderr}"));
     let checks = result["checks"].as_array().map_or(0, Vec::len);
-    assert_eq!(checks, 33, "every check ran: {result}");
+    assert_eq!(checks, 34, "every check ran: {result}");
     // Figures for benches/README.md; never asserted (a loaded CI machine).
     eprintln!("analyzer timings: {}", result["timings"]);
     for shot in [
@@ -361,6 +377,7 @@ fn the_page_in_a_real_browser() {
         "dark-390",
         "phone-rules-light",
         "phone-rules-dark",
+        "listing",
     ] {
         assert!(
             screenshots.join(format!("{shot}.png")).is_file(),
@@ -760,6 +777,47 @@ fn interaction_plan(path: &Path) -> Value {
             "to": chain(jump.table, jump.to).name,
             "rules": chain(jump.table, jump.to).rules,
         },
+    })
+}
+
+/// What `iptables -L CHAIN -v -n -x --line-numbers` printed, as the
+/// page's chain view must show it: the policy line, then per rule its
+/// number, packets, bytes, target, protocol (iptables 1.8.9 prints its
+/// number; the page, as iptables-save wrote it, its name), opt, in, out,
+/// source and destination.
+fn listing_plan(dump: &Path, listed: &str) -> Value {
+    let mut lines = listed.lines();
+    let head = lines.next().expect("Chain INPUT (policy …)");
+    let policy = head
+        .split_once("(policy ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .expect("a built-in chain's policy");
+    let (name, counters) = policy
+        .split_once(' ')
+        .expect("policy NAME N packets, N bytes");
+    let numbers: Vec<&str> = counters
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    lines.next().expect("the column names");
+    let names = [("0", "all"), ("1", "icmp"), ("6", "tcp"), ("17", "udp")];
+    let rules: Vec<Value> = lines
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (negated, number) = f[4].strip_prefix('!').map_or(("", f[4]), |n| ("!", n));
+            let prot = names.iter().find(|(n, _)| *n == number).map_or(number, |(_, name)| name);
+            json!({
+                "num": f[0], "packets": f[1], "bytes": f[2], "target": f[3], "prot": format!("{negated}{prot}"),
+                "opt": f[5], "in": f[6], "out": f[7], "source": f[8], "destination": f[9],
+            })
+        })
+        .collect();
+    json!({
+        "path": dump,
+        "table": "filter",
+        "chain": "INPUT",
+        "policy": {"name": name, "packets": numbers[0], "bytes": numbers[1]},
+        "rules": rules,
     })
 }
 

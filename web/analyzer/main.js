@@ -7,7 +7,7 @@
 import { $, element } from './dom.js';
 import { kindOf } from './package/kind.js';
 import {
-  applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setHitWindow, setLabel, setQuery, sortBy, startRun, toggleCode,
+  applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setColumns, setHitWindow, setLabel, setQuery, sortBy, startRun, toggleCode,
   viewOf, wantExposition, DIAGNOSTICS_SHOWN,
 } from './state.js';
 import { hashOf, parseHash } from './url.js';
@@ -63,6 +63,8 @@ const rules = new RuleList($('rule-viewport'), $('rule-canvas'), {
   header: document.querySelector('.row.head'),
   shown: $('shown'),
   hitWindow: $('hit-window'),
+  columns: $('columns'),
+  fallThrough: $('fall-through'),
   onLine: (/** @type {number} */ line) => showLine(line, 1),
   onChain,
   onSet: (/** @type {string} */ table, /** @type {string} */ name) => tree.revealSet(table, name),
@@ -70,6 +72,7 @@ const rules = new RuleList($('rule-viewport'), $('rule-canvas'), {
   onQuery: (/** @type {string} */ query) => { setQuery(state, query); render(); },
   onSort: (/** @type {'line' | 'packets' | 'bytes' | 'delta'} */ key) => { sortBy(state, key); render(); },
   onHitWindow: (/** @type {import('./state.js').HitWindow} */ window) => { setHitWindow(state, window); render(); },
+  onColumns: (/** @type {string} */ columns) => { setColumns(state, columns === 'listing' ? 'listing' : 'text'); render(); },
 });
 const tree = new TreeView({
   onChain,

@@ -65,7 +65,7 @@ export function ruleHas(search, text) {
  * word, so that a comment saying `-s 10.0.0.1` is no match.
  * @param {string} text
  */
-function wordsOf(text) {
+export function wordsOf(text) {
   return text.match(/"(?:[^"\\]|\\.)*"|[^\s]+/g) ?? [];
 }
 

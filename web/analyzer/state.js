@@ -120,6 +120,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {Run | null} run
  * @property {Pane} pane
  * @property {Format} format
+ * @property {import('./url.js').Columns} columns how the rule list lays a rule out
  * @property {number} nextId
  * @property {Map<string, number>} hits when each live rule last counted a
  *   packet, as the exporter's clock has it (ms), by ruleset and identity:
@@ -130,7 +131,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
 
 /** @returns {State} */
 export function initialState() {
-  return { phase: 'empty', notice: null, sources: [], unavailable: [], sets: null, run: null, pane: 'rules', format: 'text', nextId: 1, hits: new Map() };
+  return { phase: 'empty', notice: null, sources: [], unavailable: [], sets: null, run: null, pane: 'rules', format: 'text', columns: 'text', nextId: 1, hits: new Map() };
 }
 
 /**
@@ -409,6 +410,15 @@ export function sortBy(state, key) {
 }
 
 /**
+ * Lays the rules out as their text, or as `iptables -L` does.
+ * @param {State} state
+ * @param {import('./url.js').Columns} columns
+ */
+export function setColumns(state, columns) {
+  state.columns = columns;
+}
+
+/**
  * Lists only the chains whose name has what is typed.
  * @param {State} state
  * @param {string} query
@@ -429,6 +439,7 @@ export function viewOf(state) {
     pane: state.pane,
     query: run?.query ?? '',
     sort: run?.sort ?? { key: 'line', descending: false },
+    columns: state.columns,
   };
 }
 
@@ -440,6 +451,7 @@ export function viewOf(state) {
  */
 export function applyView(state, view) {
   state.pane = view.pane;
+  state.columns = view.columns;
   const run = state.run;
   if (run === null) return;
   const { selected } = view;

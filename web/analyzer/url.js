@@ -2,10 +2,10 @@
 // The view in the address bar's fragment, so that Back and Forward walk
 // the jumps followed and a view can be shared or reloaded:
 //
-//   #TABLE/CHAIN?filter=TEXT&sort=-packets&tab=diagnostics
+//   #TABLE/CHAIN?filter=TEXT&sort=-packets&tab=diagnostics&columns=listing
 //
 // every part left out when it is the default (no chain, no filter, by
-// line from the first, the rules tab). `sort` is a key, `-` before it for
+// line from the first, the rules tab, the rule text's columns). `sort` is a key, `-` before it for
 // largest first. Pure: unit-tested with `node --test`
 // (test/state.test.mjs).
 
@@ -17,7 +17,9 @@
  * @property {Pane} pane
  * @property {string} query
  * @property {Sort} sort
+ * @property {Columns} columns
  */
+/** @typedef {'text' | 'listing'} Columns the rule text, or laid out as `iptables -L` */
 
 const PANES = ['rules', 'diagnostics', 'exposition', 'trace', 'diff'];
 const SORT_KEYS = ['line', 'packets', 'bytes', 'delta'];
@@ -32,6 +34,7 @@ export function hashOf(view) {
   if (view.query !== '') params.set('filter', view.query);
   if (view.sort.key !== 'line' || view.sort.descending) params.set('sort', `${view.sort.descending ? '-' : ''}${view.sort.key}`);
   if (view.pane !== 'rules') params.set('tab', view.pane);
+  if (view.columns !== 'text') params.set('columns', view.columns);
   const query = params.toString();
   return path === '' && query === '' ? '' : `#${path}${query === '' ? '' : `?${query}`}`;
 }
@@ -67,5 +70,6 @@ export function parseHash(hash) {
     sort: SORT_KEYS.includes(key)
       ? { key: /** @type {Sort['key']} */ (key), descending: sort.startsWith('-') }
       : { key: 'line', descending: false },
+    columns: params.get('columns') === 'listing' ? 'listing' : 'text',
   };
 }

@@ -46,6 +46,7 @@ try {
   await diagnostics();
   await malformed();
   await sortFilterJump();
+  await listingView();
   await big();
   await nftables();
   await nftMalformed();
@@ -251,6 +252,44 @@ async function sortFilterJump() {
   assert.equal(await shared.getAttribute('button[data-sort=packets]', 'data-order'), ' ▼');
   results.checks.push('the view in the address bar: Back, Forward, a shared link');
   await done(shared);
+}
+
+/**
+ * The chain view: a chain laid out as `iptables -L -v -n -x
+ * --line-numbers` printed it in a namespace (host/tests/analyzer.rs),
+ * the policy's fall-through under it, the layout in the address bar.
+ */
+async function listingView() {
+  const page = await open(plan.exporter);
+  const { path, table, chain, policy, rules } = plan.listing;
+  await load(page, path, 'ready');
+  await page.click(`#tree li[data-table="${table}"][data-chain="${chain}"] button`);
+  await page.selectOption('#columns', 'listing');
+  await page.waitForSelector('#pane-rules.listing');
+  const shown = await page.$$eval('#rule-canvas .row:not([hidden])', (rows) => rows.map((row) => {
+    const cells = [...row.children];
+    const field = (name) => row.querySelector(`.field.${name}`).textContent;
+    return {
+      num: cells[3].textContent,
+      packets: cells[4].dataset.value,
+      bytes: cells[5].dataset.value,
+      target: cells[6].textContent,
+      prot: field('prot'),
+      opt: field('opt'),
+      in: field('in'),
+      out: field('out'),
+      source: field('source'),
+      destination: field('destination'),
+      visible: ['prot', 'source'].every((name) => row.querySelector(`.field.${name}`).getBoundingClientRect().width > 0),
+    };
+  }).sort((a, b) => Number(a.num) - Number(b.num)));
+  assert.deepEqual(shown, rules.map((r) => ({ ...r, visible: true })), 'the chain as iptables -L lays it out');
+  const fall = `↳ falls through to the policy ${policy.name} (${Number(policy.packets).toLocaleString('en-US')} packets, ${Number(policy.bytes).toLocaleString('en-US')} bytes)`;
+  assert.equal(await page.textContent('#fall-through'), fall);
+  assert.match(new URL(page.url()).hash, /columns=listing/);
+  await shot(page, 'listing');
+  results.checks.push('the chain as iptables -L lays it out');
+  await done(page);
 }
 
 /** Waits until the rule list says it shows `n` rules. */

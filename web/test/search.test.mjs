@@ -72,3 +72,17 @@ test('a port finds the port matches that include it', () => {
   assert.ok(!finds('3000', 'tcp dport != 1024-65535 accept'));
   assert.ok(!finds('443', '-s 10.0.0.0/8 -j ACCEPT'));
 });
+
+test('a rule laid out as iptables -L -v -n does', async () => {
+  const { fieldsOf } = await import(pathToFileURL(join(dirname(built), 'listing.js')).href);
+  assert.deepEqual(fieldsOf('! -s 10.0.0.0/8 ! -i eth0 -p tcp -m tcp ! --dport 22 -j ACCEPT', 'ipv4'), {
+    prot: 'tcp', opt: '--', in: '!eth0', out: '*', source: '!10.0.0.0/8', destination: '0.0.0.0/0', rest: '-m tcp ! --dport 22',
+  });
+  assert.deepEqual(fieldsOf('! -d 127.0.0.1/32 -o lo -f -m comment --comment "-s 1.2.3.4 x" -j DROP', 'ipv4'), {
+    prot: 'all', opt: '-f', in: '*', out: 'lo', source: '0.0.0.0/0', destination: '!127.0.0.1', rest: '-m comment --comment "-s 1.2.3.4 x"',
+  });
+  assert.deepEqual(fieldsOf('-s 2001:db8::1/128 ! -p ipv6-icmp -g KUBE', 'ipv6'), {
+    prot: '!ipv6-icmp', opt: '', in: '*', out: '*', source: '2001:db8::1', destination: '::/0', rest: '',
+  });
+  assert.equal(fieldsOf('-j REJECT --reject-with icmp-port-unreachable', 'ipv4').rest, '--reject-with icmp-port-unreachable');
+});

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // imports from), by a path made at run time: the build is not in the tree.
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'state.js');
 const {
-  DIAGNOSTICS_SHOWN, applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setLabel, setQuery, sortBy, startRun,
+  DIAGNOSTICS_SHOWN, applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setColumns, setLabel, setQuery, sortBy, startRun,
   statusText, toggleCode, viewOf, wantExposition,
 } = await import(pathToFileURL(built).href);
 const { hashOf, parseHash } = await import(pathToFileURL(join(dirname(built), 'url.js')).href);
@@ -215,13 +215,14 @@ test('the view goes to the fragment and back; a new dump starts from the default
   assert.deepEqual(run.sort, { key: 'line', descending: false }, 'lines from the first');
   sortBy(state, 'bytes');
   state.pane = 'diagnostics';
+  setColumns(state, 'listing');
   const hash = hashOf(viewOf(state));
-  assert.equal(hash, '#filter/KUBE?filter=10.0.0.5+%26+more&sort=-bytes&tab=diagnostics');
+  assert.equal(hash, '#filter/KUBE?filter=10.0.0.5+%26+more&sort=-bytes&tab=diagnostics&columns=listing');
   assert.deepEqual(parseHash(hash), viewOf(state));
 
   // Back to a fragment: the view it holds, a chain the dump lacks ignored.
   applyView(state, parseHash('#filter/INPUT?sort=packets'));
-  assert.deepEqual(viewOf(state), { selected: { table: 'filter', chain: 'INPUT' }, pane: 'rules', query: '', sort: { key: 'packets', descending: false } });
+  assert.deepEqual(viewOf(state), { selected: { table: 'filter', chain: 'INPUT' }, pane: 'rules', query: '', sort: { key: 'packets', descending: false }, columns: 'text' });
   applyView(state, parseHash('#nat/NOPE?tab=trace'));
   assert.equal(run.selected, null);
   assert.equal(state.pane, 'trace');
@@ -232,10 +233,10 @@ test('the view goes to the fragment and back; a new dump starts from the default
 });
 
 test('a fragment that says too little or too much is the default in those parts', () => {
-  const fallback = { selected: null, pane: 'rules', query: '', sort: { key: 'line', descending: false } };
+  const fallback = { selected: null, pane: 'rules', query: '', sort: { key: 'line', descending: false }, columns: 'text' };
   assert.deepEqual(parseHash(''), fallback);
   assert.deepEqual(parseHash('#'), fallback);
-  assert.deepEqual(parseHash('#filter/?tab=nope&sort=-weight'), fallback);
+  assert.deepEqual(parseHash('#filter/?tab=nope&sort=-weight&columns=wide'), fallback);
   assert.deepEqual(parseHash('#%E0%A4%A/x'), fallback, 'a broken escape');
   assert.deepEqual(parseHash('#raw/PRE%2FROUTING').selected, { table: 'raw', chain: 'PRE/ROUTING' }, 'a slash in a chain name');
   assert.equal(hashOf({ ...fallback, selected: { table: 'raw', chain: 'PRE/ROUTING' } }), '#raw/PRE%2FROUTING');

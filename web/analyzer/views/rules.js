@@ -5,7 +5,8 @@
 // DOM, reused as it scrolls, so 100k rules scroll as smoothly as ten. The
 // rules, the filter and the sort are the state's; only the scroll and the
 // rows drawn stay here.
-import { count, ruleIndexAt, scaled } from '../model.js';
+import { fieldsOf } from '../listing.js';
+import { count, plural, policyCounters, ruleIndexAt, scaled } from '../model.js';
 import { ruleHas, searchOf } from '../search.js';
 import { keptByHits } from '../state.js';
 
@@ -52,10 +53,17 @@ export class RuleList {
   #interval = null;
   /** @type {(index: number) => boolean} the hit window's test */
   #kept = () => true;
+  /** Whether rules are laid out as `iptables -L` does (dumps only). */
+  #listing = false;
+  /** @type {'ipv4' | 'ipv6'} */
+  #family = 'ipv4';
 
   #hitWindow;
 
-  constructor(viewport, canvas, { filter, header, shown, hitWindow, onLine, onChain, onSet, setLabel, onQuery, onSort, onHitWindow }) {
+  #columns;
+  #fallThrough;
+
+  constructor(viewport, canvas, { filter, header, shown, hitWindow, columns, fallThrough, onLine, onChain, onSet, setLabel, onQuery, onSort, onHitWindow, onColumns }) {
     this.#viewport = viewport;
     this.#canvas = canvas;
     this.#filter = filter;
@@ -74,6 +82,9 @@ export class RuleList {
       this.paint();
     }).observe(viewport);
     this.#hitWindow = hitWindow;
+    this.#columns = columns;
+    this.#fallThrough = fallThrough;
+    columns.addEventListener('change', () => onColumns(columns.value));
     filter.addEventListener('input', () => onQuery(filter.value));
     hitWindow.addEventListener('change', () => onHitWindow(hitWindow.value));
     header.addEventListener('click', (event) => {
@@ -107,7 +118,9 @@ export class RuleList {
     // The sets' sizes come with the objects, or from an ipset listing.
     const sets = `${run.objects.length}/${state.sets?.name ?? ''}/${state.sets?.byName.size ?? 0}`;
     const order = `${run.sort.key}${run.sort.descending ? '-' : '+'}`;
-    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected, sets, order, run.query, run.deltas !== null, run.hitWindow].join('|');
+    // An nft listing's rules have no iptables -L fields.
+    const listing = state.columns === 'listing' && run.kind !== 'nftables';
+    const key = [run.id, run.rules.length, run.ruleCount, run.chainKeys.size, selected, sets, order, run.query, run.deltas !== null, run.hitWindow, listing].join('|');
     if (key === this.#drawn) return;
     if (!this.#drawn.startsWith(`${run.id}|`)) this.#highlight = -1;
     this.#drawn = key;
@@ -118,6 +131,13 @@ export class RuleList {
     this.#sort = run.sort;
     this.#rules = run.rules;
     this.#unit = run.unit;
+    this.#listing = listing;
+    this.#family = run.family;
+    this.#columns.value = state.columns;
+    this.#columns.disabled = run.kind === 'nftables';
+    this.#viewport.closest('.pane').classList.toggle('listing', listing);
+    this.#fallThrough.textContent = fallThrough(run);
+    this.#fallThrough.hidden = this.#fallThrough.textContent === '';
     this.#deltas = run.deltas;
     this.#interval = run.interval;
     this.#kept = (index) => keptByHits(state, index);
@@ -242,7 +262,7 @@ export class RuleList {
 
   #fill(row, index, position) {
     const rule = this.#rules[index];
-    const [line, table, chain, number, packets, bytes, target, sets, text, delta] = row.children;
+    const [line, table, chain, number, packets, bytes, target, sets, text, delta, ...fields] = row.children;
     row.style.transform = `translateY(${position * this.#row}px)`;
     row.dataset.index = index;
     row.dataset.position = position;
@@ -259,7 +279,12 @@ export class RuleList {
     jump.disabled = !this.#chains.has(`${rule.table}/${rule.target}`);
     sets.replaceChildren(...rule.sets.map((name) => this.#setButton(rule.table, name)));
     this.#delta(delta, index);
-    text.firstChild.textContent = rule.text;
+    if (this.#listing) {
+      rule.fields ??= fieldsOf(rule.text, this.#family);
+      const laid = rule.fields;
+      ['prot', 'opt', 'in', 'out', 'source', 'destination'].forEach((name, k) => { fields[k].textContent = laid[name]; });
+    }
+    text.firstChild.textContent = this.#listing ? rule.fields.rest : rule.text;
     text.firstChild.title = `${rule.text}\n(opens its ${this.#unit} in context)`;
   }
 
@@ -305,6 +330,28 @@ export class RuleList {
     button.title = title;
     return button;
   }
+}
+
+/**
+ * Where a packet goes that no rule of the chain shown ends: a built-in
+ * chain's policy (with its counters), an nft base chain's, or back to the
+ * chain that jumped. '' when no chain is shown.
+ * @param {import('../state.js').Run} run
+ */
+function fallThrough(run) {
+  const selected = run.selected;
+  if (selected === null) return '';
+  const chain = run.tables.find((t) => t.name === selected.table)?.chains.find((c) => c.name === selected.chain);
+  if (chain === undefined) return '';
+  const policies = policyCounters(chain.policies).filter((p) => p.name !== '-');
+  if (policies.length > 0) {
+    return `↳ falls through to the policy ${policies.map((p) => `${p.name} (${count(p.packets)} packets, ${count(p.bytes)} bytes)`).join('; ')}`;
+  }
+  const named = chain.policies.find((p) => p.name !== '-');
+  if (named !== undefined) return `↳ falls through to the policy ${named.name}`;
+  if (chain.base !== undefined) return `↳ falls through to the base chain's policy (${chain.base})`;
+  const callers = run.edgesTo.get(`${selected.table}/${selected.chain}`)?.length ?? 0;
+  return `↳ returns to the chain that jumped here (${plural(callers, 'rule')} jump or go here)`;
 }
 
 /**
@@ -356,5 +403,7 @@ function newRow() {
   // The Δ cell comes last, so the others keep their places; CSS shows it
   // beside the counters, and only while there is a baseline.
   row.append(cell('', 'line'), cell(''), cell('', 'chain'), cell(''), cell('num'), cell('num'), cell('', 'target'), cell('sets'), cell('text', 'line'), cell('num delta'));
+  // iptables -L's columns, drawn only in that layout.
+  for (const name of ['prot', 'opt', 'in', 'out', 'source', 'destination']) row.append(cell(`field ${name}`));
   return row;
 }
