@@ -18,6 +18,8 @@ import { count, plural, policyCounters, unique } from '../model.js';
 
 /** Chains listed per table before a "show all" button. */
 const CHAINS_SHOWN = 300;
+/** Chains drawn per animation frame once all were asked for. */
+const CHAINS_PER_FRAME = 1000;
 /** Jump links listed each way. */
 const LINKS_SHOWN = 50;
 
@@ -32,7 +34,7 @@ export class TreeView {
   /** What the chip and links were drawn for. */
   #linksKey = '';
   /** Each table's chain list, to draw again for a search. */
-  /** @type {Map<string, {table: Table, list: HTMLElement, more: HTMLElement, all: boolean}>} */
+  /** @type {Map<string, {table: Table, list: HTMLElement, more: HTMLElement, all: boolean, drawing: number}>} */
   #lists = new Map();
   /** The chain search the lists were drawn for. */
   #query = '';
@@ -74,6 +76,8 @@ export class TreeView {
       this.#objectsDrawn = false;
       this.#linksKey = '';
       this.#setsKey = '';
+      // Batches still drawing for the dump before stop.
+      for (const entry of this.#lists.values()) entry.drawing++;
       this.#lists.clear();
       this.#query = run.chainQuery;
       $('tree').replaceChildren();
@@ -179,7 +183,7 @@ export class TreeView {
     const rulesIn = table.chains.reduce((n, c) => n + c.rules, 0);
     section.append(element('h3', { textContent: `${table.name} ` },
       element('span', { className: 'meta', textContent: `${plural(table.chains.length, 'chain')}, ${plural(rulesIn, 'rule')}` })));
-    const entry = { table, list: element('ul'), more: element('div', { className: 'more' }), all: false };
+    const entry = { table, list: element('ul'), more: element('div', { className: 'more' }), all: false, drawing: 0 };
     this.#lists.set(table.name, entry);
     this.#fill(entry);
     section.append(entry.list, entry.more);
@@ -190,14 +194,24 @@ export class TreeView {
    * A table's chain list: those the search finds (all when it is empty),
    * the first [`CHAINS_SHOWN`] unless all were asked for, and what was
    * left out.
-   * @param {{table: Table, list: HTMLElement, more: HTMLElement, all: boolean}} entry
+   * @param {{table: Table, list: HTMLElement, more: HTMLElement, all: boolean, drawing: number}} entry
    */
   #fill(entry) {
     const { table } = entry;
     const query = this.#query.trim().toLowerCase();
     const found = query === '' ? table.chains : table.chains.filter((c) => c.name.toLowerCase().includes(query));
     const shown = entry.all ? found : found.slice(0, CHAINS_SHOWN);
-    entry.list.replaceChildren(...shown.map((c) => this.#chain(table, c)));
+    entry.list.replaceChildren(...shown.slice(0, CHAINS_SHOWN).map((c) => this.#chain(table, c)));
+    // All 36k chains of a kube-proxy nat table at once held the page for
+    // 2 s: the rest come a batch a frame, until the list is drawn again.
+    const drawing = ++entry.drawing;
+    /** @param {number} from */
+    const more = (from) => {
+      if (from >= shown.length || entry.drawing !== drawing) return;
+      entry.list.append(...shown.slice(from, from + CHAINS_PER_FRAME).map((c) => this.#chain(table, c)));
+      requestAnimationFrame(() => more(from + CHAINS_PER_FRAME));
+    };
+    more(CHAINS_SHOWN);
     if (found.length === 0) {
       entry.more.replaceChildren(element('span', { className: 'meta', textContent: `no chain has "${query}"` }));
     } else if (shown.length < found.length) {
