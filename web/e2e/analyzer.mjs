@@ -484,9 +484,48 @@ async function readable() {
   await page.keyboard.press('Escape');
   await page.waitForSelector('#source-view', { state: 'hidden' });
   await page.screenshot({ path: join(plan.screenshots, 'narrow.png') });
+  await everyControlByTab(page);
   assert.deepEqual(problems, [], 'errors in the page at 1024 px');
   await narrow.close();
   results.checks.push('readable at 1024 px');
+}
+
+/**
+ * Tab from the top of the page reaches every control on screen (in each
+ * pane in turn), each showing its focus: an outline on it, or on the
+ * label of the hidden file inputs.
+ */
+async function everyControlByTab(page) {
+  for (const pane of ['rules', 'diagnostics', 'exposition', 'trace', 'diff']) {
+    await page.click(`[data-pane=${pane}]`);
+    const controls = await page.evaluate(() => {
+      const all = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+        .filter((c) => !c.disabled && c.tabIndex >= 0 && !c.closest('[hidden]')
+          && (c.type === 'file' ? c.closest('label') : c).getClientRects().length > 0
+          && (c.type === 'file' || c.checkVisibility({ visibilityProperty: true })));
+      all.forEach((c, i) => { c.dataset.control = String(i); });
+      return all.map((c) => `${c.tagName.toLowerCase()}#${c.id}.${c.className} "${(c.textContent ?? '').trim().slice(0, 20)}"`);
+    });
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const reached = new Set();
+    for (let tabs = 0; tabs < controls.length * 3 + 20 && reached.size < controls.length; tabs++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const c = document.activeElement;
+        if (!(c instanceof HTMLElement) || c.dataset.control === undefined) return null;
+        const shown = c.type === 'file' ? c.closest('label') : c;
+        return { control: Number(c.dataset.control), outline: getComputedStyle(shown).outlineStyle };
+      });
+      if (focused === null) continue;
+      assert.notEqual(focused.outline, 'none', `${pane}: focus on ${controls[focused.control]} is not seen`);
+      reached.add(focused.control);
+    }
+    const missed = controls.filter((_, i) => !reached.has(i));
+    assert.deepEqual(missed, [], `${pane}: controls Tab does not reach`);
+    await page.evaluate(() => document.querySelectorAll('[data-control]').forEach((c) => delete c.dataset.control));
+  }
+  results.checks.push('every control on screen reached by Tab, focus seen');
 }
 
 /**
