@@ -218,8 +218,8 @@ worker.onmessage = ({ data }) => {
     return;
   }
   if (!applyMessage(state, data)) return;
-  // The view asked for by the address, once the dump's chains have come.
   if (data.kind === 'done') scheduleRefresh();
+  // The view asked for by the address, once the dump's chains have come.
   if (data.kind === 'done' && wanted !== null) {
     const view = wanted;
     wanted = null;
@@ -282,7 +282,7 @@ function useSources(list, started, refresh = false) {
 
 /** @param {File} file */
 async function loadFile(file) {
-  live = false;
+  stopLive();
   state.unavailable = [];
   const started = performance.now();
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -291,7 +291,7 @@ async function loadFile(file) {
 
 /** @param {string} text */
 function loadText(text) {
-  live = false;
+  stopLive();
   state.unavailable = [];
   useSources([{ name: 'pasted', bytes: new TextEncoder().encode(text) }]);
 }
@@ -346,6 +346,12 @@ $('refresh').onchange = () => {
   refreshSeconds = Number($('refresh').value);
   scheduleRefresh();
 };
+
+/** A dump of the user's own replaces the live rulesets: no more readings. */
+function stopLive() {
+  live = false;
+  clearTimeout(refreshTimer);
+}
 
 /** The next live reading, once this one is in: readings never overlap. */
 function scheduleRefresh() {

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'analyzer', 'state.js');
 const {
   DIAGNOSTICS_SHOWN, applyMessage, applySets, applyView, initialState, selectChain, setChainQuery, setColumns, setLabel, setQuery, sortBy, startRun,
-  statusText, toggleCode, viewOf, wantExposition,
+  keptByHits, setHitWindow, statusText, toggleCode, viewOf, wantExposition,
 } = await import(pathToFileURL(built).href);
 const { hashOf, parseHash } = await import(pathToFileURL(join(dirname(built), 'url.js')).href);
 
@@ -240,4 +240,36 @@ test('a fragment that says too little or too much is the default in those parts'
   assert.deepEqual(parseHash('#%E0%A4%A/x'), fallback, 'a broken escape');
   assert.deepEqual(parseHash('#raw/PRE%2FROUTING').selected, { table: 'raw', chain: 'PRE/ROUTING' }, 'a slash in a chain name');
   assert.equal(hashOf({ ...fallback, selected: { table: 'raw', chain: 'PRE/ROUTING' } }), '#raw/PRE%2FROUTING');
+});
+
+test('a live refresh keeps the view and compares: deltas, per second, when each rule last counted', () => {
+  const state = initialState();
+  const read = (readAt, packets) => {
+    const previous = state.run;
+    const run = startRun(state, { ...dump('*filter\n'), name: 'live ipv4', origin: { host: 'n', readAt } }, 'auto', 0, previous);
+    applyMessage(state, { kind: 'tree', id: run.id, error: null, table, ruleCount: 2, analyseMs: 1 });
+    applyMessage(state, { kind: 'edges', id: run.id, edges: [], diagnosticCount: 0 });
+    applyMessage(state, { kind: 'rules', id: run.id, rules: packets.map((p, i) => ({ line: i + 3, table: 'filter', chain: 'INPUT', text: `-j R${i}`, position: i + 1, counters: { packets: BigInt(p), bytes: 0n } })) });
+    applyMessage(state, { kind: 'done', id: run.id, totalMs: 1 });
+    return run;
+  };
+  const first = read('2026-12-05T10:00:00Z', [5, 7]);
+  assert.equal(first.deltas, null, 'nothing to compare with yet');
+  selectChain(state, { table: 'filter', chain: 'INPUT' });
+  setQuery(state, 'R');
+  const second = read('2026-12-05T10:00:10Z', [25, 7]);
+  assert.deepEqual(second.selected, { table: 'filter', chain: 'INPUT' }, 'the chain stays');
+  assert.equal(second.query, 'R', 'the filter stays');
+  assert.deepEqual(second.deltas.packets, [20n, 0n]);
+  assert.equal(second.interval, 10);
+  setHitWindow(state, '1');
+  assert.deepEqual([keptByHits(state, 0), keptByHits(state, 1)], [true, false]);
+  setHitWindow(state, 'never');
+  assert.deepEqual([keptByHits(state, 0), keptByHits(state, 1)], [false, true]);
+  // Three minutes on, with no packet: counted in the last 5 minutes, not the last one.
+  read('2026-12-05T10:03:10Z', [25, 7]);
+  setHitWindow(state, '1');
+  assert.equal(keptByHits(state, 0), false);
+  setHitWindow(state, '5');
+  assert.equal(keptByHits(state, 0), true);
 });
