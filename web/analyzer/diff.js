@@ -112,9 +112,10 @@ function chainKeys(tables) {
  * The dump after compared with the dump before.
  * @param {{tables: Table[], rules: Rule[]}} before
  * @param {{tables: Table[], rules: Rule[]}} after
+ * @param {Int32Array} [match] `matchRules(before.rules, after.rules)`, when it was made already
  * @returns {Diff}
  */
-export function diffRulesets(before, after) {
+export function diffRulesets(before, after, match = matchRules(before.rules, after.rules)) {
   const chainsBefore = chainKeys(before.tables);
   const chainsAfter = chainKeys(after.tables);
   const key = (/** @type {{table: string, chain: string}} */ c) => `${c.table}\u0000${c.chain}`;
@@ -124,7 +125,6 @@ export function diffRulesets(before, after) {
   const order = new Map([...chainsAfter, ...chainsBefore].map((c) => [key(c), 0]));
   [...order.keys()].forEach((k, i) => order.set(k, i));
 
-  const match = matchRules(before.rules, after.rules);
   const matched = new Uint8Array(before.rules.length);
   /** @type {Change[]} */
   const changes = [];
@@ -211,13 +211,15 @@ function change(kind, now, was, delta = null) {
  * @returns {Deltas}
  */
 export function deltasOf(before, after, match) {
-  const packets = after.map((rule, i) => (match[i] === -1 ? null : counted(before[match[i]], rule)?.packets ?? null));
-  const bytes = after.map((rule, i) => (match[i] === -1 ? null : counted(before[match[i]], rule)?.bytes ?? null));
+  const deltas = after.map((rule, i) => (match[i] === -1 ? null : counted(before[match[i]], rule)));
+  const packets = deltas.map((d) => d?.packets ?? null);
+  const bytes = deltas.map((d) => d?.bytes ?? null);
   /** @type {Map<string, bigint>} */
   const chains = new Map();
   after.forEach((rule, i) => {
     const p = packets[i];
-    if (p !== null && p > 0n) chains.set(`${rule.table}\u0000${rule.chain}`, (chains.get(`${rule.table}\u0000${rule.chain}`) ?? 0n) + p);
+    const chain = `${rule.table}\u0000${rule.chain}`;
+    if (p !== null && p > 0n) chains.set(chain, (chains.get(chain) ?? 0n) + p);
   });
   const share = after.map((rule, i) => {
     const p = packets[i];

@@ -95,6 +95,7 @@ export const DIAGNOSTICS_SHOWN = 1000;
  * @property {string} chainQuery the tree's chain search as typed
  * @property {Baseline | null} baseline what the dump is compared with
  * @property {string | null} baselineError why a dump chosen to compare with could not be
+ * @property {Int32Array | null} match for each rule, the same rule's index in the baseline, or -1
  * @property {import('./diff.js').Deltas | null} deltas what each rule counted
  *   since the baseline (once both have all their rules)
  * @property {number | null} interval seconds between the baseline's reading and this one's (live)
@@ -181,6 +182,7 @@ export function startRun(state, source, chosen, now, previous = null) {
     chainQuery: before?.chainQuery ?? '',
     baseline: before === null ? null : { name: before.name, tables: before.tables, rules: before.rules, readAt: before.origin?.readAt ?? null },
     baselineError: null,
+    match: null,
     deltas: null,
     interval: null,
     identities: null,
@@ -272,7 +274,8 @@ export function applyMessage(state, data) {
 function compare(state, run) {
   const baseline = run.baseline;
   if (baseline === null || run.totalMs === null || run.error !== null) return;
-  run.deltas = deltasOf(baseline.rules, run.rules, matchRules(baseline.rules, run.rules));
+  run.match = matchRules(baseline.rules, run.rules);
+  run.deltas = deltasOf(baseline.rules, run.rules, run.match);
   const was = baseline.readAt === null ? NaN : Date.parse(baseline.readAt);
   const now = run.origin?.readAt ? Date.parse(run.origin.readAt) : NaN;
   run.interval = Number.isFinite(was) && Number.isFinite(now) && now > was ? (now - was) / 1000 : null;
@@ -294,19 +297,24 @@ export function setHitWindow(state, window) {
 }
 
 /**
- * Whether rule `index` of the dump shown is kept by its hit window: it
- * last counted within so many minutes of this reading, or (`never`) has
- * not counted since the page first read it.
+ * Which rules of the dump shown its hit window keeps, by index: those
+ * that last counted within so many minutes of this reading, or (`never`)
+ * have not counted since the page first read them. Made once per list
+ * drawn, the reading's time read once.
  * @param {State} state
- * @param {number} index
+ * @returns {(index: number) => boolean}
  */
-export function keptByHits(state, index) {
+export function keptByHits(state) {
   const run = state.run;
-  if (run === null || run.hitWindow === '' || run.identities === null) return true;
-  const last = state.hits.get(`${run.name}\u0000${run.identities[index]}`);
-  if (run.hitWindow === 'never') return last === undefined;
-  const now = Date.parse(run.origin?.readAt ?? '');
-  return last !== undefined && now - last <= Number(run.hitWindow) * 60_000;
+  if (run === null || run.hitWindow === '' || run.identities === null) return () => true;
+  const { name, identities, hitWindow } = run;
+  const lastHit = (/** @type {number} */ index) => state.hits.get(`${name}\u0000${identities[index]}`);
+  if (hitWindow === 'never') return (index) => lastHit(index) === undefined;
+  const since = Date.parse(run.origin?.readAt ?? '') - Number(hitWindow) * 60_000;
+  return (index) => {
+    const last = lastHit(index);
+    return last !== undefined && last >= since;
+  };
 }
 
 /**

@@ -3,7 +3,9 @@
 // to compare with, or the live snapshot before a refresh): chains added
 // and removed, then every rule added, removed, moved or counting, by
 // chain, with a chip per kind to keep only some. Computed once per dump
-// and baseline (diff.js), drawn a thousand changes at a time.
+// and baseline (diff.js), when the pane is shown (a live refresh of 100k
+// rules does not pay for it otherwise), from the rules' pairing the state
+// made for the Δ column; drawn a thousand changes at a time.
 import { $, element } from '../dom.js';
 import { diffRulesets } from '../diff.js';
 import { count, plural, scaled } from '../model.js';
@@ -51,6 +53,7 @@ export class DiffView {
 
   /** @param {State} state */
   render(state) {
+    if (state.pane !== 'diff') return;
     const run = state.run;
     const baseline = run?.baseline ?? null;
     const complete = run !== null && run.totalMs !== null && run.error === null;
@@ -74,7 +77,7 @@ export class DiffView {
       return;
     }
     const started = performance.now();
-    const diff = diffRulesets(baseline, run);
+    const diff = diffRulesets(baseline, run, run.match ?? undefined);
     this.#computed = { key, diff, ms: performance.now() - started };
     this.#draw();
   }

@@ -140,7 +140,7 @@ export class RuleList {
     this.#fallThrough.hidden = this.#fallThrough.textContent === '';
     this.#deltas = run.deltas;
     this.#interval = run.interval;
-    this.#kept = (index) => keptByHits(state, index);
+    this.#kept = keptByHits(state);
     // When each rule last counted is known of live rulesets read twice.
     this.#hitWindow.hidden = run.identities === null;
     this.#hitWindow.value = run.hitWindow;
