@@ -10,7 +10,7 @@
 //! terminal does not reach them; whichever way the exporter stops, it kills
 //! the groups of the commands still running.
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 /// How the process was asked to stop; later variants are more urgent.
@@ -27,11 +27,15 @@ pub enum Stop {
 /// has been asked to stop, if it has.
 pub fn watch() -> watch::Receiver<Option<Stop>> {
     let (sender, receiver) = watch::channel(None);
+    // Installed before this returns and kept for the process's life: a
+    // stream made after a signal arrived never sees it, so one made only
+    // once the first SIGTERM was handled could miss a second sent at once.
+    let mut listeners = Listeners::install();
     tokio::spawn(async move {
-        let first = stop_requested().await;
+        let first = listeners.stop_requested().await;
         sender.send_replace(Some(first));
         if first == Stop::Graceful {
-            stop_requested().await;
+            listeners.stop_requested().await;
             tracing::warn!("asked again: stopping at once");
             sender.send_replace(Some(Stop::Immediate));
         }
@@ -47,45 +51,65 @@ pub async fn requested(mut receiver: watch::Receiver<Option<Stop>>, stop: Stop) 
         .await;
 }
 
-/// Resolves with the first request to stop.
-async fn stop_requested() -> Stop {
-    // Never resolves: it only logs.
-    let ignored = async {
-        tokio::join!(
-            ignore("SIGHUP", SignalKind::hangup()),
-            ignore("SIGUSR1", SignalKind::user_defined1()),
-            ignore("SIGUSR2", SignalKind::user_defined2()),
-        );
-    };
-    tokio::select! {
-        () = ignored => Stop::Graceful,
-        () = wait("SIGINT", SignalKind::interrupt()) => Stop::Graceful,
-        () = wait("SIGTERM", SignalKind::terminate()) => Stop::Graceful,
-        () = wait("SIGQUIT", SignalKind::quit()) => Stop::Immediate,
+/// One stream per signal handled; `None` where no handler could be
+/// installed (the signal keeps its default action).
+struct Listeners {
+    interrupt: Option<Signal>,
+    terminate: Option<Signal>,
+    quit: Option<Signal>,
+    hangup: Option<Signal>,
+    user1: Option<Signal>,
+    user2: Option<Signal>,
+}
+
+impl Listeners {
+    fn install() -> Self {
+        Self {
+            interrupt: listen("SIGINT", SignalKind::interrupt()),
+            terminate: listen("SIGTERM", SignalKind::terminate()),
+            quit: listen("SIGQUIT", SignalKind::quit()),
+            hangup: listen("SIGHUP", SignalKind::hangup()),
+            user1: listen("SIGUSR1", SignalKind::user_defined1()),
+            user2: listen("SIGUSR2", SignalKind::user_defined2()),
+        }
+    }
+
+    /// Resolves with the next request to stop, logging the signals ignored
+    /// on the way.
+    async fn stop_requested(&mut self) -> Stop {
+        loop {
+            let (name, stop) = tokio::select! {
+                () = arrival(&mut self.interrupt) => ("SIGINT", Some(Stop::Graceful)),
+                () = arrival(&mut self.terminate) => ("SIGTERM", Some(Stop::Graceful)),
+                () = arrival(&mut self.quit) => ("SIGQUIT", Some(Stop::Immediate)),
+                () = arrival(&mut self.hangup) => ("SIGHUP", None),
+                () = arrival(&mut self.user1) => ("SIGUSR1", None),
+                () = arrival(&mut self.user2) => ("SIGUSR2", None),
+            };
+            match stop {
+                Some(stop) => {
+                    tracing::info!(signal = name, "shutting down");
+                    return stop;
+                }
+                None => tracing::info!(signal = name, "signal ignored"),
+            }
+        }
     }
 }
 
-fn listen(name: &'static str, kind: SignalKind) -> Option<tokio::signal::unix::Signal> {
+fn listen(name: &'static str, kind: SignalKind) -> Option<Signal> {
     signal(kind)
         .inspect_err(|err| tracing::warn!(signal = name, %err, "cannot install a signal handler; the signal keeps its default action"))
         .ok()
 }
 
-async fn wait(name: &'static str, kind: SignalKind) {
-    match listen(name, kind) {
-        Some(mut stream) => {
-            stream.recv().await;
-            tracing::info!(signal = name, "shutting down");
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn ignore(name: &'static str, kind: SignalKind) {
-    if let Some(mut stream) = listen(name, kind) {
-        while stream.recv().await.is_some() {
-            tracing::info!(signal = name, "signal ignored");
-        }
+/// Resolves when the signal arrives; never where it has no stream (or its
+/// stream has ended, which tokio does only when the runtime goes away).
+async fn arrival(stream: &mut Option<Signal>) {
+    if let Some(signals) = stream
+        && signals.recv().await.is_some()
+    {
+        return;
     }
     std::future::pending().await
 }
