@@ -320,20 +320,16 @@ impl Answers {
         if !stats.left_to_iptables.is_empty() {
             tracing::debug!(source = "nftables", tables = ?stats.left_to_iptables, "tables left to the iptables source");
         }
-        if stats.findings > 0 {
-            tracing::info!(
-                source = "nftables",
-                findings = stats.findings,
-                "the listing holds items or expressions the exporter does not know; see the analyzer"
-            );
-        }
-        if stats.rule_series_dropped > 0 {
-            tracing::warn!(
-                source = "nftables",
-                dropped = stats.rule_series_dropped,
-                "rules past --nftables.max-rule-series have no series"
-            );
-        }
+        log_findings(
+            "nftables",
+            stats.findings,
+            "the listing holds items or expressions the exporter does not know; see the analyzer",
+        );
+        log_dropped(
+            "nftables",
+            stats.rule_series_dropped,
+            "rules past --nftables.max-rule-series have no series",
+        );
         output.push(Bytes::from(exposition));
         outcome.success = true;
         outcome.rule_series_dropped = Some(stats.rule_series_dropped);
@@ -383,20 +379,16 @@ impl Answers {
         if !stats.unknown_types.is_empty() {
             tracing::info!(source = "ipset", sets = ?stats.unknown_types, "sets of a type whose capacity the exporter does not know: no ipset_max_entries");
         }
-        if stats.findings > 0 {
-            tracing::info!(
-                source = "ipset",
-                findings = stats.findings,
-                "header lines the exporter does not know were skipped"
-            );
-        }
-        if stats.element_series_dropped > 0 {
-            tracing::warn!(
-                source = "ipset",
-                dropped = stats.element_series_dropped,
-                "elements past --ipset.max-element-series have no series"
-            );
-        }
+        log_findings(
+            "ipset",
+            stats.findings,
+            "header lines the exporter does not know were skipped",
+        );
+        log_dropped(
+            "ipset",
+            stats.element_series_dropped,
+            "elements past --ipset.max-element-series have no series",
+        );
         output.push(Bytes::from(exposition));
         outcome.success = true;
         outcome.element_series_dropped = Some(stats.element_series_dropped);
@@ -482,6 +474,21 @@ impl Answers {
             }
         }
         Some(shown)
+    }
+}
+
+/// Items a source's listing held that the exporter does not know
+/// (skipped, not failed): worth a line, not a warning.
+fn log_findings(source: &'static str, findings: u32, what: &str) {
+    if findings > 0 {
+        tracing::info!(source, findings, "{what}");
+    }
+}
+
+/// Series a source left out under its cap.
+fn log_dropped(source: &'static str, dropped: u32, what: &str) {
+    if dropped > 0 {
+        tracing::warn!(source, dropped, "{what}");
     }
 }
 
