@@ -202,22 +202,11 @@ fn a_bad_listing_fails_only_the_ipset_source() {
         (&twice, "set `ipc` is listed twice"),
     ] {
         let exporter = exporter_with(dir.path(), ipset, &[]);
-        let body = exporter.scrape();
-        assert_eq!(
-            common::exporter::scrape_success(&body, "ipv4").as_deref(),
-            Some("1"),
-            "{body}"
-        );
-        assert!(body.contains("\nipset_scrape_success 0\n"), "{body}");
-        assert!(
-            !body.contains("ipset_entries"),
-            "no ipset series from a bad listing: {body}"
-        );
-        assert!(body.contains("iptables_rule_packets_total{"), "{body}");
-        let log = exporter.log();
-        assert!(
-            log.contains(logged),
-            "{ipset:?}: the log names the problem:\n{log}"
+        common::exporter::assert_only_the_source_failed(
+            &exporter,
+            "ipset",
+            |body| body.contains("ipset_entries"),
+            logged,
         );
     }
 }

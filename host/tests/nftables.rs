@@ -169,23 +169,11 @@ esac"#,
         let mut args = vec!["--collector.nftables", command.as_str()];
         args.extend(bound);
         let exporter = Exporter::ipv4(&save, &args);
-        let body = exporter.scrape();
-        assert_eq!(
-            common::exporter::scrape_success(&body, "ipv4").as_deref(),
-            Some("1"),
-            "{body}"
-        );
-        assert!(body.contains("\nnftables_scrape_success 0\n"), "{body}");
-        assert_eq!(
-            nftables_part(&body),
-            "",
-            "no nftables series from a bad listing"
-        );
-        assert!(body.contains("iptables_rule_packets_total{"), "{body}");
-        let log = exporter.log();
-        assert!(
-            log.contains(logged),
-            "{nft:?}: the log names the problem:\n{log}"
+        common::exporter::assert_only_the_source_failed(
+            &exporter,
+            "nftables",
+            |body| !nftables_part(body).is_empty(),
+            logged,
         );
     }
 }

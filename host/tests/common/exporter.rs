@@ -225,6 +225,38 @@ pub fn scrape_success(body: &str, family: &str) -> Option<String> {
         .cloned()
 }
 
+/// A scrape of `exporter` in which the source `source` failed on a bad
+/// listing and nothing else did: the ipv4 family is served with its rule
+/// series, `{source}_scrape_success` is 0, `has_series` finds none of the
+/// source's own series, and the log names the problem (`logged`).
+pub fn assert_only_the_source_failed(
+    exporter: &Exporter,
+    source: &str,
+    has_series: impl Fn(&str) -> bool,
+    logged: &str,
+) {
+    let body = exporter.scrape();
+    assert_eq!(
+        scrape_success(&body, "ipv4").as_deref(),
+        Some("1"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("\n{source}_scrape_success 0\n")),
+        "{body}"
+    );
+    assert!(
+        !has_series(&body),
+        "no {source} series from a bad listing: {body}"
+    );
+    assert!(body.contains("iptables_rule_packets_total{"), "{body}");
+    let log = exporter.log();
+    assert!(
+        log.contains(logged),
+        "the log names the problem ({logged}):\n{log}"
+    );
+}
+
 /// An executable shell script in `dir`.
 pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
