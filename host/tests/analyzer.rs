@@ -247,13 +247,15 @@ fn the_page_in_a_real_browser() {
         "ipset",
         &format!("exec ip netns exec {} ipset \"$@\"", ns.name),
     );
-    let live = Exporter::start(&[
-        &format!("--iptables.save-path={}", save4.display()),
-        &format!("--ip6tables.save-path={}", save6.display()),
-        &format!("--nftables.command={}", nft.display()),
-        &format!("--ipset.command={}", ipset.display()),
-        "--web.enable-ruleset-endpoint",
-    ]);
+    let live = Exporter::both(
+        &save4,
+        &save6,
+        &[
+            &format!("--nftables.command={}", nft.display()),
+            &format!("--ipset.command={}", ipset.display()),
+            "--web.enable-ruleset-endpoint",
+        ],
+    );
     let scraped = live.scrape();
     // An exporter whose ipv6 save command fails.
     let failing_save = script(
@@ -261,12 +263,14 @@ fn the_page_in_a_real_browser() {
         "failing-save6",
         "echo 'no ip6tables here' >&2; exit 1",
     );
-    let failing = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        &format!("--ip6tables.save-path={}", failing_save.display()),
-        "--iptables.families=ipv4,ipv6",
-        "--web.enable-ruleset-endpoint",
-    ]);
+    let failing = Exporter::both(
+        &save,
+        &failing_save,
+        &[
+            "--iptables.families=ipv4,ipv6",
+            "--web.enable-ruleset-endpoint",
+        ],
+    );
     let mut live_trees: Vec<Value> = Family::ALL
         .iter()
         .map(|family| json!({"family": family.label(), "tree": tree(&scraped, family.label())}))

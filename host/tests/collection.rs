@@ -40,15 +40,24 @@ fn assert_no_forged_lines(log: &str) {
     }
 }
 
+/// A save command in `dir` printing one rule whose comment is `bytes`
+/// bytes that are not UTF-8 (each becomes U+FFFD, three bytes, when read).
+fn save_with_a_non_utf8_comment(dir: &std::path::Path, bytes: usize) -> std::path::PathBuf {
+    let dump = dir.join("dump.rules");
+    let mut text =
+        b"*filter\n:INPUT ACCEPT [5:500]\n[1:2] -A INPUT -m comment --comment \"".to_vec();
+    text.extend(std::iter::repeat_n(0xffu8, bytes));
+    text.extend_from_slice(b"\" -j ACCEPT\nCOMMIT\n");
+    std::fs::write(&dump, &text).expect("dump");
+    script(dir, "v4", &format!("cat '{}'", dump.display()))
+}
+
 #[test]
 fn a_malformed_family_leaves_the_other_family_whole() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "bad/counter-not-a-number.rules");
     let v6 = cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6.display()),
-    ]);
+    let exporter = Exporter::both(&v4, &v6, &[]);
     let body = exporter.scrape();
     assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("0"));
     assert_eq!(scrape_success(&body, "ipv6").as_deref(), Some("1"));
@@ -98,10 +107,7 @@ fn what_save_commands_print_on_stderr_cannot_forge_log_lines() {
         &format!("{forged}; cat '{}'", fixture.display()),
     );
     let fails = script(dir.path(), "v6", &format!("{forged}; exit 1"));
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", warns.display()),
-        &format!("--ip6tables.save-path={}", fails.display()),
-    ]);
+    let exporter = Exporter::both(&warns, &fails, &[]);
     let body = exporter.scrape();
     assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("1"));
     assert_eq!(scrape_success(&body, "ipv6").as_deref(), Some("0"));
@@ -116,11 +122,7 @@ fn families_come_in_the_order_configured() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
     let v6 = cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6.display()),
-        "--iptables.families=ipv6,ipv4",
-    ]);
+    let exporter = Exporter::both(&v4, &v6, &["--iptables.families=ipv6,ipv4"]);
     let body = exporter.scrape();
     let samples = http::parse_samples(&body);
     // Within each metric, every ipv6 sample comes before any ipv4 one (the
@@ -199,11 +201,7 @@ fn a_named_family_always_reports_and_finds_its_command_once_installed() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = cat_fixture(dir.path(), "v4", "docker-nft.ipv4.rules");
     let v6_path = dir.path().join("v6");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6_path.display()),
-        "--iptables.families=ipv4,ipv6",
-    ]);
+    let exporter = Exporter::both(&v4, &v6_path, &["--iptables.families=ipv4,ipv6"]);
     assert!(
         exporter
             .log()
@@ -248,10 +246,7 @@ fn tables_iptables_nft_cannot_show_are_counted_and_logged() {
     let dir = tempfile::tempdir().expect("dir");
     let incompatible = cat_fixture(dir.path(), "v4", "incompatible-nft.ipv4.rules");
     let plain = cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", incompatible.display()),
-        &format!("--ip6tables.save-path={}", plain.display()),
-    ]);
+    let exporter = Exporter::both(&incompatible, &plain, &[]);
     let all = http::parse_exposition(&exporter.scrape());
     let gauge = |family: &str| {
         all.get(&(
@@ -275,18 +270,9 @@ fn one_rule_of_non_utf8_bytes_as_long_as_the_input_allows_still_renders() {
     // 270 KB of bytes that are not UTF-8, each becoming U+FFFD (3 bytes):
     // more than twice the input, which is still an honest piece.
     let dir = tempfile::tempdir().expect("dir");
-    let dump = dir.path().join("dump.rules");
-    let mut bytes =
-        b"*filter\n:INPUT ACCEPT [0:0]\n[1:2] -A INPUT -m comment --comment \"".to_vec();
-    bytes.extend(std::iter::repeat_n(0xffu8, 270_000));
-    bytes.extend_from_slice(b"\" -j ACCEPT\nCOMMIT\n");
-    std::fs::write(&dump, &bytes).expect("dump");
-    let v4 = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
+    let v4 = save_with_a_non_utf8_comment(dir.path(), 270_000);
     let v6 = cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6.display()),
-    ]);
+    let exporter = Exporter::both(&v4, &v6, &[]);
     let body = exporter.scrape();
     assert_eq!(
         scrape_success(&body, "ipv4").as_deref(),
@@ -309,20 +295,13 @@ fn a_family_whose_longest_line_cannot_fit_fails_before_any_of_its_text() {
     // its line with the comment as a label. Input, parsed text and that
     // line do not fit in 64 MiB; input and parsed text alone do.
     let dir = tempfile::tempdir().expect("dir");
-    let dump = dir.path().join("dump.rules");
-    let mut bytes =
-        b"*filter\n:INPUT ACCEPT [5:500]\n[1:2] -A INPUT -m comment --comment \"".to_vec();
-    bytes.extend(std::iter::repeat_n(0xffu8, 7_500_000));
-    bytes.extend_from_slice(b"\" -j ACCEPT\nCOMMIT\n");
-    std::fs::write(&dump, &bytes).expect("dump");
-    let v4 = script(dir.path(), "v4", &format!("cat '{}'", dump.display()));
+    let v4 = save_with_a_non_utf8_comment(dir.path(), 7_500_000);
     let v6 = cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6.display()),
-        "--sandbox.max-memory=64MiB",
-        "--iptables.comment-label",
-    ]);
+    let exporter = Exporter::both(
+        &v4,
+        &v6,
+        &["--sandbox.max-memory=64MiB", "--iptables.comment-label"],
+    );
     for scrape in 1..=2 {
         let body = exporter.scrape();
         assert_eq!(
@@ -355,10 +334,7 @@ fn a_failed_family_reports_zero_and_exports_nothing_while_the_other_works() {
         "v6",
         "echo '*filter'; echo 'ip6tables: broken' >&2; exit 3",
     );
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6.display()),
-    ]);
+    let exporter = Exporter::both(&v4, &v6, &[]);
     let body = exporter.scrape();
     assert_eq!(scrape_success(&body, "ipv4").as_deref(), Some("1"));
     assert_eq!(scrape_success(&body, "ipv6").as_deref(), Some("0"));

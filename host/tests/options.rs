@@ -615,11 +615,7 @@ fn the_rule_series_limit_warns_once_per_scrape() {
     let dir = tempfile::tempdir().expect("dir");
     let v4 = common::exporter::cat_fixture(dir.path(), "v4", "kube-proxy-nft.ipv4.rules");
     let v6 = common::exporter::cat_fixture(dir.path(), "v6", "ipv6-nft.ipv6.rules");
-    let exporter = common::exporter::Exporter::start(&[
-        &format!("--iptables.save-path={}", v4.display()),
-        &format!("--ip6tables.save-path={}", v6.display()),
-        "--iptables.max-rule-series=3",
-    ]);
+    let exporter = common::exporter::Exporter::both(&v4, &v6, &["--iptables.max-rule-series=3"]);
     let warning = "rules past --iptables.max-rule-series have no series";
     for scrape in 1..=3 {
         let body = exporter.scrape();

@@ -324,15 +324,17 @@ fn the_server_reports_each_failure_for_its_family_only_logs_its_cause_and_stays_
     );
     let save6 = script(dir.path(), "save6", "echo ok");
     let component = hostile().display().to_string();
-    let exporter = Exporter::start(&[
-        &format!("--iptables.save-path={}", save.display()),
-        &format!("--ip6tables.save-path={}", save6.display()),
-        "--iptables.families=ipv4,ipv6",
-        &format!("--component={component}"),
-        "--sandbox.max-memory=32MiB",
-        "--sandbox.timeout=500ms",
-        "--sandbox.max-output=8MiB",
-    ]);
+    let exporter = Exporter::both(
+        &save,
+        &save6,
+        &[
+            "--iptables.families=ipv4,ipv6",
+            &format!("--component={component}"),
+            "--sandbox.max-memory=32MiB",
+            "--sandbox.timeout=500ms",
+            "--sandbox.max-output=8MiB",
+        ],
+    );
     for (mode, cause) in [
         ("loop-parse", "ran past its deadline"),
         ("alloc", "memory limit of 33554432 bytes"),

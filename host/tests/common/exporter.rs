@@ -156,6 +156,17 @@ impl Exporter {
         Self::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
+    /// Starts the exporter with `v4` as iptables-save and `v6` as
+    /// ip6tables-save.
+    pub fn both(v4: &Path, v6: &Path, extra: &[&str]) -> Self {
+        let mut args = vec![
+            format!("--iptables.save-path={}", v4.display()),
+            format!("--ip6tables.save-path={}", v6.display()),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        Self::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// [`Exporter::ipv4`] without waiting for the start-up collection.
     pub fn ipv4_listening(save: &Path, extra: &[&str]) -> Self {
         let args = Self::ipv4_args(save, extra);
