@@ -69,10 +69,7 @@ fn a_scrape_whose_collection_finishes_in_time_is_fresh_and_unstamped() {
 #[test]
 fn past_its_deadline_a_scrape_gets_the_last_collection_and_the_late_one_answers_next() {
     let dir = tempfile::tempdir().expect("dir");
-    let held = HeldSave::new(dir.path(), FIXTURE);
-    held.release();
-    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
-    held.hold();
+    let (held, mut exporter) = HeldSave::started(dir.path(), FIXTURE, &["--log.level=debug"]);
     // 1.5 s less the 1 s offset: the held collection misses it.
     let late = scrape_with_timeout(&exporter, "1.5");
     let first = stamped_answer(&late);
@@ -183,10 +180,7 @@ fn within_the_min_interval_a_collection_past_the_max_age_is_replaced_not_served(
 #[test]
 fn counters_older_than_the_max_age_are_never_served() {
     let dir = tempfile::tempdir().expect("dir");
-    let held = HeldSave::new(dir.path(), FIXTURE);
-    held.release();
-    let exporter = Exporter::ipv4(&held.save, &["--iptables.max-age=1s"]);
-    held.hold();
+    let (held, exporter) = HeldSave::started(dir.path(), FIXTURE, &["--iptables.max-age=1s"]);
     // The start-up collection's counters were read before `ipv4` returned:
     // after this they are more than a second old, whatever the machine's load.
     std::thread::sleep(Duration::from_millis(1100));

@@ -198,10 +198,8 @@ fn half_closed_clients_get_the_whole_response() {
 #[test]
 fn concurrent_scrapes_share_one_collection_and_one_rendering() {
     let dir = tempfile::tempdir().expect("dir");
-    let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
-    held.release();
-    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
-    held.hold();
+    let (held, mut exporter) =
+        HeldSave::started(dir.path(), "ufw-nft.ipv4.rules", &["--log.level=debug"]);
     // Half ask for gzip, as Prometheus does, half not, as curl.
     let bodies: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
@@ -270,10 +268,11 @@ fn concurrent_scrapes_share_one_collection_and_one_rendering() {
 #[test]
 fn max_requests_zero_means_no_limit() {
     let dir = tempfile::tempdir().expect("dir");
-    let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
-    held.release();
-    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug", "--web.max-requests=0"]);
-    held.hold();
+    let (held, mut exporter) = HeldSave::started(
+        dir.path(),
+        "ufw-nft.ipv4.rules",
+        &["--log.level=debug", "--web.max-requests=0"],
+    );
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..45)
             .map(|_| {
@@ -298,10 +297,8 @@ fn max_requests_zero_means_no_limit() {
 #[test]
 fn by_default_forty_requests_are_served_at_once() {
     let dir = tempfile::tempdir().expect("dir");
-    let held = HeldSave::new(dir.path(), "ufw-nft.ipv4.rules");
-    held.release();
-    let mut exporter = Exporter::ipv4(&held.save, &["--log.level=debug"]);
-    held.hold();
+    let (held, mut exporter) =
+        HeldSave::started(dir.path(), "ufw-nft.ipv4.rules", &["--log.level=debug"]);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..40)
             .map(|_| {

@@ -299,6 +299,17 @@ pub struct HeldSave {
 }
 
 impl HeldSave {
+    /// An IPv4 exporter whose start-up collection was let through, with
+    /// `fixture` as the held save command of its later collections: each
+    /// waits until released.
+    pub fn started(dir: &Path, fixture: &str, extra: &[&str]) -> (Self, Exporter) {
+        let held = Self::new(dir, fixture);
+        held.release();
+        let exporter = Exporter::ipv4(&held.save, extra);
+        held.hold();
+        (held, exporter)
+    }
+
     pub fn new(dir: &Path, fixture: &str) -> Self {
         let runs = dir.join("runs");
         let release = dir.join("release");
