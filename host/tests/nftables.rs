@@ -12,7 +12,7 @@ use crate::common;
 use common::exporter::{Exporter, script};
 use common::http;
 use common::netns::Netns;
-use common::nft::{expected, nftables_part, series_of, served};
+use common::nft::{counts_inline, expected, nftables_part, printed_rules, series_of, served};
 use common::prometheus::{self, Prometheus};
 use common::{fixtures, promtool_problems, sandbox};
 use iptables_exporter::sandbox::{Listing, NftOptions, Options, Selection};
@@ -338,6 +338,41 @@ fn real_nft_beside_iptables_is_scraped_once_and_prometheus_sees_it_move() {
             .collect();
         assert!(iptables_tables.iter().all(|t| t == "filter") && !iptables_tables.is_empty());
         assert!(body.contains("iptables_incompatible_tables{family=\"ipv4\"} 1"), "{body}");
+
+        // Each rule's label is the rule as nft itself prints it (without
+        // what moves), and every rule nft prints with a counter of its own
+        // in the nft source's chains has one.
+        let printed = printed_rules(&String::from_utf8_lossy(&ns.run(
+            "nft",
+            &["list", "ruleset"],
+            b"",
+        )));
+        let mut labelled: std::collections::BTreeMap<common::nft::ChainKey, Vec<String>> =
+            std::collections::BTreeMap::new();
+        for labels in series_of(&body, "nftables_rule_packets_total").keys() {
+            let chain = (labels["family"].clone(), labels["table"].clone(), labels["chain"].clone());
+            let rules = printed.get(&chain).map(Vec::as_slice).unwrap_or_default();
+            assert!(
+                rules.contains(&labels["rule"]),
+                "{chain:?}: the label {:?} is not a rule nft prints there: {rules:#?}",
+                labels["rule"]
+            );
+            labelled.entry(chain).or_default().push(labels["rule"].clone());
+        }
+        let mut checked = 0;
+        for (chain, rules) in &printed {
+            if !nft_tables.contains(&(chain.0.clone(), chain.1.clone())) {
+                continue;
+            }
+            for rule in rules.iter().filter(|r| counts_inline(r)) {
+                assert!(
+                    labelled.get(chain).is_some_and(|l| l.contains(rule)),
+                    "{chain:?}: nft prints {rule:?} with a counter, and it has no series"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} counted rules compared");
 
         // Traffic through the kube-proxy service address (DNAT to the
         // endpoint), to an invalid port of it (the named counter), and to

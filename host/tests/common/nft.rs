@@ -213,3 +213,112 @@ pub fn series_of(body: &str, metric: &str) -> BTreeMap<BTreeMap<String, String>,
         .map(|((_, labels), value)| (labels, value))
         .collect()
 }
+
+/// A chain as nft names it: family, table, chain.
+pub type ChainKey = (String, String, String);
+
+/// The rules of every chain in `nft list ruleset` text, each as nft
+/// printed it but for what moves between two listings (see
+/// [`without_state`]): what docs/metrics.md promises the `rule` label is.
+/// Read from nft's own text, nothing of the component's printer.
+pub fn printed_rules(text: &str) -> BTreeMap<ChainKey, Vec<String>> {
+    let mut rules: BTreeMap<ChainKey, Vec<String>> = BTreeMap::new();
+    let (mut table, mut chain): (Option<(String, String)>, Option<String>) = (None, None);
+    let mut depth = 0usize;
+    for line in text.lines() {
+        let line = line.trim();
+        let opened = braces(line);
+        let words: Vec<&str> = line.split(' ').collect();
+        match (depth, words.as_slice()) {
+            (0, ["table", family, name, "{"]) => {
+                table = Some(((*family).to_owned(), (*name).to_owned()));
+            }
+            (1, ["chain", name, "{"]) => chain = Some(name.trim_matches('"').to_owned()),
+            (2, _) if chain.is_some() && opened == 0 && !line.is_empty() => {
+                let header = words.first() == Some(&"type") && line.ends_with(';');
+                if !header && let (Some((family, name)), Some(chain)) = (&table, &chain) {
+                    rules
+                        .entry((family.clone(), name.clone(), chain.clone()))
+                        .or_default()
+                        .push(without_state(line));
+                }
+            }
+            _ => {}
+        }
+        depth = depth
+            .checked_add_signed(opened)
+            .expect("nft's braces balance");
+        if depth < 2 {
+            chain = None;
+        }
+        if depth == 0 {
+            table = None;
+        }
+    }
+    rules
+}
+
+/// Braces opened less braces closed on a line, outside quoted strings.
+fn braces(line: &str) -> isize {
+    let mut quoted = false;
+    let mut escaped = false;
+    let mut depth = 0;
+    for c in line.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '{' if !quoted => depth += 1,
+            '}' if !quoted => depth -= 1,
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// A rule line without what changes while it stays the same rule: its
+/// counter's values (`counter packets N bytes M` → `counter`), what an
+/// inline quota has used (`used N UNIT`) and when `last` last matched
+/// (`last used T`). Words inside quoted strings are left alone.
+pub fn without_state(line: &str) -> String {
+    let words: Vec<&str> = line.split(' ').collect();
+    let mut kept: Vec<&str> = Vec::new();
+    let mut quoted = false;
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i];
+        let next = |n: usize| words.get(i + n).copied();
+        if !quoted {
+            if word == "counter" && next(1) == Some("packets") && next(3) == Some("bytes") {
+                kept.push(word);
+                i += 5;
+                continue;
+            }
+            if word == "used" && kept.last() == Some(&"last") {
+                i += 2;
+                continue;
+            }
+            if word == "used" && kept.iter().rev().take(4).any(|w| *w == "quota") {
+                i += 3;
+                continue;
+            }
+        }
+        // An odd number of unescaped quotes opens or closes a string.
+        quoted ^= (word.matches('"').count() - word.matches("\\\"").count()) % 2 == 1;
+        kept.push(word);
+        i += 1;
+    }
+    kept.join(" ")
+}
+
+/// Whether a rule line counts with a counter of its own: a `counter`
+/// outside braces (one inside, as in `update @set { ip saddr counter }`,
+/// counts set elements) that is not `counter name`.
+pub fn counts_inline(line: &str) -> bool {
+    let mut depth = 0isize;
+    let words: Vec<&str> = line.split(' ').collect();
+    words.iter().enumerate().any(|(i, word)| {
+        depth += braces(word);
+        depth == 0 && *word == "counter" && words.get(i + 1) != Some(&"name")
+    })
+}
