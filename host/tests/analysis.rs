@@ -290,7 +290,7 @@ fn nft_listings() -> Vec<std::path::PathBuf> {
     let dir = fixtures().join("nftables");
     let mut listings = files_ending(&dir, ".json");
     listings.extend(files_ending(&dir.join("drift"), ".json"));
-    assert_eq!(listings.len(), 4 + 4, "captured listings, drift cases");
+    assert_eq!(listings.len(), 5 + 4, "captured listings, drift cases");
     listings
 }
 

@@ -26,7 +26,7 @@ fn nft_fixtures() -> PathBuf {
 /// The captured listings and the drift cases, each a `.json` file.
 fn listings() -> Vec<PathBuf> {
     let mut files = common::files_ending(&nft_fixtures(), ".json");
-    assert_eq!(files.len(), 4, "the captured listings (capture.sh)");
+    assert_eq!(files.len(), 5, "the captured listings (capture.sh)");
     let drift = common::files_ending(&nft_fixtures().join("drift"), ".json");
     assert_eq!(drift.len(), 4, "the drift cases drift/README.md lists");
     files.extend(drift);
@@ -290,6 +290,49 @@ fn model_value(model: &common::nft::Expected, metric: &str, labels: &[(&str, &st
     *model
         .get(&key)
         .unwrap_or_else(|| panic!("nft lists no {key:?}"))
+}
+
+/// Every rule of every native table prints as nft itself prints it: the
+/// fixture sources (and `printing.nft`, the cases that once printed
+/// otherwise) in real nft, each rule as the component's printer prints it
+/// from `nft -j` (parser-wasm, the component's code, natively) against the
+/// rules of the same chain in `nft list ruleset`'s text, in order. Rules
+/// made by iptables-nft are left out: nft's text drops their `xt`
+/// statements, so no label could match it.
+#[test]
+fn every_rule_prints_as_nft_itself_prints_it() {
+    common::require_tool("nft", "nftables");
+    let ns = Netns::new("nftprint");
+    load_everything(&ns);
+    let printing = nft_fixtures().join("sources/printing.nft");
+    ns.run("nft", &["-f", &printing.display().to_string()], b"");
+    let listing = parser_wasm::nft::parse(&ns.run("nft", &["-j", "list", "ruleset"], b""))
+        .expect("nft's listing parses");
+    let printed = printed_rules(&String::from_utf8_lossy(&ns.run(
+        "nft",
+        &["list", "ruleset"],
+        b"",
+    )));
+    let mut compared = 0;
+    for table in &listing.tables {
+        for chain in &table.chains {
+            let ours: Vec<&str> = chain.rules.iter().map(|r| r.text.as_str()).collect();
+            if ours
+                .iter()
+                .any(|r| r.contains("xt match") || r.contains("xt target"))
+            {
+                continue;
+            }
+            let key = (table.family.clone(), table.name.clone(), chain.name.clone());
+            let theirs: Vec<&str> = printed
+                .get(&key)
+                .map(|rules| rules.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(ours, theirs, "{key:?}: the printer and nft differ");
+            compared += ours.len();
+        }
+    }
+    assert!(compared >= 90, "only {compared} rules compared");
 }
 
 #[test]

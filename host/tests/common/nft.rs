@@ -225,6 +225,7 @@ pub fn printed_rules(text: &str) -> BTreeMap<ChainKey, Vec<String>> {
     let mut rules: BTreeMap<ChainKey, Vec<String>> = BTreeMap::new();
     let (mut table, mut chain): (Option<(String, String)>, Option<String>) = (None, None);
     let mut depth = 0usize;
+    let mut first_rule = false;
     for line in text.lines() {
         let line = line.trim();
         let opened = braces(line);
@@ -233,10 +234,23 @@ pub fn printed_rules(text: &str) -> BTreeMap<ChainKey, Vec<String>> {
             (0, ["table", family, name, "{"]) => {
                 table = Some(((*family).to_owned(), (*name).to_owned()));
             }
-            (1, ["chain", name, "{"]) => chain = Some(name.trim_matches('"').to_owned()),
+            (1, ["chain", name, "{"]) => {
+                chain = Some(name.trim_matches('"').to_owned());
+                first_rule = true;
+            }
             (2, _) if chain.is_some() && opened == 0 && !line.is_empty() => {
                 let header = words.first() == Some(&"type") && line.ends_with(';');
-                if !header && let (Some((family, name)), Some(chain)) = (&table, &chain) {
+                // The chain's own comment (nft 1.0.6 prints it on a line of
+                // its own, before the rules).
+                let comment = first_rule
+                    && line.starts_with("comment \"")
+                    && line.ends_with('"')
+                    && line.matches('"').count() == 2;
+                first_rule &= header || comment;
+                if !header
+                    && !comment
+                    && let (Some((family, name)), Some(chain)) = (&table, &chain)
+                {
                     rules
                         .entry((family.clone(), name.clone(), chain.clone()))
                         .or_default()

@@ -399,7 +399,7 @@ impl Builder {
             Some(Value::Array(exprs)) => exprs.as_slice(),
             _ => &[],
         };
-        let printed = print::rule(exprs, comment);
+        let printed = print::rule(&family, exprs, comment);
         for unknown in &printed.unknown {
             self.finding(
                 FindingKind::UnknownExpression,

@@ -42,10 +42,13 @@ pub struct Printed {
     pub unknown: Vec<String>,
 }
 
-/// Prints a rule's `expr` list and its comment.
-pub fn rule(exprs: &[Value], comment: Option<&str>) -> Printed {
+/// Prints a rule's `expr` list and its comment; `family` is its table's
+/// (nft leaves out what a family rejects with by default).
+pub fn rule(family: &str, exprs: &[Value], comment: Option<&str>) -> Printed {
     let mut printer = Printer {
         out: Printed::default(),
+        family: family.to_owned(),
+        hex: false,
     };
     for (i, stmt) in exprs.iter().enumerate() {
         if i > 0 {
@@ -74,6 +77,69 @@ pub fn counter_value(value: &Value) -> Option<u64> {
 
 struct Printer {
     out: Printed,
+    /// The rule's table's family.
+    family: String,
+    /// Whether numbers print as marks do: `0x` and eight hex digits (nft's
+    /// `mark_type`), while printing what a mark is compared with or set to.
+    hex: bool,
+}
+
+/// What a map's values are, for printing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MapValues {
+    /// Verdicts (`vmap`): jumps of the rule.
+    Verdicts,
+    /// Names of objects (`counter name … map`): quoted, as nft prints them.
+    Names,
+    /// Anything else, printed as expressions.
+    Exprs,
+}
+
+/// Whether an expression is a packet or connection mark, whose values nft
+/// prints in hex.
+fn is_mark(expr: &Value) -> bool {
+    let key = |kind: &str| {
+        expr.get(kind)
+            .and_then(|v| v.get("key"))
+            .and_then(Value::as_str)
+    };
+    key("meta") == Some("mark") || key("ct") == Some("mark")
+}
+
+/// What an expression is about: itself, or the first operand of a
+/// binary operation on it (`meta mark & 0xff` is about `meta mark`).
+fn subject(expr: &Value) -> &Value {
+    match binary_operands(expr) {
+        Some((_, operands)) => operands.first().map_or(expr, subject),
+        None => expr,
+    }
+}
+
+/// The operator and operands of `{"&": [a, b]}` and its kin.
+fn binary_operands(expr: &Value) -> Option<(&str, &[Value])> {
+    let (kind, value) = single(expr)?;
+    match (kind, value) {
+        ("|" | "&" | "^" | "<<" | ">>", Value::Array(items)) => Some((kind, items)),
+        _ => None,
+    }
+}
+
+/// Whether an expression's values are bit masks (`TYPE_BITMASK` in nft):
+/// comparing one with `==` is not the implicit flag test, so nft prints it.
+fn is_bitmask(expr: &Value) -> bool {
+    let ct = expr
+        .get("ct")
+        .and_then(|v| v.get("key"))
+        .and_then(Value::as_str);
+    let payload = expr.get("payload");
+    let field = |k: &str| payload.and_then(|p| p.get(k)).and_then(Value::as_str);
+    matches!(ct, Some("state" | "status"))
+        || (field("protocol") == Some("tcp") && field("field") == Some("flags"))
+}
+
+/// Whether the right side of a match is a set (anonymous or named).
+fn is_set(value: &Value) -> bool {
+    value.get("set").is_some() || value.as_str().is_some_and(|s| s.starts_with('@'))
 }
 
 /// meta keys nft prints without `meta ` (`meta_key_is_unqualified`).
@@ -123,9 +189,11 @@ impl Printer {
             "accept" | "drop" | "continue" | "return" => self.push(kind),
             "jump" | "goto" => self.jump(kind, value),
             "vmap" => {
-                self.expr(value.get("key").unwrap_or(&Value::Null));
+                let key = value.get("key").unwrap_or(&Value::Null);
+                self.expr(key);
                 self.push(" vmap ");
-                self.map_data(value.get("data").unwrap_or(&Value::Null), true);
+                let data = value.get("data").unwrap_or(&Value::Null);
+                self.map_data(data, MapValues::Verdicts, is_mark(subject(key)));
             }
             "log" => self.log(value),
             "reject" => self.reject(value),
@@ -133,9 +201,12 @@ impl Printer {
             "quota" => self.quota(value),
             "snat" | "dnat" | "masquerade" | "redirect" => self.nat(kind, value),
             "mangle" => {
-                self.expr(value.get("key").unwrap_or(&Value::Null));
+                let key = value.get("key").unwrap_or(&Value::Null);
+                self.expr(key);
                 self.push(" set ");
+                let outer = std::mem::replace(&mut self.hex, is_mark(key));
                 self.expr(value.get("value").unwrap_or(&Value::Null));
+                self.hex = outer;
             }
             "notrack" => self.push("notrack"),
             // When the rule last matched (nft 1.0.8+): it moves, so the
@@ -190,9 +261,35 @@ impl Printer {
         let left = value.get("left").unwrap_or(&null);
         let right = value.get("right").unwrap_or(&null);
         let op = value.get("op").and_then(Value::as_str).unwrap_or("==");
+        let outer = std::mem::replace(&mut self.hex, is_mark(subject(left)));
+        let quoted = names_interface(left);
+        // A flag test under a mask: nft 1.0.6 prints `tcp flags & (syn |
+        // ack) == syn` as `tcp flags syn / syn,ack`.
+        if let Some(("&", [flags, mask])) = binary_operands(left)
+            && is_bitmask(flags)
+            && matches!(op, "==" | "!=")
+            && !is_set(right)
+        {
+            self.expr(flags);
+            self.push(if op == "!=" { " != " } else { " " });
+            self.value(right, quoted);
+            self.push(" / ");
+            // Flags or'ed together are a list of flags (`fin,syn,rst,ack`).
+            match binary_operands(mask) {
+                Some(("|", flags)) => self.list(flags, ",", "", "", |p, f| p.expr(f)),
+                _ => self.expr(mask),
+            }
+            self.hex = outer;
+            return;
+        }
         self.expr(left);
+        // nft prints equality and set membership implicitly, but `==`
+        // after an operation (`meta mark & 0xff == 0x1`) and on a bit mask
+        // (`ct state == established` is not `ct state established`).
+        let explicit =
+            op == "==" && (binary_operands(left).is_some() || (is_bitmask(left) && !is_set(right)));
         match op {
-            // nft prints equality and set membership implicitly.
+            "==" if explicit => self.push(" == "),
             "==" | "in" => self.push(" "),
             op => {
                 self.push(" ");
@@ -200,8 +297,8 @@ impl Printer {
                 self.push(" ");
             }
         }
-        let quoted = names_interface(left);
         self.value(right, quoted);
+        self.hex = outer;
     }
 
     /// The right side of a match: strings quoted where the left side is
@@ -255,7 +352,8 @@ impl Printer {
             Value::Object(map) if map.contains_key("map") => {
                 self.push("counter name ");
                 let inner = map.get("map").unwrap_or(&Value::Null);
-                self.expr(inner.get("key").unwrap_or(&Value::Null));
+                let key = inner.get("key").unwrap_or(&Value::Null);
+                self.expr(key);
                 self.push(" map ");
                 let data = inner.get("data").unwrap_or(&Value::Null);
                 match data.get("set") {
@@ -266,7 +364,7 @@ impl Printer {
                     }
                     _ => self.out.counter_map = true,
                 }
-                self.map_data(data, false);
+                self.map_data(data, MapValues::Names, is_mark(subject(key)));
             }
             // `counter name "x"`
             Value::String(name) => {
@@ -292,25 +390,36 @@ impl Printer {
     }
 
     /// A map's data: `@name`, or `{ key : value, … }`; verdicts in it are
-    /// jumps of the rule when `verdicts`.
-    fn map_data(&mut self, data: &Value, verdicts: bool) {
+    /// jumps of the rule when `verdicts`; keys print as marks when
+    /// `mark_keys`, values as what the map is printed into.
+    fn map_data(&mut self, data: &Value, values: MapValues, mark_keys: bool) {
         match data.get("set") {
             Some(Value::Array(pairs)) => {
                 self.list(pairs, ", ", "{ ", " }", |p, pair| match pair {
                     Value::Array(kv) if kv.len() == 2 => {
+                        let outer = std::mem::replace(&mut p.hex, mark_keys);
                         p.expr(&kv[0]);
+                        p.hex = outer;
                         p.push(" : ");
-                        if verdicts {
-                            p.statement(&kv[1]);
-                        } else {
-                            p.expr(&kv[1]);
+                        match (values, &kv[1]) {
+                            (MapValues::Verdicts, verdict) => p.statement(verdict),
+                            (MapValues::Names, Value::String(name)) => {
+                                let _ = write!(p.out.text, "\"{name}\"");
+                            }
+                            (_, value) => p.expr(value),
                         }
                     }
-                    other => p.expr(other),
+                    other => {
+                        let outer = std::mem::replace(&mut p.hex, mark_keys);
+                        p.expr(other);
+                        p.hex = outer;
+                    }
                 });
             }
             _ => {
-                if verdicts && let Some(name) = data.as_str().and_then(|d| d.strip_prefix('@')) {
+                if values == MapValues::Verdicts
+                    && let Some(name) = data.as_str().and_then(|d| d.strip_prefix('@'))
+                {
                     self.out.verdict_maps.push(name.to_owned());
                 }
                 self.expr(data);
@@ -349,6 +458,19 @@ impl Printer {
         self.push("reject");
         let ty = value.get("type").and_then(Value::as_str);
         let expr = value.get("expr");
+        // What a family rejects with when the rule says nothing, nft
+        // leaves out: port-unreachable of ICMP in `ip`, of ICMPv6 in
+        // `ip6`, of either (`icmpx`) anywhere; `inet` spells out the
+        // other two.
+        let default = match (ty, expr.and_then(Value::as_str)) {
+            (Some("icmpx"), Some("port-unreachable")) => true,
+            (Some("icmp"), Some("port-unreachable")) => self.family == "ip",
+            (Some("icmpv6"), Some("port-unreachable")) => self.family == "ip6",
+            _ => false,
+        };
+        if default {
+            return;
+        }
         match (ty, expr) {
             (Some("tcp reset"), _) => self.push(" with tcp reset"),
             (Some(ty), Some(expr)) => {
@@ -464,9 +586,14 @@ impl Printer {
         match value {
             Value::Null => self.push("null"),
             Value::Bool(b) => self.push(if *b { "true" } else { "false" }),
-            Value::Number(n) => {
-                let _ = write!(self.out.text, "{n}");
-            }
+            Value::Number(n) => match n.as_u64() {
+                Some(mark) if self.hex => {
+                    let _ = write!(self.out.text, "{mark:#010x}");
+                }
+                _ => {
+                    let _ = write!(self.out.text, "{n}");
+                }
+            },
             Value::String(s) => self.push(s),
             // A list of flags or values: `established,related`.
             Value::Array(items) => self.list(items, ",", "", "", |p, v| p.expr(v)),
@@ -590,9 +717,13 @@ impl Printer {
                 other => self.unknown(kind, other),
             },
             "map" => {
-                self.expr(v.get("key").unwrap_or(&Value::Null));
+                let key = v.get("key").unwrap_or(&Value::Null);
+                let outer = std::mem::replace(&mut self.hex, false);
+                self.expr(key);
+                self.hex = outer;
                 self.push(" map ");
-                self.map_data(v.get("data").unwrap_or(&Value::Null), false);
+                let data = v.get("data").unwrap_or(&Value::Null);
+                self.map_data(data, MapValues::Exprs, is_mark(subject(key)));
             }
             "elem" => {
                 self.expr(v.get("val").unwrap_or(&Value::Null));
@@ -635,10 +766,14 @@ mod tests {
     use serde_json::json;
 
     fn text(exprs: Value) -> Printed {
+        in_family("inet", exprs)
+    }
+
+    fn in_family(family: &str, exprs: Value) -> Printed {
         let Value::Array(exprs) = exprs else {
             panic!("a list")
         };
-        rule(&exprs, None)
+        rule(family, &exprs, None)
     }
 
     #[test]
@@ -685,7 +820,10 @@ mod tests {
         let map = text(json!([{"counter": {"map": {
             "key": {"payload": {"protocol": "tcp", "field": "dport"}},
             "data": {"set": [[22, "c1"], [80, "c2"]]}}}}]));
-        assert_eq!(map.text, "counter name tcp dport map { 22 : c1, 80 : c2 }");
+        assert_eq!(
+            map.text,
+            "counter name tcp dport map { 22 : \"c1\", 80 : \"c2\" }"
+        );
         assert_eq!(map.named_counters, ["c1", "c2"]);
     }
 
@@ -720,7 +858,107 @@ mod tests {
         let printed = text(json!([{"match": {"op": "==",
             "left": {"&": [{"payload": {"protocol": "tcp", "field": "flags"}}, {"|": ["fin", "syn", "rst", "ack"]}]},
             "right": "syn"}}]));
-        assert_eq!(printed.text, "tcp flags & fin | syn | rst | ack syn");
+        assert_eq!(printed.text, "tcp flags syn / fin,syn,rst,ack");
+        let printed = text(json!([{"match": {"op": "==",
+            "left": {"&": [{"payload": {"protocol": "tcp", "field": "dport"}}, 255, 15]},
+            "right": 1}}]));
+        assert_eq!(printed.text, "tcp dport & 255 & 15 == 1");
+    }
+
+    /// Each case as nft 1.0.6 printed the rule it listed as this JSON.
+    #[test]
+    fn operators_marks_and_flag_masks_print_as_nft_does() {
+        let cases = [
+            (
+                json!([{"match": {"op": "==", "left": {"&": [{"meta": {"key": "mark"}}, 16384]}, "right": 0}}, {"return": null}]),
+                "meta mark & 0x00004000 == 0x00000000 return",
+            ),
+            (
+                json!([{"mangle": {"key": {"meta": {"key": "mark"}}, "value": {"|": [{"&": [{"meta": {"key": "mark"}}, 4294901761u64]}, 1]}}}]),
+                "meta mark set meta mark & 0xffff0001 | 0x00000001",
+            ),
+            (
+                json!([{"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": {"range": [1, 3]}}}]),
+                "meta mark 0x00000001-0x00000003",
+            ),
+            (
+                json!([{"match": {"op": "!=", "left": {"&": [{"ct": {"key": "mark"}}, 15]}, "right": 0}}]),
+                "ct mark & 0x0000000f != 0x00000000",
+            ),
+            (
+                json!([{"vmap": {"key": {"meta": {"key": "mark"}}, "data": {"set": [[1, {"accept": null}], [2, {"drop": null}]]}}}]),
+                "meta mark vmap { 0x00000001 : accept, 0x00000002 : drop }",
+            ),
+            (
+                json!([{"mangle": {"key": {"ct": {"key": "mark"}}, "value": {"meta": {"key": "mark"}}}}]),
+                "ct mark set meta mark",
+            ),
+            (
+                json!([{"match": {"op": "==", "left": {"&": [{"payload": {"protocol": "tcp", "field": "dport"}}, 255]}, "right": 1}}]),
+                "tcp dport & 255 == 1",
+            ),
+            (
+                json!([{"match": {"op": "!=", "left": {"&": [{"payload": {"protocol": "tcp", "field": "flags"}}, ["syn", "ack"]]}, "right": "syn"}}]),
+                "tcp flags != syn / syn,ack",
+            ),
+            (
+                json!([{"match": {"op": "==", "left": {"&": [{"ct": {"key": "state"}}, ["established", "related"]]}, "right": "established"}}]),
+                "ct state established / established,related",
+            ),
+            (
+                json!([{"match": {"op": "==", "left": {"ct": {"key": "status"}}, "right": "dnat"}}]),
+                "ct status == dnat",
+            ),
+            (
+                json!([{"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}]),
+                "ct status dnat",
+            ),
+            (
+                json!([{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "flags"}}, "right": {"set": ["syn", "ack"]}}}]),
+                "tcp flags { syn, ack }",
+            ),
+        ];
+        for (json, nft) in cases {
+            assert_eq!(text(json).text, nft);
+        }
+    }
+
+    #[test]
+    fn a_reject_prints_what_it_rejects_with_unless_it_is_the_familys_default() {
+        let reject = |ty: &str, expr: &str| json!([{"reject": {"type": ty, "expr": expr}}]);
+        let cases = [
+            ("ip", reject("icmp", "port-unreachable"), "reject"),
+            (
+                "ip",
+                reject("icmp", "host-unreachable"),
+                "reject with icmp host-unreachable",
+            ),
+            ("ip6", reject("icmpv6", "port-unreachable"), "reject"),
+            (
+                "ip6",
+                reject("icmpv6", "admin-prohibited"),
+                "reject with icmpv6 admin-prohibited",
+            ),
+            ("inet", reject("icmpx", "port-unreachable"), "reject"),
+            (
+                "inet",
+                reject("icmp", "port-unreachable"),
+                "reject with icmp port-unreachable",
+            ),
+            (
+                "inet",
+                reject("icmpv6", "port-unreachable"),
+                "reject with icmpv6 port-unreachable",
+            ),
+            (
+                "inet",
+                reject("icmpx", "admin-prohibited"),
+                "reject with icmpx admin-prohibited",
+            ),
+        ];
+        for (family, json, nft) in cases {
+            assert_eq!(in_family(family, json).text, nft, "{family}");
+        }
     }
 
     #[test]
@@ -735,10 +973,10 @@ mod tests {
     #[test]
     fn a_rule_without_statements_is_its_comment_or_nothing() {
         assert_eq!(
-            rule(&[], Some("only a comment")).text,
+            rule("inet", &[], Some("only a comment")).text,
             "comment \"only a comment\""
         );
-        assert_eq!(rule(&[], None).text, "");
+        assert_eq!(rule("inet", &[], None).text, "");
     }
 
     #[test]
