@@ -389,9 +389,9 @@ impl Printer {
         });
     }
 
-    /// A map's data: `@name`, or `{ key : value, … }`; verdicts in it are
-    /// jumps of the rule when `verdicts`; keys print as marks when
-    /// `mark_keys`, values as what the map is printed into.
+    /// A map's data: `@name`, or `{ key : value, … }`, its values printed
+    /// as `values` says (verdicts are also the rule's jumps); keys print
+    /// as marks when `mark_keys`, values as what the map is printed into.
     fn map_data(&mut self, data: &Value, values: MapValues, mark_keys: bool) {
         match data.get("set") {
             Some(Value::Array(pairs)) => {
