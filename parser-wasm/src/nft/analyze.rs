@@ -545,6 +545,6 @@ mod fixtures {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 8, "captured listings and drift cases");
+        assert_eq!(seen, 9, "captured listings and drift cases");
     }
 }
