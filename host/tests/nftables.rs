@@ -279,6 +279,15 @@ fn nft_now(ns: &Netns) -> common::nft::Expected {
     expected(&ns.run("nft", &["-j", "list", "ruleset"], b""))
 }
 
+/// The rules nft itself prints now, chain by chain, read from its text.
+fn nft_text_now(ns: &Netns) -> std::collections::BTreeMap<common::nft::ChainKey, Vec<String>> {
+    printed_rules(&String::from_utf8_lossy(&ns.run(
+        "nft",
+        &["list", "ruleset"],
+        b"",
+    )))
+}
+
 fn model_value(model: &common::nft::Expected, metric: &str, labels: &[(&str, &str)]) -> u128 {
     let key = (
         metric.to_owned(),
@@ -308,11 +317,7 @@ fn every_rule_prints_as_nft_itself_prints_it() {
     ns.run("nft", &["-f", &printing.display().to_string()], b"");
     let listing = parser_wasm::nft::parse(&ns.run("nft", &["-j", "list", "ruleset"], b""))
         .expect("nft's listing parses");
-    let printed = printed_rules(&String::from_utf8_lossy(&ns.run(
-        "nft",
-        &["list", "ruleset"],
-        b"",
-    )));
+    let printed = nft_text_now(&ns);
     let mut compared = 0;
     for table in &listing.tables {
         for chain in &table.chains {
@@ -385,11 +390,7 @@ fn real_nft_beside_iptables_is_scraped_once_and_prometheus_sees_it_move() {
         // Each rule's label is the rule as nft itself prints it (without
         // what moves), and every rule nft prints with a counter of its own
         // in the nft source's chains has one.
-        let printed = printed_rules(&String::from_utf8_lossy(&ns.run(
-            "nft",
-            &["list", "ruleset"],
-            b"",
-        )));
+        let printed = nft_text_now(&ns);
         let mut labelled: std::collections::BTreeMap<common::nft::ChainKey, Vec<String>> =
             std::collections::BTreeMap::new();
         for labels in series_of(&body, "nftables_rule_packets_total").keys() {
