@@ -31,7 +31,7 @@ for target in "${targets[@]}"; do
   corpus="fuzz/corpus/$target"
   mkdir -p "$corpus" "fuzz/artifacts/$target" "fuzz/regressions/$target"
   if [ "$target" = nft ]; then
-    cp fixtures/nftables/*.json fixtures/nftables/drift/*.json "$corpus/"
+    cp fixtures/nftables/*.json fixtures/nftables/*.txt fixtures/nftables/drift/*.json "$corpus/"
   elif [ "$target" = ipset ]; then
     for listing in fixtures/ipset/*.txt fixtures/ipset/*.members/*.txt; do
       cp "$listing" "$corpus/$(echo "$listing" | tr / _)"

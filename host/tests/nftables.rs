@@ -15,7 +15,7 @@ use common::netns::Netns;
 use common::nft::{counts_inline, expected, nftables_part, printed_rules, series_of, served};
 use common::prometheus::{self, Prometheus};
 use common::{fixtures, promtool_problems, sandbox};
-use iptables_exporter::sandbox::{Listing, NftOptions, Options, Selection};
+use iptables_exporter::sandbox::{Listing, NftOptions, Options, Selection, TableId};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,11 @@ fn listings() -> Vec<PathBuf> {
 
 /// Renders a listing through the embedded component, every series kept.
 fn render(listing: &[u8]) -> Result<String, String> {
+    render_leaving(listing, &[])
+}
+
+/// [`render`], with `left_to_iptables` left to the iptables source.
+fn render_leaving(listing: &[u8], left_to_iptables: &[TableId]) -> Result<String, String> {
     let report = sandbox().render_nftables(
         &Listing {
             output: listing.to_vec().into(),
@@ -43,7 +48,7 @@ fn render(listing: &[u8]) -> Result<String, String> {
         NftOptions {
             options: Options::TEXT,
             set_elements: true,
-            left_to_iptables: &[],
+            left_to_iptables,
         },
     );
     report
@@ -104,6 +109,37 @@ fn listings_match_their_expositions_and_the_model() {
             .join("\n");
         if !problems.is_empty() {
             failures.push(format!("{name}: promtool says:\n{problems}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Each captured listing's text (`NAME.txt`, nft's `list ruleset` of the
+/// same moment: what the exporter reads when the JSON does not fit) gives
+/// the very series its JSON gives. Tables iptables-nft made are left out
+/// of both: nft's text drops their `xt` statements, and they are the
+/// iptables source's in a collection.
+#[test]
+fn text_listings_give_the_series_their_json_gives() {
+    let texts = common::files_ending(&nft_fixtures(), ".txt");
+    assert_eq!(texts.len(), 5, "one text beside each captured listing");
+    let mut failures = Vec::new();
+    for text in texts {
+        let name = text.display().to_string();
+        let json = std::fs::read(text.with_extension("json")).expect("its JSON");
+        let made_by_iptables: Vec<TableId> = common::nft::iptables_nft_tables(&json)
+            .into_iter()
+            .map(|(family, name)| TableId { family, name })
+            .collect();
+        let from_json = render_leaving(&json, &made_by_iptables).expect("the JSON renders");
+        let from_text = render_leaving(&std::fs::read(&text).expect("text"), &made_by_iptables);
+        match from_text {
+            Ok(got) if got == from_json => {}
+            Ok(got) => failures.push(format!(
+                "{name}: differs from its JSON's series\n{}",
+                common::nft::first_difference(&from_json, &got)
+            )),
+            Err(err) => failures.push(format!("{name}: rejected: {err}")),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -336,3 +336,43 @@ pub fn counts_inline(line: &str) -> bool {
         depth == 0 && *word == "counter" && words.get(i + 1) != Some(&"name")
     })
 }
+
+/// The tables of a JSON listing that iptables-nft made: those with a rule
+/// holding an `xt` statement (what nft shows of an iptables match or
+/// target), as (family, name), each once.
+pub fn iptables_nft_tables(listing: &[u8]) -> Vec<(String, String)> {
+    let json: Value = serde_json::from_slice(listing).expect("the listing is JSON");
+    let mut tables = Vec::new();
+    for item in json["nftables"].as_array().into_iter().flatten() {
+        let Some(rule) = item.get("rule") else {
+            continue;
+        };
+        let exprs = rule["expr"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let table = (text(rule, "family"), text(rule, "table"));
+        if exprs.iter().any(|e| e.get("xt").is_some()) && !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    tables
+}
+
+/// The first line where two expositions part, for a failure's message.
+pub fn first_difference(want: &str, got: &str) -> String {
+    let mut lines = want.lines().zip(got.lines());
+    match lines.position(|(w, g)| w != g) {
+        Some(at) => format!(
+            "line {}:\n  want {}\n  got  {}",
+            at + 1,
+            want.lines().nth(at).unwrap_or_default(),
+            got.lines().nth(at).unwrap_or_default()
+        ),
+        None => format!(
+            "one ends early: {} lines against {}",
+            want.lines().count(),
+            got.lines().count()
+        ),
+    }
+}

@@ -525,8 +525,8 @@ mod tests {
 
 #[cfg(test)]
 mod fixtures {
-    /// The fuzz property over every captured and drift listing, and over
-    /// each cut short at a few places.
+    /// The fuzz property over every captured and drift listing (JSON and
+    /// text), and over each cut short at a few places.
     #[test]
     fn every_fixture_listing_holds_the_fuzz_property() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/nftables");
@@ -534,7 +534,10 @@ mod fixtures {
         for dir in [dir.clone(), dir.join("drift")] {
             for entry in std::fs::read_dir(&dir).expect("fixtures/nftables") {
                 let path = entry.expect("entry").path();
-                if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                if !matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("json" | "txt")
+                ) {
                     continue;
                 }
                 let listing = std::fs::read(&path).expect("listing");
@@ -545,6 +548,6 @@ mod fixtures {
                 seen += 1;
             }
         }
-        assert_eq!(seen, 9, "captured listings and drift cases");
+        assert_eq!(seen, 14, "captured listings, their texts and drift cases");
     }
 }

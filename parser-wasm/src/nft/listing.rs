@@ -198,8 +198,13 @@ impl fmt::Display for ListingErrorKind {
 
 /// Reads a whole `nft -j list …` output, or the outputs of several such
 /// commands one after another (one JSON document each, as the exporter
-/// lists table by table): their items are read as one listing's.
+/// lists table by table): their items are read as one listing's. nft's
+/// text (`nft list table …`, starting `table `) is read by [`super::text`]
+/// into the same listing.
 pub fn parse(bytes: &[u8]) -> Result<Listing, ListingError> {
+    if super::text::is_text(bytes) {
+        return super::text::parse(bytes);
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ListingError {
             kind: ListingErrorKind::Empty,
@@ -239,17 +244,17 @@ fn listing_error(err: &serde_json::Error) -> ListingError {
 }
 
 #[derive(Default)]
-struct Builder {
-    listing: Listing,
+pub(super) struct Builder {
+    pub(super) listing: Listing,
     table_index: FxHashMap<(String, String), usize>,
 }
 
 impl Builder {
-    fn finish(self) -> Listing {
+    pub(super) fn finish(self) -> Listing {
         self.listing
     }
 
-    fn finding(&mut self, kind: FindingKind, message: String) {
+    pub(super) fn finding(&mut self, kind: FindingKind, message: String) {
         let item = self.listing.items;
         self.listing.findings.push(Finding {
             item,
@@ -258,7 +263,7 @@ impl Builder {
         });
     }
 
-    fn table(&mut self, family: &str, name: &str) -> &mut Table {
+    pub(super) fn table(&mut self, family: &str, name: &str) -> &mut Table {
         let item = self.listing.items;
         let tables = &mut self.listing.tables;
         let index = *self
@@ -460,7 +465,7 @@ impl Builder {
     }
 }
 
-fn chain_mut<'t>(table: &'t mut Table, name: &str, item: u32) -> &'t mut Chain {
+pub(super) fn chain_mut<'t>(table: &'t mut Table, name: &str, item: u32) -> &'t mut Chain {
     let chains = &mut table.chains;
     let index = *table.chain_index.entry(name.to_owned()).or_insert_with(|| {
         chains.push(Chain {

@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod listing;
 pub mod print;
 pub mod render;
+mod text;
 
 pub use listing::{Listing, ListingError, ListingErrorKind, parse};
 pub use render::{Options, Stats};
