@@ -631,3 +631,56 @@ exec nft "$@""#,
     assert_eq!(index_runs(), 2);
     drop(exporter);
 }
+
+/// A native ruleset whose JSON listing does not fit `--nftables.max-memory`
+/// is scraped from nft's text, series for series what its JSON gives, set
+/// sizes included. Real nft in a namespace with 10k kube-proxy-shaped rules
+/// (benches/nft-generate.py): nft 1.0.6 needs about 88 MiB of data memory
+/// for their JSON and about 40 MiB for their text, so a bound of 60 MiB
+/// between the two makes the exporter take the text, as 400 MiB does at
+/// 100k rules (benches/README.md).
+#[test]
+fn a_ruleset_past_the_json_bound_is_scraped_from_nfts_text() {
+    common::require_tool("nft", "nftables");
+    let ns = Netns::new("nft-text");
+    let generator = fixtures().join("../benches/nft-generate.py");
+    let ruleset = common::run_with_stdin(
+        std::process::Command::new("/usr/bin/python3")
+            .arg(&generator)
+            .args(["10000", "--set-elements", "1000"]),
+        b"",
+    );
+    assert!(ruleset.status.success(), "{ruleset:?}");
+    ns.run("nft", &["-f", "-"], &ruleset.stdout);
+    // What the JSON gives, unbounded, rendered by the component.
+    let json = ns.run("nft", &["-j", "list", "ruleset"], b"");
+    let want = nftables_part(&render(&json).expect("the JSON renders"));
+    assert!(want.contains("nftables_set_elements{"), "{want}");
+    let dir = tempfile::tempdir().expect("dir");
+    let save = common::exporter::script(dir.path(), "save", "true");
+    let mut command = ns.command(env!("CARGO_BIN_EXE_iptables-exporter"));
+    command.args([
+        &format!("--iptables.save-path={}", save.display()),
+        "--iptables.families=ipv4",
+        "--collector.nftables",
+        "--nftables.max-memory=60MiB",
+        "--web.listen-address=127.0.0.1:9456",
+    ]);
+    let exporter = Exporter::spawn(command);
+    let body = ns.enter(|| http::get("127.0.0.1:9456", "/metrics").expect("scrape"));
+    let body = String::from_utf8(body.body).expect("UTF-8");
+    assert!(body.contains("\nnftables_scrape_success 1\n"), "{body}");
+    let got = nftables_part(&http::without_timestamps(&body));
+    if got != want {
+        panic!(
+            "the text's series differ from the JSON's\n{}",
+            common::nft::first_difference(&want, &got)
+        );
+    }
+    let log = exporter.log();
+    assert!(
+        log.contains("listing as text (nft without -j)") && log.contains("--nftables.max-memory"),
+        "{log}"
+    );
+    drop(exporter);
+}

@@ -1,8 +1,14 @@
 //! Native nftables: which tables there are (`nft -j list chains` and
 //! `list sets`, cheap), then each table that is not the iptables source's
 //! (`nft -j list table FAMILY NAME`, with `-t` when set elements are not
-//! counted), bounded like every command, the JSON handed to the sandbox as
-//! bytes, one document per command, one after another.
+//! counted), bounded like every command, the output handed to the sandbox
+//! as bytes, one document per command, one after another.
+//!
+//! When a listing runs out of `--nftables.max-memory` or time, the next
+//! cheaper way is taken ([`Mode`]): without set elements (a big set), then
+//! as text (many rules: nft 1.0.6 builds its whole JSON in memory, 824 MB
+//! at 100k rules, and prints text as it goes, 362 MB), then text without
+//! set elements. The component reads either.
 //!
 //! Table by table, because nft 1.0.6 fetches every rule of the ruleset for
 //! `list ruleset` and even `list tables`: on a node with 100k iptables-nft
@@ -16,11 +22,67 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// After a full listing ran out of `--nftables.max-memory` or time, how
-/// long collections list tersely before a full listing is tried again: a
-/// set that outgrew the bounds seldom shrinks back soon, and each failed
-/// try costs the time nft took to reach them.
-const TERSE_AFTER_FAILURE: Duration = Duration::from_secs(600);
+/// After a listing ran out of `--nftables.max-memory` or time, how long
+/// collections start at the cheaper way that came next before the full
+/// JSON listing is tried again: a ruleset or set that outgrew the bounds
+/// seldom shrinks back soon, and each failed try costs the time nft took
+/// to reach them.
+const FALLBACK_PERIOD: Duration = Duration::from_secs(600);
+
+/// A way of listing, from the one that says most to the one that costs
+/// least; each is tried when the one before ran out of memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `nft -j`: what the component reads best (every expression
+    /// structured), set elements counted.
+    Json,
+    /// `nft -j -t`: no set elements (nft lists 1M elements in minutes).
+    JsonTerse,
+    /// `nft`: the same series from nft's text, in less than half the
+    /// memory for many rules.
+    Text,
+    /// `nft -t`: text without set elements.
+    TextTerse,
+}
+
+impl Mode {
+    /// The ways tried, in order: the terse ones only when set elements are
+    /// not counted.
+    fn ladder(set_elements: bool) -> &'static [Mode] {
+        if set_elements {
+            &[Mode::Json, Mode::JsonTerse, Mode::Text, Mode::TextTerse]
+        } else {
+            &[Mode::JsonTerse, Mode::TextTerse]
+        }
+    }
+
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            Mode::Json => &["-j"],
+            Mode::JsonTerse => &["-j", "-t"],
+            Mode::Text => &[],
+            Mode::TextTerse => &["-t"],
+        }
+    }
+
+    fn with_elements(self) -> bool {
+        matches!(self, Mode::Json | Mode::Text)
+    }
+
+    /// What a collection listing this way loses, for the log.
+    fn says(self) -> &'static str {
+        match self {
+            Mode::Json => "listing as JSON",
+            Mode::JsonTerse => {
+                "listing without set elements (nft -t): nftables_set_elements is left out"
+            }
+            Mode::Text => "listing as text (nft without -j): the same series, read from nft's text",
+            Mode::TextTerse => {
+                "listing as text without set elements (nft -t without -j): nftables_set_elements is left out"
+            }
+        }
+    }
+}
 
 /// The flag whose size caps nft's output.
 const MAX_OUTPUT_FLAG: &str = "--nftables.max-output";
@@ -48,10 +110,11 @@ pub struct ListCommand {
     bounded: Bounded,
     /// Whether set elements are listed (and counted).
     set_elements: bool,
-    /// Until when collections list tersely without trying a full listing.
-    terse_until: Arc<Mutex<Option<Instant>>>,
-    /// How long that is after a failure ([`TERSE_AFTER_FAILURE`]).
-    terse_after_failure: Duration,
+    /// After a failure: the step of [`Mode::ladder`] collections start at,
+    /// and until when.
+    fallback: Arc<Mutex<Option<(usize, Instant)>>>,
+    /// How long that is ([`FALLBACK_PERIOD`]).
+    fallback_period: Duration,
 }
 
 /// What `nft` listed.
@@ -61,6 +124,15 @@ pub struct Listed {
     /// Whether the listing has set elements (a terse one has none: its
     /// sets' sizes are unknown, not 0).
     pub with_elements: bool,
+}
+
+impl Listed {
+    fn new(output: Output, mode: Mode) -> Self {
+        Listed {
+            output,
+            with_elements: mode.with_elements(),
+        }
+    }
 }
 
 /// A listing with no table: what a collection with nothing to list reads.
@@ -74,8 +146,11 @@ impl ListCommand {
     pub async fn index(&self) -> Result<Output, Error> {
         // Terse: `list sets` lists every element otherwise (a 1M-element
         // set took more than a minute), and the index needs only names.
-        self.run_each(&[&["list", "chains"][..], &["list", "sets"]], true)
-            .await
+        self.run_each(
+            &[&["list", "chains"][..], &["list", "sets"]],
+            Mode::JsonTerse,
+        )
+        .await
     }
 
     /// Each of `tables` (family, name) listed. A table nft cannot name on
@@ -107,64 +182,45 @@ impl ListCommand {
         }
     }
 
-    /// `commands` listed with set elements, or tersely: without them when
-    /// they are not counted, and when a full listing runs out of
-    /// `--nftables.max-memory` or `--nftables.timeout` (a large set: nft
-    /// lists 1M elements in minutes), so that only the set element counts
-    /// are lost; then collections list tersely at once for the next
-    /// [`TERSE_AFTER_FAILURE`].
+    /// `commands` listed the first way of [`Mode::ladder`] that fits
+    /// `--nftables.max-memory` and `--nftables.timeout`; after a failure,
+    /// collections start at the way that came next for the next
+    /// [`FALLBACK_PERIOD`]. Any other failure is the listing's.
     async fn list_each(&self, commands: &[&[&str]]) -> Result<Listed, Error> {
-        if !self.set_elements {
-            let output = self.run_each(commands, true).await?;
-            return Ok(Listed {
-                output,
-                with_elements: false,
-            });
-        }
-        let until = *self
-            .terse_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if until.is_none_or(|until| Instant::now() >= until) {
-            match self.run_each(commands, false).await {
-                Ok(output) => {
-                    return Ok(Listed {
-                        output,
-                        with_elements: true,
-                    });
-                }
+        let ladder = Mode::ladder(self.set_elements);
+        let start = match *self.fallback.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((step, until)) if Instant::now() < until => step,
+            _ => 0,
+        };
+        // Both ladders are of constant, non-empty length.
+        let mut step = start.min(ladder.len() - 1);
+        loop {
+            let mode = ladder[step];
+            match self.run_each(commands, mode).await {
+                Ok(output) => return Ok(Listed::new(output, mode)),
                 Err(
                     err @ (Error::Failed {
                         memory: Some(_), ..
                     }
                     | Error::Timeout { .. }),
-                ) => {
-                    let minutes = self.terse_after_failure.as_secs() / 60;
-                    tracing::warn!(source = "nftables", %err, minutes, "listing without set elements (nft -t) for a while: nftables_set_elements is left out until a full listing fits");
-                    *self
-                        .terse_until
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) =
-                        Some(Instant::now() + self.terse_after_failure);
+                ) if step + 1 < ladder.len() => {
+                    step += 1;
+                    let minutes = self.fallback_period.as_secs() / 60;
+                    tracing::warn!(source = "nftables", %err, minutes, "{} for a while, then the full JSON listing is tried again", ladder[step].says());
+                    *self.fallback.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some((step, Instant::now() + self.fallback_period));
                 }
                 Err(err) => return Err(err),
             }
         }
-        let output = self.run_each(commands, true).await?;
-        Ok(Listed {
-            output,
-            with_elements: false,
-        })
     }
 
-    /// `nft -j [-t] COMMAND…` for each command, one after the other, their
+    /// `nft FLAGS COMMAND…` for each command, one after the other, their
     /// outputs together; all of them within the output cap.
-    async fn run_each(&self, commands: &[&[&str]], terse: bool) -> Result<Output, Error> {
+    async fn run_each(&self, commands: &[&[&str]], mode: Mode) -> Result<Output, Error> {
         let mut whole = Output::empty();
         for command in commands {
-            let args = std::iter::once("-j")
-                .chain(terse.then_some("-t"))
-                .chain(command.iter().copied());
+            let args = mode.flags().iter().chain(command.iter()).copied();
             let output = self.bounded.with_args(args).run().await?;
             if !whole.append(output, self.bounded.max_output) {
                 return Err(self.bounded.too_large());
@@ -198,8 +254,8 @@ pub fn command(config: &Config) -> Option<ListCommand> {
             }),
         },
         set_elements: config.set_elements,
-        terse_until: Arc::default(),
-        terse_after_failure: TERSE_AFTER_FAILURE,
+        fallback: Arc::default(),
+        fallback_period: FALLBACK_PERIOD,
     })
 }
 
@@ -294,7 +350,7 @@ mod tests {
             bounded.max_memory = Some(16 << 20);
             bounded.timeout = Duration::from_secs(timeout);
             let mut cmd = command(&bounded).expect("named");
-            cmd.terse_after_failure = Duration::from_secs(3600);
+            cmd.fallback_period = Duration::from_secs(3600);
             let wanted = tables(&[("inet", "big")]);
             for collection in 0..3 {
                 let listed = cmd.list(&wanted).await.expect("the terse listing");
@@ -307,7 +363,7 @@ mod tests {
                 "only the first collection tried the full listing"
             );
             // Once the while is over, the full listing is tried again.
-            *cmd.terse_until.lock().expect("lock") = Some(Instant::now());
+            *cmd.fallback.lock().expect("lock") = Some((1, Instant::now()));
             let listed = cmd.list(&wanted).await.expect("terse again");
             assert!(!listed.with_elements);
             assert_eq!(full_tries(), 2);
@@ -321,6 +377,48 @@ mod tests {
             .list(&tables(&[("inet", "t")]))
             .await;
         assert!(err.is_err_and(|e| e.to_string().contains("Operation not permitted")));
+    }
+
+    #[tokio::test]
+    async fn a_ruleset_whose_json_does_not_fit_is_listed_as_text() {
+        // As nft 1.0.6 with 100k rules: every JSON listing runs past the
+        // bound, the text fits; with a big set as well, only the terse text.
+        let many_rules = script(
+            r#"case "$*" in *-j*) exec dd if=/dev/zero of=/dev/null bs=64M count=1 ;; *) echo "text: $*" ;; esac"#,
+        );
+        let and_a_big_set = script(
+            r#"case "$*" in *-t*list*) case "$*" in *-j*) ;; *) echo "text: $*"; exit 0 ;; esac ;; esac
+exec dd if=/dev/zero of=/dev/null bs=64M count=1"#,
+        );
+        let wanted = tables(&[("ip", "kube-proxy")]);
+        for (path, elements, want) in [
+            (&many_rules, true, &b"text: list table ip kube-proxy\n"[..]),
+            (&many_rules, false, b"text: -t list table ip kube-proxy\n"),
+            (&and_a_big_set, true, b"text: -t list table ip kube-proxy\n"),
+        ] {
+            let mut bounded = config(path.to_path_buf(), Wanted::Named, elements);
+            bounded.max_memory = Some(16 << 20);
+            let cmd = command(&bounded).expect("named");
+            for collection in 0..2 {
+                let listed = cmd.list(&wanted).await.expect("the text");
+                assert_eq!(listed.output.stdout, want, "collection {collection}");
+                assert_eq!(
+                    listed.with_elements,
+                    want.starts_with(b"text: list"),
+                    "terse text has no elements"
+                );
+            }
+            // The second collection started where the first ended.
+            let (step, _) = cmd.fallback.lock().expect("lock").expect("a fallback");
+            assert_eq!(
+                Mode::ladder(elements)[step].flags(),
+                if want.starts_with(b"text: list") {
+                    &[][..]
+                } else {
+                    &["-t"]
+                }
+            );
+        }
     }
 
     #[test]
