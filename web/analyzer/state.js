@@ -6,7 +6,7 @@
 // diagnostics, chains or exposition on screen. Pure: unit-tested with
 // `node --test` (test/state.test.mjs).
 import { deltasOf, identities, matchRules } from './diff.js';
-import { kindOf } from './package/kind.js';
+import { kindOf, unitOf } from './package/kind.js';
 import { count, familyOf, itemAt, itemSpans, lineStarts, offsetOf, plural } from './model.js';
 
 /** @typedef {import('./package/index.js').Family} Family */
@@ -156,7 +156,7 @@ export function startRun(state, source, chosen, now, previous = null) {
     kind,
     origin: source.origin ?? null,
     family: source.family ?? familyOf(source.bytes, chosen),
-    unit: kind === 'nftables' ? 'item' : 'line',
+    unit: unitOf(source.bytes),
     started: now,
     outlined: false,
     error: null,
@@ -509,14 +509,14 @@ function originText(origin) {
 }
 
 /**
- * Where a parse error is shown in context: its line, or for a listing
+ * Where a parse error is shown in context: its line, or for a JSON listing
  * (whose error names the JSON's line and column) the item it is in.
  * @param {Run} run
  * @param {ParseErrorInfo & {column?: number}} error
  * @returns {{line: number, column: number}}
  */
 function errorSource(run, error) {
-  if (run.kind !== 'nftables') return { line: error.line, column: 1 };
+  if (run.unit !== 'item') return { line: error.line, column: 1 };
   const offset = offsetOf(lineStarts(run.bytes), error.line, error.column ?? 1);
   return { line: Math.max(1, itemAt(itemSpans(run.bytes), offset)), column: 1 };
 }

@@ -294,10 +294,12 @@ pub struct NftablesArgs {
     /// Largest `nft` output accepted, in bytes; more fails the nftables source.
     #[arg(id = "nftables.max-output", long = "nftables.max-output", value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
     pub max_output: usize,
-    /// Most data memory `nft` may use, in bytes (none when not given); past
-    /// it nft fails and only the nftables source does. nft's JSON listing
-    /// peaks at about 8.5 KB a rule (844 MB at 100k rules), and it counts
-    /// against the exporter's container memory limit.
+    /// Most data memory `nft` may use, in bytes (none when not given); a
+    /// listing past it is made again without set elements, then as text,
+    /// then as text without set elements; past it the last way fails only
+    /// the nftables source. nft's JSON listing peaks at about 8.5 KB a rule
+    /// (824 MB at 100k rules), its text at 362 MB, and nft counts against
+    /// the exporter's container memory limit.
     #[arg(id = "nftables.max-memory", long = "nftables.max-memory", value_name = "BYTES", value_parser = parse_bytes)]
     pub max_memory: Option<usize>,
     /// Do not count set elements: nft lists without them (`-t`, far cheaper

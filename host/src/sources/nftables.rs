@@ -206,7 +206,7 @@ impl ListCommand {
                 ) if step + 1 < ladder.len() => {
                     step += 1;
                     let minutes = self.fallback_period.as_secs() / 60;
-                    tracing::warn!(source = "nftables", %err, minutes, "{} for a while, then the full JSON listing is tried again", ladder[step].says());
+                    tracing::warn!(source = "nftables", %err, minutes, "{} for a while, then the JSON listing is tried again", ladder[step].says());
                     *self.fallback.lock().unwrap_or_else(PoisonError::into_inner) =
                         Some((step, Instant::now() + self.fallback_period));
                 }

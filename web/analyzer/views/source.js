@@ -31,7 +31,7 @@ export class SourceView {
     $('source-view').hidden = key === '';
     if (run === null || at === null) return;
     if (this.#starts.bytes !== run.bytes) {
-      this.#starts = run.kind === 'nftables'
+      this.#starts = run.unit === 'item'
         ? { bytes: run.bytes, ...itemSpans(run.bytes) }
         : { bytes: run.bytes, starts: lineStarts(run.bytes), ends: undefined };
     }
