@@ -105,9 +105,8 @@ impl Reader {
                 return Ok(());
             }
             Block::Skipped(depth) => {
-                *depth = depth
-                    .saturating_add(opened(trimmed))
-                    .saturating_sub(closed(trimmed));
+                let (opened, closed) = braces(trimmed);
+                *depth = depth.saturating_add(opened).saturating_sub(closed);
                 if *depth == 0 {
                     self.block = Block::Table;
                 }
@@ -314,12 +313,6 @@ fn closes(line: &str) -> bool {
 }
 
 /// Braces opened and closed on a line, outside quotes.
-fn opened(line: &str) -> u32 {
-    braces(line).0
-}
-fn closed(line: &str) -> u32 {
-    braces(line).1
-}
 fn braces(line: &str) -> (u32, u32) {
     let mut quoted = false;
     let (mut open, mut close) = (0, 0);
